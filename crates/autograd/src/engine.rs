@@ -1,0 +1,301 @@
+//! Backward: one iterative topological sort of the graph, then each node's rule in order.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use antorcha_tensor::{Float, Tensor};
+
+use crate::error::{AutogradError, Result};
+use crate::grad_mode::{is_anomaly_enabled, set_grad_enabled};
+use crate::node::{lock, Edge, Node};
+use crate::var::{Var, VarInner};
+
+/// Options for a backward pass (`tensor.backward(gradient, retain_graph, create_graph)`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BackwardOptions {
+    /// Keep the saved values so that backward can run through this graph again.
+    pub retain_graph: bool,
+    /// Record the backward itself, so that gradients can be differentiated again (implies
+    /// `retain_graph`).
+    pub create_graph: bool,
+}
+
+/// A vertex of the backward graph: an op's node, or a leaf's `AccumulateGrad`.
+enum Vertex<T: Float> {
+    Node(Arc<Node<T>>),
+    Leaf(Arc<VarInner<T>>),
+}
+
+impl<T: Float> Vertex<T> {
+    fn key(&self) -> usize {
+        match self {
+            Vertex::Node(n) => Arc::as_ptr(n) as usize,
+            Vertex::Leaf(v) => Arc::as_ptr(v) as usize,
+        }
+    }
+
+    fn from_edge(e: &Edge<T>) -> Option<Vertex<T>> {
+        match e {
+            Edge::None => None,
+            Edge::Leaf(v) => Some(Vertex::Leaf(v.clone())),
+            Edge::Node(n) => Some(Vertex::Node(n.clone())),
+        }
+    }
+}
+
+/// Vertices reachable from `root`, each before every vertex it depends on.
+fn topological_order<T: Float>(root: Vertex<T>) -> (Vec<Vertex<T>>, HashMap<usize, usize>) {
+    let mut post: Vec<Vertex<T>> = Vec::new();
+    let mut seen: HashMap<usize, ()> = HashMap::new();
+    seen.insert(root.key(), ());
+    // (vertex, index of the next input to visit)
+    let mut stack: Vec<(Vertex<T>, usize)> = vec![(root, 0)];
+    while let Some((v, i)) = stack.pop() {
+        let next = match &v {
+            Vertex::Node(n) => n.inputs.get(i).map(|e| Vertex::from_edge(e)),
+            Vertex::Leaf(_) => None,
+        };
+        match next {
+            None => post.push(v),
+            Some(child) => {
+                stack.push((v, i + 1));
+                if let Some(c) = child {
+                    if seen.insert(c.key(), ()).is_none() {
+                        stack.push((c, 0));
+                    }
+                }
+            }
+        }
+    }
+    post.reverse();
+    let index = post.iter().enumerate().map(|(i, v)| (v.key(), i)).collect();
+    (post, index)
+}
+
+fn check_finite<T: Float>(node: &Node<T>, input: usize, g: &Var<T>) -> Result<()> {
+    let bad = g.with_data(|t| {
+        t.array().iter().find_map(|x| {
+            if x.is_nan() {
+                Some("nan")
+            } else if x.is_infinite() {
+                Some("inf")
+            } else {
+                None
+            }
+        })
+    });
+    match bad {
+        None => Ok(()),
+        Some(what) => Err(AutogradError::Anomaly {
+            node: node.name,
+            location: node.location_string(),
+            input,
+            what,
+        }),
+    }
+}
+
+fn run_hooks<T: Float>(hooks: &[crate::node::Hook<T>], mut g: Var<T>) -> Var<T> {
+    for hook in hooks {
+        let replaced = g.with_data(|t| hook(t));
+        if let Some(t) = replaced {
+            g = Var::new(t);
+        }
+    }
+    g
+}
+
+/// Runs backward from `root` seeded with `seed`. With `targets`, returns their gradients and
+/// leaves `.grad` alone (`torch.autograd.grad`); without, accumulates into leaves' `.grad`.
+pub(crate) fn run_backward<T: Float>(
+    root: &Var<T>,
+    seed: Tensor<T>,
+    targets: Option<&[&Var<T>]>,
+    options: BackwardOptions,
+) -> Result<Vec<Option<Var<T>>>> {
+    let retain = options.retain_graph || options.create_graph;
+    let _mode = set_grad_enabled(options.create_graph);
+    let anomaly = is_anomaly_enabled();
+
+    let root_vertex = match &root.inner.grad_fn {
+        Some(n) => Vertex::Node(n.clone()),
+        None if root.needs_grad() => Vertex::Leaf(root.inner.clone()),
+        None => {
+            return Err(AutogradError::NoGradFn {
+                shape: root.shape(),
+            })
+        }
+    };
+    let (order, index) = topological_order(root_vertex);
+
+    // Gradients asked for by `grad()`, by the key of the vertex they arrive at.
+    let mut wanted: HashMap<usize, Vec<usize>> = HashMap::new();
+    if let Some(ts) = targets {
+        for (i, t) in ts.iter().enumerate() {
+            let key = match &t.inner.grad_fn {
+                Some(n) => Arc::as_ptr(n) as usize,
+                None => Arc::as_ptr(&t.inner) as usize,
+            };
+            wanted.entry(key).or_default().push(i);
+        }
+    }
+    let mut results: Vec<Option<Var<T>>> = vec![None; targets.map_or(0, |t| t.len())];
+
+    let mut pending: Vec<Option<Var<T>>> = vec![None; order.len()];
+    pending[0] = Some(Var::new(seed));
+
+    for (i, vertex) in order.iter().enumerate() {
+        let Some(mut grad) = pending[i].take() else {
+            continue;
+        };
+        match vertex {
+            Vertex::Leaf(leaf) => {
+                grad = run_hooks(&lock(&leaf.hooks), grad);
+                if let Some(slots) = wanted.get(&vertex.key()) {
+                    for &s in slots {
+                        results[s] = Some(grad.clone());
+                    }
+                }
+                if targets.is_none() {
+                    Var {
+                        inner: leaf.clone(),
+                    }
+                    .accumulate_grad(grad.data());
+                }
+            }
+            Vertex::Node(node) => {
+                grad = run_hooks(&lock(&node.hooks), grad);
+                if let Some(slots) = wanted.get(&vertex.key()) {
+                    for &s in slots {
+                        results[s] = Some(grad.clone());
+                    }
+                }
+                if targets.is_none() {
+                    let retained = lock(&node.retained).as_ref().and_then(|w| w.upgrade());
+                    if let Some(inner) = retained {
+                        Var { inner }.accumulate_grad(grad.data());
+                    }
+                }
+                let needs: Vec<bool> = node
+                    .inputs
+                    .iter()
+                    .map(|e| !matches!(e, Edge::None))
+                    .collect();
+                let grads = {
+                    let mut state = lock(&node.state);
+                    let saved = node.unpack_saved(&state)?;
+                    let Some(backward) = state.backward.as_ref() else {
+                        return Err(AutogradError::FreedGraph {
+                            node: node.name,
+                            location: node.location_string(),
+                        });
+                    };
+                    let grads = backward(&grad, &saved, &needs)?;
+                    if !retain {
+                        state.backward = None;
+                        state.saved.clear();
+                    }
+                    grads
+                };
+                for (k, (edge, g)) in node.inputs.iter().zip(grads).enumerate() {
+                    let (Some(target), Some(g)) = (Vertex::from_edge(edge), g) else {
+                        continue;
+                    };
+                    let expected = match &target {
+                        Vertex::Node(n) => n.shape.clone(),
+                        Vertex::Leaf(v) => v.shape(),
+                    };
+                    let got = g.shape();
+                    if got != expected {
+                        return Err(AutogradError::GradShape {
+                            context: format!(
+                                "{} (created at {}) input {k}",
+                                node.name,
+                                node.location_string()
+                            ),
+                            grad: got,
+                            expected,
+                        });
+                    }
+                    if anomaly {
+                        check_finite(node, k, &g)?;
+                    }
+                    let j = index[&target.key()];
+                    pending[j] = Some(match pending[j].take() {
+                        None => g,
+                        Some(acc) => acc.add(&g),
+                    });
+                }
+            }
+        }
+    }
+    Ok(results)
+}
+
+impl<T: Float> Var<T> {
+    /// Computes the gradient of this one-element output with respect to every leaf that
+    /// requires grad and adds it into their `.grad` (`loss.backward()`). The graph's saved
+    /// values are freed: a second backward through it is an error.
+    pub fn backward(&self) -> Result<()> {
+        self.backward_opts(None, BackwardOptions::default())
+    }
+
+    /// Backward seeded with `gradient` (the output's gradient, same shape as the output), for
+    /// outputs that are not scalars (`out.backward(gradient)`).
+    pub fn backward_with(&self, gradient: &Tensor<T>) -> Result<()> {
+        self.backward_opts(Some(gradient), BackwardOptions::default())
+    }
+
+    /// Backward with every option: an optional output gradient, `retain_graph`, `create_graph`.
+    /// With `create_graph`, `.grad` receives the gradient's value; use [`grad`] to get
+    /// gradients that are themselves differentiable.
+    pub fn backward_opts(
+        &self,
+        gradient: Option<&Tensor<T>>,
+        options: BackwardOptions,
+    ) -> Result<()> {
+        let seed = seed_for(self, gradient)?;
+        run_backward(self, seed, None, options).map(|_| ())
+    }
+}
+
+fn seed_for<T: Float>(output: &Var<T>, gradient: Option<&Tensor<T>>) -> Result<Tensor<T>> {
+    let shape = output.shape();
+    match gradient {
+        Some(g) if g.shape() == shape.as_slice() => Ok(g.clone()),
+        Some(g) => Err(AutogradError::GradShape {
+            context: "backward: the output gradient".into(),
+            grad: g.shape().to_vec(),
+            expected: shape,
+        }),
+        None if shape.iter().product::<usize>() == 1 => Ok(Tensor::ones(&shape)),
+        None => Err(AutogradError::NonScalarOutput { shape }),
+    }
+}
+
+/// The gradients of `output` with respect to each of `inputs`, without touching any `.grad`
+/// (`torch.autograd.grad(output, inputs, grad_outputs, create_graph=…)`). An input that
+/// `output` does not depend on gets `None` (PyTorch's `allow_unused=True`). With
+/// `create_graph`, the returned gradients carry their own graph, so they can be differentiated
+/// again (Hessian-vector products).
+///
+/// ```
+/// use antorcha_autograd::{grad, BackwardOptions, Var};
+/// let x = Var::from_vec(vec![3.0f64], &[1]).requires_grad();
+/// let y = (&x * &x * &x).sum(); // x³
+/// let opts = BackwardOptions { create_graph: true, ..Default::default() };
+/// let dy = grad(&y, &[&x], None, opts).unwrap()[0].clone().unwrap(); // 3x² = 27
+/// assert_eq!(dy.to_vec(), vec![27.0]);
+/// let d2y = grad(&dy.sum(), &[&x], None, Default::default()).unwrap()[0].clone().unwrap();
+/// assert_eq!(d2y.to_vec(), vec![18.0]); // 6x
+/// assert!(x.grad().is_none());
+/// ```
+pub fn grad<T: Float>(
+    output: &Var<T>,
+    inputs: &[&Var<T>],
+    grad_output: Option<&Tensor<T>>,
+    options: BackwardOptions,
+) -> Result<Vec<Option<Var<T>>>> {
+    let seed = seed_for(output, grad_output)?;
+    run_backward(output, seed, Some(inputs), options)
+}

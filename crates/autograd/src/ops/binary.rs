@@ -1,0 +1,253 @@
+//! Elementwise binary ops with broadcasting; every gradient is summed back to its input's shape.
+
+use antorcha_tensor::Float;
+
+use super::plain;
+use crate::error::Result;
+use crate::node::{Attr, Saved};
+use crate::var::{needs_graph, Var};
+
+impl<T: Float> Var<T> {
+    plain!(
+        /// `self + other` with broadcasting (`AddBackward0`).
+        add => try_add(other: &Var<T>)
+    );
+    plain!(
+        /// `self - other` with broadcasting (`SubBackward0`).
+        sub => try_sub(other: &Var<T>)
+    );
+    plain!(
+        /// `self * other` with broadcasting (`MulBackward0`).
+        mul => try_mul(other: &Var<T>)
+    );
+    plain!(
+        /// `self / other` with broadcasting (`DivBackward0`).
+        div => try_div(other: &Var<T>)
+    );
+    plain!(
+        /// `self ** other` elementwise with broadcasting (`PowBackward1`).
+        pow => try_pow(other: &Var<T>)
+    );
+    plain!(
+        /// Elementwise maximum with broadcasting; ties split the gradient in half
+        /// (`MaximumBackward0`).
+        maximum => try_maximum(other: &Var<T>)
+    );
+    plain!(
+        /// Elementwise minimum with broadcasting; ties split the gradient in half
+        /// (`MinimumBackward0`).
+        minimum => try_minimum(other: &Var<T>)
+    );
+
+    /// `self + other` or an error naming both shapes.
+    #[track_caller]
+    pub fn try_add(&self, other: &Var<T>) -> Result<Var<T>> {
+        let value = self.data().try_add(&other.data())?;
+        if !needs_graph(&[self, other]) {
+            return Ok(Var::new(value));
+        }
+        let (sa, sb) = (self.shape(), other.shape());
+        Ok(Var::from_op(
+            value,
+            "AddBackward0",
+            &[self, other],
+            vec![],
+            vec![("alpha", Attr::Int(1))],
+            Box::new(move |g, _, needs| {
+                Ok(vec![
+                    needs[0].then(|| g.sum_to(&sa)),
+                    needs[1].then(|| g.sum_to(&sb)),
+                ])
+            }),
+        ))
+    }
+
+    /// `self - other` or an error naming both shapes.
+    #[track_caller]
+    pub fn try_sub(&self, other: &Var<T>) -> Result<Var<T>> {
+        let value = self.data().try_sub(&other.data())?;
+        if !needs_graph(&[self, other]) {
+            return Ok(Var::new(value));
+        }
+        let (sa, sb) = (self.shape(), other.shape());
+        Ok(Var::from_op(
+            value,
+            "SubBackward0",
+            &[self, other],
+            vec![],
+            vec![("alpha", Attr::Int(1))],
+            Box::new(move |g, _, needs| {
+                Ok(vec![
+                    needs[0].then(|| g.sum_to(&sa)),
+                    needs[1].then(|| g.sum_to(&sb).neg()),
+                ])
+            }),
+        ))
+    }
+
+    /// `self * other` or an error naming both shapes.
+    #[track_caller]
+    pub fn try_mul(&self, other: &Var<T>) -> Result<Var<T>> {
+        let value = self.data().try_mul(&other.data())?;
+        if !needs_graph(&[self, other]) {
+            return Ok(Var::new(value));
+        }
+        let (sa, sb) = (self.shape(), other.shape());
+        // Each side's gradient needs the other side: keep only what will be used.
+        let saved = vec![
+            ("other", self.needs_grad().then(|| Saved::var(other))),
+            ("self", other.needs_grad().then(|| Saved::var(self))),
+        ];
+        Ok(Var::from_op(
+            value,
+            "MulBackward0",
+            &[self, other],
+            saved,
+            vec![],
+            Box::new(move |g, saved, needs| {
+                Ok(vec![
+                    needs[0].then(|| g.mul(saved[0].as_ref().expect("saved")).sum_to(&sa)),
+                    needs[1].then(|| g.mul(saved[1].as_ref().expect("saved")).sum_to(&sb)),
+                ])
+            }),
+        ))
+    }
+
+    /// `self / other` or an error naming both shapes.
+    #[track_caller]
+    pub fn try_div(&self, other: &Var<T>) -> Result<Var<T>> {
+        let value = self.data().try_div(&other.data())?;
+        if !needs_graph(&[self, other]) {
+            return Ok(Var::new(value));
+        }
+        let (sa, sb) = (self.shape(), other.shape());
+        let saved = vec![
+            ("other", Some(Saved::var(other))),
+            ("self", other.needs_grad().then(|| Saved::var(self))),
+        ];
+        Ok(Var::from_op(
+            value,
+            "DivBackward0",
+            &[self, other],
+            saved,
+            vec![],
+            Box::new(move |g, saved, needs| {
+                let b = saved[0].as_ref().expect("saved");
+                Ok(vec![
+                    needs[0].then(|| g.div(b).sum_to(&sa)),
+                    needs[1].then(|| {
+                        // d(a/b)/db = -a / b²
+                        let a = saved[1].as_ref().expect("saved");
+                        g.mul(a).div(&b.mul(b)).neg().sum_to(&sb)
+                    }),
+                ])
+            }),
+        ))
+    }
+
+    /// `self ** other` or an error naming both shapes.
+    #[track_caller]
+    pub fn try_pow(&self, other: &Var<T>) -> Result<Var<T>> {
+        let value = self.data().try_pow(&other.data())?;
+        if !needs_graph(&[self, other]) {
+            return Ok(Var::new(value));
+        }
+        let (sa, sb) = (self.shape(), other.shape());
+        let saved = vec![
+            ("exponent", Some(Saved::var(other))),
+            ("self", Some(Saved::var(self))),
+            (
+                "result",
+                other.needs_grad().then(|| Saved::Output {
+                    value: value.clone(),
+                    var: std::sync::Weak::new(),
+                    version: 0,
+                }),
+            ),
+        ];
+        Ok(Var::from_op(
+            value,
+            "PowBackward1",
+            &[self, other],
+            saved,
+            vec![],
+            Box::new(move |g, saved, needs| {
+                let (b, a) = (
+                    saved[0].as_ref().expect("saved"),
+                    saved[1].as_ref().expect("saved"),
+                );
+                Ok(vec![
+                    needs[0].then(|| {
+                        // b * a^(b-1), zero where b == 0 (PyTorch's rule, so 0^0 has no NaN).
+                        let d = b.mul(&a.pow(&b.sub_scalar(T::one())));
+                        let zero_exp = b.data().eq_scalar(T::zero());
+                        g.mul(&d.masked_fill(&zero_exp, T::zero())).sum_to(&sa)
+                    }),
+                    needs[1].then(|| {
+                        // a^b * ln(a), zero where a == 0 and b >= 0.
+                        let r = saved[2].as_ref().expect("saved");
+                        let d = r.mul(&a.log());
+                        let mask = a
+                            .data()
+                            .eq_scalar(T::zero())
+                            .logical_and(&b.data().ge_scalar(T::zero()));
+                        g.mul(&d.masked_fill(&mask, T::zero())).sum_to(&sb)
+                    }),
+                ])
+            }),
+        ))
+    }
+
+    /// The elementwise maximum or an error naming both shapes.
+    #[track_caller]
+    pub fn try_maximum(&self, other: &Var<T>) -> Result<Var<T>> {
+        self.extremum(other, true)
+    }
+
+    /// The elementwise minimum or an error naming both shapes.
+    #[track_caller]
+    pub fn try_minimum(&self, other: &Var<T>) -> Result<Var<T>> {
+        self.extremum(other, false)
+    }
+
+    #[track_caller]
+    fn extremum(&self, other: &Var<T>, max: bool) -> Result<Var<T>> {
+        let (a, b) = (self.data(), other.data());
+        let value = if max {
+            a.try_maximum(&b)?
+        } else {
+            a.try_minimum(&b)?
+        };
+        if !needs_graph(&[self, other]) {
+            return Ok(Var::new(value));
+        }
+        let (sa, sb) = (self.shape(), other.shape());
+        // Share of the gradient each side gets: 1 where it wins, 1/2 on ties, 0 where it loses.
+        let wins = if max { a.try_gt(&b)? } else { a.try_lt(&b)? };
+        let ties = a.try_eq(&b)?;
+        let wa = wins
+            .to_float::<T>()
+            .add(&ties.to_float::<T>().mul_scalar(T::cast(0.5)));
+        let wb = wa.rsub_scalar(T::one());
+        Ok(Var::from_op(
+            value,
+            if max {
+                "MaximumBackward0"
+            } else {
+                "MinimumBackward0"
+            },
+            &[self, other],
+            vec![
+                ("other", Some(Saved::var(other))),
+                ("self", Some(Saved::var(self))),
+            ],
+            vec![],
+            Box::new(move |g, _, needs| {
+                Ok(vec![
+                    needs[0].then(|| g.mul(&Var::new(wa.clone())).sum_to(&sa)),
+                    needs[1].then(|| g.mul(&Var::new(wb.clone())).sum_to(&sb)),
+                ])
+            }),
+        ))
+    }
+}

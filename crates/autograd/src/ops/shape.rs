@@ -1,0 +1,151 @@
+//! Shape ops: each moves elements without changing them, so its gradient moves them back.
+
+use antorcha_tensor::Float;
+
+use super::plain;
+use crate::error::Result;
+use crate::node::Attr;
+use crate::var::{needs_graph, Var};
+
+impl<T: Float> Var<T> {
+    plain!(
+        /// The same elements in a new shape; one dim may be `-1` (`ViewBackward0`).
+        reshape => try_reshape(shape: &[isize])
+    );
+    plain!(
+        /// Inserts a dim of size 1 at `dim` (`UnsqueezeBackward0`).
+        unsqueeze => try_unsqueeze(dim: isize)
+    );
+    plain!(
+        /// Removes `dim` if its size is 1 (`SqueezeBackward1`).
+        squeeze_dim => try_squeeze_dim(dim: isize)
+    );
+    plain!(
+        /// Flattens dims `start_dim..=end_dim` into one (`ViewBackward0`).
+        flatten => try_flatten(start_dim: isize, end_dim: isize)
+    );
+    plain!(
+        /// Swaps two dims (`TransposeBackward0`).
+        transpose => try_transpose(dim0: isize, dim1: isize)
+    );
+    plain!(
+        /// Reorders the dims (`PermuteBackward0`).
+        permute => try_permute(dims: &[isize])
+    );
+
+    /// Records a shape op whose gradient is `g` reshaped back to the input's shape.
+    #[track_caller]
+    fn view_op(&self, value: antorcha_tensor::Tensor<T>, name: &'static str) -> Var<T> {
+        if !needs_graph(&[self]) {
+            return Var::new(value);
+        }
+        let shape = self.shape();
+        let back: Vec<isize> = shape.iter().map(|&d| d as isize).collect();
+        Var::from_op(
+            value,
+            name,
+            &[self],
+            vec![],
+            vec![("self_sym_sizes", Attr::shape(&shape))],
+            Box::new(move |g, _, _| Ok(vec![Some(g.reshape(&back))])),
+        )
+    }
+
+    /// `reshape`, or an error naming both shapes.
+    #[track_caller]
+    pub fn try_reshape(&self, shape: &[isize]) -> Result<Var<T>> {
+        let value = self.data().try_reshape(shape)?;
+        Ok(self.view_op(value, "ViewBackward0"))
+    }
+
+    /// `unsqueeze`, or an error for a dim out of range.
+    #[track_caller]
+    pub fn try_unsqueeze(&self, dim: isize) -> Result<Var<T>> {
+        let value = self.data().try_unsqueeze(dim)?;
+        Ok(self.view_op(value, "UnsqueezeBackward0"))
+    }
+
+    /// `squeeze_dim`, or an error for a dim out of range.
+    #[track_caller]
+    pub fn try_squeeze_dim(&self, dim: isize) -> Result<Var<T>> {
+        let value = self.data().try_squeeze_dim(dim)?;
+        Ok(self.view_op(value, "SqueezeBackward1"))
+    }
+
+    /// Removes every dim of size 1 (`SqueezeBackward0`).
+    #[track_caller]
+    pub fn squeeze(&self) -> Var<T> {
+        let value = self.data().squeeze();
+        self.view_op(value, "SqueezeBackward0")
+    }
+
+    /// `flatten`, or an error for dims out of range.
+    #[track_caller]
+    pub fn try_flatten(&self, start_dim: isize, end_dim: isize) -> Result<Var<T>> {
+        let value = self.data().try_flatten(start_dim, end_dim)?;
+        Ok(self.view_op(value, "ViewBackward0"))
+    }
+
+    /// `transpose`, or an error for dims out of range.
+    #[track_caller]
+    pub fn try_transpose(&self, dim0: isize, dim1: isize) -> Result<Var<T>> {
+        let value = self.data().try_transpose(dim0, dim1)?;
+        if !needs_graph(&[self]) {
+            return Ok(Var::new(value));
+        }
+        Ok(Var::from_op(
+            value,
+            "TransposeBackward0",
+            &[self],
+            vec![],
+            vec![
+                ("dim0", Attr::Int(dim0 as i64)),
+                ("dim1", Attr::Int(dim1 as i64)),
+            ],
+            Box::new(move |g, _, _| Ok(vec![Some(g.transpose(dim0, dim1))])),
+        ))
+    }
+
+    /// The transpose of a matrix (`TBackward0`); 0-d and 1-d vars are returned as they are.
+    ///
+    /// # Panics
+    /// For more than 2 dims, as PyTorch's `t()`.
+    #[track_caller]
+    pub fn t(&self) -> Var<T> {
+        let value = self.data().t();
+        if !needs_graph(&[self]) {
+            return Var::new(value);
+        }
+        Var::from_op(
+            value,
+            "TBackward0",
+            &[self],
+            vec![],
+            vec![],
+            Box::new(|g, _, _| Ok(vec![Some(g.t())])),
+        )
+    }
+
+    /// `permute`, or an error when `dims` is not a permutation.
+    #[track_caller]
+    pub fn try_permute(&self, dims: &[isize]) -> Result<Var<T>> {
+        let value = self.data().try_permute(dims)?;
+        if !needs_graph(&[self]) {
+            return Ok(Var::new(value));
+        }
+        let n = dims.len();
+        let mut inverse = vec![0isize; n];
+        for (i, &d) in dims.iter().enumerate() {
+            let d = if d < 0 { d + n as isize } else { d } as usize;
+            inverse[d] = i as isize;
+        }
+        Ok(Var::from_op(
+            value,
+            "PermuteBackward0",
+            &[self],
+            vec![],
+            vec![("dims", Attr::Ints(dims.iter().map(|&d| d as i64).collect()))],
+            Box::new(move |g, _, _| Ok(vec![Some(g.permute(&inverse))])),
+        ))
+    }
+}

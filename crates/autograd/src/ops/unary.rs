@@ -1,0 +1,282 @@
+//! Elementwise unary ops and ops with a scalar operand.
+
+use antorcha_tensor::{Float, Tensor};
+
+use crate::node::{Attr, Saved};
+use crate::var::{needs_graph, Var};
+
+/// The op's result as a saved value (re-attached to its node at backward).
+fn output<T: Float>(value: &Tensor<T>) -> Option<Saved<T>> {
+    Some(Saved::Output {
+        value: value.clone(),
+        var: std::sync::Weak::new(),
+        version: 0,
+    })
+}
+
+/// `g * mask`, for a constant mask (derivatives of piecewise functions).
+pub(crate) fn times_const<T: Float>(g: &Var<T>, mask: Tensor<T>) -> Var<T> {
+    g.mul(&Var::new(mask))
+}
+
+/// Records a one-input op whose backward needs at most the input (`self`) or the result.
+macro_rules! unary_op {
+    ($(#[$doc:meta])* $name:ident, $node:literal, $saved_name:literal, $saves_result:expr,
+     |$g:ident, $s:ident| $backward:expr) => {
+        $(#[$doc])*
+        #[track_caller]
+        pub fn $name(&self) -> Var<T> {
+            let value = self.data().$name();
+            if !needs_graph(&[self]) {
+                return Var::new(value);
+            }
+            let saved = if $saves_result { output(&value) } else { Some(Saved::var(self)) };
+            Var::from_op(
+                value,
+                $node,
+                &[self],
+                vec![($saved_name, saved)],
+                vec![],
+                Box::new(move |$g, saved, _| {
+                    let $s = saved[0].as_ref().expect("saved");
+                    Ok(vec![Some($backward)])
+                }),
+            )
+        }
+    };
+}
+
+impl<T: Float> Var<T> {
+    unary_op!(
+        /// `e^x` (`ExpBackward0`).
+        exp, "ExpBackward0", "result", true, |g, r| g.mul(r)
+    );
+    unary_op!(
+        /// The natural logarithm (`LogBackward0`).
+        log, "LogBackward0", "self", false, |g, x| g.div(x)
+    );
+    unary_op!(
+        /// The square root (`SqrtBackward0`).
+        sqrt, "SqrtBackward0", "result", true, |g, r| g.div(&r.mul_scalar(T::cast(2.0)))
+    );
+    unary_op!(
+        /// `|x|`; its gradient is `sign(x)` (`AbsBackward0`).
+        abs, "AbsBackward0", "self", false, |g, x| times_const(g, x.data().sign())
+    );
+    unary_op!(
+        /// `max(x, 0)` (`ReluBackward0`).
+        relu, "ReluBackward0", "result", true,
+        |g, r| times_const(g, r.data().gt_scalar(T::zero()).to_float())
+    );
+    unary_op!(
+        /// `1 / (1 + e^-x)` (`SigmoidBackward0`).
+        sigmoid, "SigmoidBackward0", "result", true,
+        |g, r| g.mul(&r.mul(&r.rsub_scalar(T::one())))
+    );
+    unary_op!(
+        /// The hyperbolic tangent (`TanhBackward0`).
+        tanh, "TanhBackward0", "result", true,
+        |g, r| g.mul(&r.mul(r).rsub_scalar(T::one()))
+    );
+    unary_op!(
+        /// The sine (`SinBackward0`).
+        sin, "SinBackward0", "self", false, |g, x| g.mul(&x.cos())
+    );
+    unary_op!(
+        /// The cosine (`CosBackward0`).
+        cos, "CosBackward0", "self", false, |g, x| g.mul(&x.sin()).neg()
+    );
+
+    /// `-x` (`NegBackward0`).
+    #[track_caller]
+    pub fn neg(&self) -> Var<T> {
+        let value = self.data().neg();
+        if !needs_graph(&[self]) {
+            return Var::new(value);
+        }
+        Var::from_op(
+            value,
+            "NegBackward0",
+            &[self],
+            vec![],
+            vec![],
+            Box::new(|g, _, _| Ok(vec![Some(g.neg())])),
+        )
+    }
+
+    /// `-1`, `0` or `1` by sign; its gradient is zero (`SignBackward0`).
+    #[track_caller]
+    pub fn sign(&self) -> Var<T> {
+        let value = self.data().sign();
+        if !needs_graph(&[self]) {
+            return Var::new(value);
+        }
+        Var::from_op(
+            value,
+            "SignBackward0",
+            &[self],
+            vec![],
+            vec![],
+            Box::new(|g, _, _| Ok(vec![Some(times_const(g, g.data().zeros_like()))])),
+        )
+    }
+
+    /// `x ** exponent` for a number (`PowBackward0`), like `error ** 2`.
+    #[track_caller]
+    pub fn powf(&self, exponent: T) -> Var<T> {
+        let value = self.data().powf(exponent);
+        if !needs_graph(&[self]) {
+            return Var::new(value);
+        }
+        Var::from_op(
+            value,
+            "PowBackward0",
+            &[self],
+            vec![("self", Some(Saved::var(self)))],
+            vec![("exponent", Attr::Float(exponent.as_f64()))],
+            Box::new(move |g, saved, _| {
+                let x = saved[0].as_ref().expect("saved");
+                if exponent == T::zero() {
+                    return Ok(vec![Some(times_const(g, g.data().zeros_like()))]);
+                }
+                let two = T::cast(2.0);
+                let d = if exponent == two {
+                    x.mul_scalar(two)
+                } else {
+                    x.powf(exponent - T::one()).mul_scalar(exponent)
+                };
+                Ok(vec![Some(g.mul(&d))])
+            }),
+        )
+    }
+
+    /// Limits every element to `[min, max]` (either may be absent); the gradient passes where
+    /// `min <= x <= max` (`ClampBackward1`).
+    #[track_caller]
+    pub fn clamp(&self, min: Option<T>, max: Option<T>) -> Var<T> {
+        let value = self.data().clamp(min, max);
+        if !needs_graph(&[self]) {
+            return Var::new(value);
+        }
+        let attr = |b: Option<T>| b.map_or(Attr::None, |v| Attr::Float(v.as_f64()));
+        Var::from_op(
+            value,
+            "ClampBackward1",
+            &[self],
+            vec![("self", Some(Saved::var(self)))],
+            vec![("max", attr(max)), ("min", attr(min))],
+            Box::new(move |g, saved, _| {
+                let x = saved[0].as_ref().expect("saved").data();
+                let inside = x.map(|&v| {
+                    let ok = min.is_none_or(|lo| v >= lo) && max.is_none_or(|hi| v <= hi);
+                    if ok {
+                        T::one()
+                    } else {
+                        T::zero()
+                    }
+                });
+                Ok(vec![Some(times_const(g, inside))])
+            }),
+        )
+    }
+
+    /// `1 / x` (`ReciprocalBackward0`).
+    #[track_caller]
+    pub fn reciprocal(&self) -> Var<T> {
+        let value = self.data().rdiv_scalar(T::one());
+        if !needs_graph(&[self]) {
+            return Var::new(value);
+        }
+        let saved = vec![("result", output(&value))];
+        Var::from_op(
+            value,
+            "ReciprocalBackward0",
+            &[self],
+            saved,
+            vec![],
+            Box::new(|g, saved, _| {
+                let r = saved[0].as_ref().expect("saved");
+                Ok(vec![Some(g.mul(&r.mul(r)).neg())])
+            }),
+        )
+    }
+
+    /// `x + s` for a number (`AddBackward0`).
+    #[track_caller]
+    pub fn add_scalar(&self, s: T) -> Var<T> {
+        let value = self.data().add_scalar(s);
+        self.scalar_op(value, "AddBackward0", vec![("alpha", Attr::Int(1))], |g| {
+            g.clone()
+        })
+    }
+
+    /// `x - s` for a number (`SubBackward0`).
+    #[track_caller]
+    pub fn sub_scalar(&self, s: T) -> Var<T> {
+        let value = self.data().sub_scalar(s);
+        self.scalar_op(value, "SubBackward0", vec![("alpha", Attr::Int(1))], |g| {
+            g.clone()
+        })
+    }
+
+    /// `s - x` for a number (`RsubBackward1`).
+    #[track_caller]
+    pub fn rsub_scalar(&self, s: T) -> Var<T> {
+        let value = self.data().rsub_scalar(s);
+        self.scalar_op(value, "RsubBackward1", vec![("alpha", Attr::Int(1))], |g| {
+            g.neg()
+        })
+    }
+
+    /// `x * s` for a number (`MulBackward0`).
+    #[track_caller]
+    pub fn mul_scalar(&self, s: T) -> Var<T> {
+        let value = self.data().mul_scalar(s);
+        self.scalar_op(
+            value,
+            "MulBackward0",
+            vec![("other", Attr::Float(s.as_f64()))],
+            move |g| g.mul_scalar(s),
+        )
+    }
+
+    /// `x / s` for a number (`DivBackward0`).
+    #[track_caller]
+    pub fn div_scalar(&self, s: T) -> Var<T> {
+        let value = self.data().div_scalar(s);
+        self.scalar_op(
+            value,
+            "DivBackward0",
+            vec![("other", Attr::Float(s.as_f64()))],
+            move |g| g.div_scalar(s),
+        )
+    }
+
+    /// `s / x` for a number: `s * (1 / x)`, two nodes as in PyTorch.
+    #[track_caller]
+    pub fn rdiv_scalar(&self, s: T) -> Var<T> {
+        self.reciprocal().mul_scalar(s)
+    }
+
+    /// Records a one-input op whose gradient is a fixed linear map of the output's gradient.
+    #[track_caller]
+    fn scalar_op(
+        &self,
+        value: Tensor<T>,
+        name: &'static str,
+        attrs: Vec<(&'static str, Attr)>,
+        backward: impl Fn(&Var<T>) -> Var<T> + Send + Sync + 'static,
+    ) -> Var<T> {
+        if !needs_graph(&[self]) {
+            return Var::new(value);
+        }
+        Var::from_op(
+            value,
+            name,
+            &[self],
+            vec![],
+            attrs,
+            Box::new(move |g, _, _| Ok(vec![Some(backward(g))])),
+        )
+    }
+}

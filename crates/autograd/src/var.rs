@@ -1,0 +1,475 @@
+//! `Var`: a tensor that can require grad and remembers the op that made it.
+
+use std::fmt;
+use std::panic::Location;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use antorcha_tensor::{broadcast_shapes, Float, Tensor, TensorError};
+
+use crate::error::{ok, AutogradError, Result};
+use crate::grad_mode::is_grad_enabled;
+use crate::graph::NodeRef;
+use crate::node::{lock, Attr, BackwardFn, Edge, Hook, Node, Saved};
+
+/// A tensor in the autograd graph, like a `torch.Tensor` with `requires_grad`.
+///
+/// Clones share everything (value, gradient, graph): a `Var` is a handle.
+///
+/// ```
+/// use antorcha_autograd::Var;
+/// let a = Var::from_vec(vec![2.0f64], &[1]).requires_grad();
+/// let loss = (&a * &a).sum();            // a²
+/// loss.backward().unwrap();
+/// assert_eq!(a.grad().unwrap().to_vec(), vec![4.0]);  // 2a
+/// ```
+pub struct Var<T: Float = f32> {
+    pub(crate) inner: Arc<VarInner<T>>,
+}
+
+pub(crate) struct VarInner<T: Float> {
+    pub(crate) data: RwLock<Tensor<T>>,
+    pub(crate) version: AtomicU64,
+    pub(crate) requires_grad: AtomicBool,
+    pub(crate) grad_fn: Option<Arc<Node<T>>>,
+    pub(crate) grad: Mutex<Option<Tensor<T>>>,
+    pub(crate) name: Mutex<Option<String>>,
+    pub(crate) hooks: Mutex<Vec<Hook<T>>>,
+}
+
+impl<T: Float> Clone for Var<T> {
+    fn clone(&self) -> Self {
+        Var {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+/// Whether an op on `inputs` must be recorded: grad mode is on and some input requires grad.
+#[inline]
+pub(crate) fn needs_graph<T: Float>(inputs: &[&Var<T>]) -> bool {
+    is_grad_enabled() && inputs.iter().any(|v| v.needs_grad())
+}
+
+impl<T: Float> VarInner<T> {
+    fn new(data: Tensor<T>, requires_grad: bool, grad_fn: Option<Arc<Node<T>>>) -> Self {
+        VarInner {
+            data: RwLock::new(data),
+            version: AtomicU64::new(0),
+            requires_grad: AtomicBool::new(requires_grad),
+            grad_fn,
+            grad: Mutex::new(None),
+            name: Mutex::new(None),
+            hooks: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub(crate) fn shape(&self) -> Vec<usize> {
+        self.data
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .shape()
+            .to_vec()
+    }
+}
+
+impl<T: Float> Var<T> {
+    /// A leaf holding `value` that does not require grad (a constant, like input data).
+    pub fn new(value: Tensor<T>) -> Self {
+        Var {
+            inner: Arc::new(VarInner::new(value, false, None)),
+        }
+    }
+
+    /// A leaf from row-major data and a shape.
+    ///
+    /// # Panics
+    /// If the data do not fill the shape.
+    #[track_caller]
+    pub fn from_vec(data: Vec<T>, shape: &[usize]) -> Self {
+        Var::new(Tensor::from_vec(data, shape))
+    }
+
+    /// A 0-d leaf.
+    pub fn scalar(value: T) -> Self {
+        Var::new(Tensor::scalar(value))
+    }
+
+    /// A leaf of zeros.
+    pub fn zeros(shape: &[usize]) -> Self {
+        Var::new(Tensor::zeros(shape))
+    }
+
+    /// A leaf of ones.
+    pub fn ones(shape: &[usize]) -> Self {
+        Var::new(Tensor::ones(shape))
+    }
+
+    /// A leaf of standard normal samples from the global generator, like `torch.randn`.
+    pub fn randn(shape: &[usize]) -> Self {
+        Var::new(Tensor::randn(shape))
+    }
+
+    /// A leaf of uniform samples in `[0, 1)` from the global generator, like `torch.rand`.
+    pub fn rand(shape: &[usize]) -> Self {
+        Var::new(Tensor::rand(shape))
+    }
+
+    /// Marks this leaf as requiring grad and returns it, like `requires_grad=True`.
+    ///
+    /// # Panics
+    /// If this var is not a leaf (it already requires grad through its graph).
+    #[track_caller]
+    pub fn requires_grad(self) -> Self {
+        ok(self.requires_grad_(true));
+        self
+    }
+
+    /// Sets whether this leaf requires grad, like `tensor.requires_grad_(flag)`. Only leaves
+    /// can change it: a value computed from something that requires grad always does.
+    pub fn requires_grad_(&self, flag: bool) -> Result<()> {
+        if !self.is_leaf() {
+            if flag {
+                return Ok(());
+            }
+            return Err(AutogradError::Invalid {
+                op: "requires_grad_",
+                message: format!(
+                    "you can only change requires_grad flags of leaf variables; this one was made by {} (use `.detach()` for a copy without history)",
+                    self.grad_fn_name().unwrap_or("an op")
+                ),
+            });
+        }
+        self.inner.requires_grad.store(flag, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Whether gradients flow to or through this var (PyTorch's `tensor.requires_grad`).
+    #[inline]
+    pub fn needs_grad(&self) -> bool {
+        self.inner.requires_grad.load(Ordering::Relaxed)
+    }
+
+    /// Whether this var was made by the user rather than by a recorded op (`tensor.is_leaf`).
+    pub fn is_leaf(&self) -> bool {
+        self.inner.grad_fn.is_none()
+    }
+
+    /// PyTorch's name of the backward of the op that made this var (`"MulBackward0"`), or `None`
+    /// for a leaf.
+    pub fn grad_fn_name(&self) -> Option<&'static str> {
+        self.inner.grad_fn.as_ref().map(|n| n.name)
+    }
+
+    /// The backward node that made this var, to walk the graph (`tensor.grad_fn`).
+    pub fn grad_fn(&self) -> Option<NodeRef<T>> {
+        self.inner.grad_fn.clone().map(NodeRef::new)
+    }
+
+    /// A name for this var, shown in graph pictures.
+    pub fn name(&self) -> Option<String> {
+        lock(&self.inner.name).clone()
+    }
+
+    /// Sets the name shown in graph pictures.
+    pub fn set_name(&self, name: impl Into<String>) {
+        *lock(&self.inner.name) = Some(name.into());
+    }
+
+    /// Names this var and returns it: `Var::randn(&[1]).requires_grad().named("a")`.
+    pub fn named(self, name: impl Into<String>) -> Self {
+        self.set_name(name);
+        self
+    }
+
+    /// The current value (a cheap shared handle; writes to it do not reach this var).
+    #[inline]
+    pub fn data(&self) -> Tensor<T> {
+        self.inner
+            .data
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Runs `f` on the current value without cloning the handle.
+    #[inline]
+    pub(crate) fn with_data<R>(&self, f: impl FnOnce(&Tensor<T>) -> R) -> R {
+        f(&self.inner.data.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The shape of the value.
+    pub fn shape(&self) -> Vec<usize> {
+        self.inner.shape()
+    }
+
+    /// The number of dimensions.
+    pub fn ndim(&self) -> usize {
+        self.with_data(|t| t.ndim())
+    }
+
+    /// The number of elements.
+    pub fn numel(&self) -> usize {
+        self.with_data(|t| t.numel())
+    }
+
+    /// The value of a one-element var as a plain number (`tensor.item()`): summing losses
+    /// for a log this way keeps no graph alive.
+    ///
+    /// # Panics
+    /// If the var does not hold exactly one element.
+    #[track_caller]
+    pub fn item(&self) -> T {
+        self.with_data(|t| t.item())
+    }
+
+    /// The elements in row-major order.
+    pub fn to_vec(&self) -> Vec<T> {
+        self.with_data(|t| t.to_vec())
+    }
+
+    /// An identity for this var (stable while it lives), used by graph pictures.
+    pub fn id(&self) -> usize {
+        Arc::as_ptr(&self.inner) as usize
+    }
+
+    /// The accumulated gradient of a leaf (or of a var that asked for `retain_grad`), like
+    /// `tensor.grad`; `None` until a backward reaches it or after `zero_grad`.
+    pub fn grad(&self) -> Option<Tensor<T>> {
+        lock(&self.inner.grad).clone()
+    }
+
+    /// Replaces the gradient (`tensor.grad = …`).
+    ///
+    /// # Panics
+    /// If the gradient's shape differs from the var's.
+    #[track_caller]
+    pub fn set_grad(&self, grad: Option<Tensor<T>>) {
+        ok(self.try_set_grad(grad))
+    }
+
+    /// Replaces the gradient, or says why its shape does not fit.
+    pub fn try_set_grad(&self, grad: Option<Tensor<T>>) -> Result<()> {
+        if let Some(g) = &grad {
+            let shape = self.shape();
+            if g.shape() != shape.as_slice() {
+                return Err(AutogradError::GradShape {
+                    context: "set_grad".into(),
+                    grad: g.shape().to_vec(),
+                    expected: shape,
+                });
+            }
+        }
+        *lock(&self.inner.grad) = grad;
+        Ok(())
+    }
+
+    /// Clears the gradient to `None`, as PyTorch 2's `zero_grad()` does.
+    pub fn zero_grad(&self) {
+        *lock(&self.inner.grad) = None;
+    }
+
+    /// Fills the existing gradient with zeros in place (`tensor.grad.zero_()`), keeping its
+    /// memory; does nothing when there is no gradient.
+    pub fn fill_grad_zero(&self) {
+        if let Some(g) = lock(&self.inner.grad).as_mut() {
+            g.zero_();
+        }
+    }
+
+    /// Adds `g` into the stored gradient in place (the leaf's `AccumulateGrad`).
+    pub(crate) fn accumulate_grad(&self, g: Tensor<T>) {
+        let mut slot = lock(&self.inner.grad);
+        match slot.as_mut() {
+            None => *slot = Some(g),
+            Some(acc) => acc.add_(&g),
+        }
+    }
+
+    /// A new leaf sharing this value but with no history and no grad (`tensor.detach()`).
+    pub fn detach(&self) -> Var<T> {
+        Var::new(self.data())
+    }
+
+    /// Keeps the gradient of this interior var in `.grad` during backward (`retain_grad()`);
+    /// a leaf keeps its gradient anyway.
+    pub fn retain_grad(&self) {
+        if let Some(node) = &self.inner.grad_fn {
+            *lock(&node.retained) = Some(Arc::downgrade(&self.inner));
+        }
+    }
+
+    /// Calls `hook` with the gradient flowing into this var during backward; if it returns a
+    /// tensor, that replaces the gradient (`tensor.register_hook`).
+    pub fn register_hook(
+        &self,
+        hook: impl Fn(&Tensor<T>) -> Option<Tensor<T>> + Send + Sync + 'static,
+    ) {
+        let hook: Hook<T> = Box::new(hook);
+        match &self.inner.grad_fn {
+            Some(node) => lock(&node.hooks).push(hook),
+            None => lock(&self.inner.hooks).push(hook),
+        }
+    }
+
+    /// How many in-place changes this var's value has had (`tensor._version`).
+    pub fn version(&self) -> u64 {
+        self.inner.version.load(Ordering::Relaxed)
+    }
+
+    /// Changes the value in place through `f`, with PyTorch's checks: with grad mode on, a var
+    /// that requires grad cannot be changed (do it under `no_grad`). Bumps the version, so a
+    /// graph that saved the old value reports it at backward. `f` keeps the shape.
+    pub(crate) fn try_update_(
+        &self,
+        op: &'static str,
+        f: impl FnOnce(&mut Tensor<T>) -> Result<()>,
+    ) -> Result<()> {
+        if is_grad_enabled() && self.needs_grad() {
+            return Err(AutogradError::InPlaceRequiresGrad {
+                op,
+                what: if self.is_leaf() {
+                    "leaf Variable"
+                } else {
+                    "value computed by an op"
+                },
+                shape: self.shape(),
+            });
+        }
+        let mut data = self.inner.data.write().unwrap_or_else(|p| p.into_inner());
+        f(&mut data)?;
+        self.inner.version.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Runs `f` on the value in place, with the checks of every in-place op (see `sub_`):
+    /// the way optimizers update parameters under `no_grad`.
+    pub fn update_(&self, f: impl FnOnce(&mut Tensor<T>)) -> Result<()> {
+        self.try_update_("update_", |t| {
+            f(t);
+            Ok(())
+        })
+    }
+
+    /// `self -= other` in place (`tensor.sub_(other)`), e.g. a manual SGD step under `no_grad`.
+    pub fn sub_(&self, other: &Tensor<T>) -> Result<()> {
+        self.try_update_("sub_", |t| Ok(t.try_sub_(other)?))
+    }
+
+    /// `self += other` in place (`tensor.add_(other)`).
+    pub fn add_(&self, other: &Tensor<T>) -> Result<()> {
+        self.try_update_("add_", |t| Ok(t.try_add_(other)?))
+    }
+
+    /// `self *= other` in place (`tensor.mul_(other)`).
+    pub fn mul_(&self, other: &Tensor<T>) -> Result<()> {
+        self.try_update_("mul_", |t| Ok(t.try_mul_(other)?))
+    }
+
+    /// Copies `other` into this var's value (`tensor.copy_(other)`; `other` broadcasts).
+    pub fn copy_(&self, other: &Tensor<T>) -> Result<()> {
+        self.try_update_("copy_", |t| {
+            let shape = broadcast_shapes("copy_", t.shape(), other.shape())?;
+            if shape != t.shape() {
+                return Err(TensorError::Broadcast {
+                    op: "copy_",
+                    lhs: t.shape().to_vec(),
+                    rhs: other.shape().to_vec(),
+                }
+                .into());
+            }
+            t.zero_();
+            Ok(t.try_add_(other)?)
+        })
+    }
+
+    /// Sets every element to zero in place (`tensor.zero_()`).
+    pub fn zero_(&self) -> Result<()> {
+        self.try_update_("zero_", |t| {
+            t.zero_();
+            Ok(())
+        })
+    }
+
+    /// Where this var's gradient goes.
+    pub(crate) fn edge(&self) -> Edge<T> {
+        match &self.inner.grad_fn {
+            Some(node) => Edge::Node(node.clone()),
+            None if self.needs_grad() => Edge::Leaf(self.inner.clone()),
+            None => Edge::None,
+        }
+    }
+
+    /// Records an op: `value` is its result; call only when [`needs_graph`] holds.
+    #[track_caller]
+    pub(crate) fn from_op(
+        value: Tensor<T>,
+        name: &'static str,
+        inputs: &[&Var<T>],
+        saved: Vec<(&'static str, Option<Saved<T>>)>,
+        attrs: Vec<(&'static str, Attr)>,
+        backward: BackwardFn<T>,
+    ) -> Var<T> {
+        let saves_output = saved
+            .iter()
+            .any(|(_, s)| matches!(s, Some(Saved::Output { .. })));
+        let node = Arc::new(Node::new(
+            name,
+            Location::caller(),
+            value.shape().to_vec(),
+            inputs.iter().map(|v| v.edge()).collect(),
+            saved,
+            attrs,
+            backward,
+        ));
+        let var = Var {
+            inner: Arc::new(VarInner::new(value, true, Some(node.clone()))),
+        };
+        if saves_output {
+            let mut state = lock(&node.state);
+            for (_, s) in state.saved.iter_mut() {
+                if let Some(Saved::Output { var: weak, .. }) = s {
+                    *weak = Arc::downgrade(&var.inner);
+                }
+            }
+        }
+        var
+    }
+
+    /// The op's own result as saved for backward, re-attached to `node`.
+    pub(crate) fn from_saved_output(value: Tensor<T>, node: Arc<Node<T>>) -> Var<T> {
+        Var {
+            inner: Arc::new(VarInner::new(value, true, Some(node))),
+        }
+    }
+
+    pub(crate) fn into_inner(self) -> Arc<VarInner<T>> {
+        self.inner
+    }
+}
+
+impl<T: Float> From<Tensor<T>> for Var<T> {
+    /// A constant leaf (no grad).
+    fn from(t: Tensor<T>) -> Self {
+        Var::new(t)
+    }
+}
+
+impl<T: Float> fmt::Display for Var<T> {
+    /// Prints like PyTorch: `tensor([1.], requires_grad=True)`, `tensor(2., grad_fn=<MeanBackward0>)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.data().to_string();
+        let body = s.strip_suffix(')').unwrap_or(&s);
+        match (self.grad_fn_name(), self.needs_grad()) {
+            (Some(name), _) => write!(f, "{body}, grad_fn=<{name}>)"),
+            (None, true) => write!(f, "{body}, requires_grad=True)"),
+            (None, false) => write!(f, "{s}"),
+        }
+    }
+}
+
+impl<T: Float> fmt::Debug for Var<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}

@@ -1,0 +1,123 @@
+//! NumPy/PyTorch broadcasting: the result shape of two shapes, and elementwise zips over it.
+
+use ndarray::{ArrayD, IxDyn, Zip};
+
+use crate::element::Element;
+use crate::error::{Result, TensorError};
+use crate::tensor::Tensor;
+
+/// The shape two shapes broadcast to (aligned at the right; a size 1 stretches), or an error
+/// naming both shapes and the op.
+///
+/// ```
+/// use antorcha_tensor::broadcast_shapes;
+/// assert_eq!(broadcast_shapes("add", &[80, 1], &[1]).unwrap(), vec![80, 1]);
+/// assert!(broadcast_shapes("add", &[80, 1], &[3, 2]).is_err());
+/// ```
+pub fn broadcast_shapes(op: &'static str, lhs: &[usize], rhs: &[usize]) -> Result<Vec<usize>> {
+    let n = lhs.len().max(rhs.len());
+    let mut out = vec![0; n];
+    for i in 0..n {
+        let a = if i < n - lhs.len() {
+            1
+        } else {
+            lhs[i - (n - lhs.len())]
+        };
+        let b = if i < n - rhs.len() {
+            1
+        } else {
+            rhs[i - (n - rhs.len())]
+        };
+        out[i] = if a == b || b == 1 {
+            a
+        } else if a == 1 {
+            b
+        } else {
+            return Err(TensorError::Broadcast {
+                op,
+                lhs: lhs.to_vec(),
+                rhs: rhs.to_vec(),
+            });
+        };
+    }
+    Ok(out)
+}
+
+/// `f` applied to each pair of elements of `a` and `b` broadcast together.
+pub(crate) fn zip_map<A: Element, B: Element, U: Element>(
+    op: &'static str,
+    a: &Tensor<A>,
+    b: &Tensor<B>,
+    f: impl Fn(A, B) -> U,
+) -> Result<Tensor<U>> {
+    let (av, bv) = (a.array(), b.array());
+    // Fast paths: same shape, or one side a single element that does not add dimensions.
+    if av.shape() == bv.shape() {
+        if let (Some(xs), Some(ys)) = (av.as_slice(), bv.as_slice()) {
+            let data: Vec<U> = xs
+                .iter()
+                .zip(ys)
+                .map(|(x, y)| f(x.clone(), y.clone()))
+                .collect();
+            return Ok(Tensor::from_array(
+                ArrayD::from_shape_vec(av.raw_dim(), data).expect("same length"),
+            ));
+        }
+        return Ok(Tensor::from_array(
+            Zip::from(av)
+                .and(bv)
+                .map_collect(|x, y| f(x.clone(), y.clone())),
+        ));
+    }
+    if bv.len() == 1 && bv.ndim() <= av.ndim() {
+        let y = bv.iter().next().expect("one element").clone();
+        return Ok(Tensor::from_array(av.map(|x| f(x.clone(), y.clone()))));
+    }
+    if av.len() == 1 && av.ndim() <= bv.ndim() {
+        let x = av.iter().next().expect("one element").clone();
+        return Ok(Tensor::from_array(bv.map(|y| f(x.clone(), y.clone()))));
+    }
+    let shape = broadcast_shapes(op, av.shape(), bv.shape())?;
+    let dim = IxDyn(&shape);
+    let (ab, bb) = (
+        av.broadcast(dim.clone()).expect("shape checked"),
+        bv.broadcast(dim).expect("shape checked"),
+    );
+    Ok(Tensor::from_array(
+        Zip::from(&ab)
+            .and(&bb)
+            .map_collect(|x, y| f(x.clone(), y.clone())),
+    ))
+}
+
+/// `f(&mut a, b)` for each element of `a`, with `b` broadcast to `a`'s shape (which must not grow).
+pub(crate) fn zip_inplace<T: Element, B: Element>(
+    op: &'static str,
+    a: &mut Tensor<T>,
+    b: &Tensor<B>,
+    f: impl Fn(&mut T, B),
+) -> Result<()> {
+    let out = broadcast_shapes(op, a.shape(), b.shape())?;
+    if out != a.shape() {
+        return Err(TensorError::ShapeMismatch {
+            op,
+            lhs: a.shape().to_vec(),
+            rhs: b.shape().to_vec(),
+            reason: format!(
+                "the result would have shape {out:?}, but an in-place op cannot change the shape of its target"
+            ),
+            hint: None,
+        });
+    }
+    let bv = b.array();
+    let target = a.array_mut();
+    if target.shape() == bv.shape() {
+        if let (Some(xs), Some(ys)) = (target.as_slice_mut(), bv.as_slice()) {
+            xs.iter_mut().zip(ys).for_each(|(x, y)| f(x, y.clone()));
+            return Ok(());
+        }
+    }
+    let bb = bv.broadcast(target.raw_dim()).expect("shape checked");
+    Zip::from(target).and(&bb).for_each(|x, y| f(x, y.clone()));
+    Ok(())
+}

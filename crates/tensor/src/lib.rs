@@ -1,0 +1,35 @@
+//! `antorcha-tensor`: n-dimensional arrays on `ndarray` with PyTorch's broadcasting, ops,
+//! errors and printing.
+//!
+//! ```
+//! use antorcha_tensor::Tensor;
+//! let x = Tensor::<f32>::from_vec(vec![1.0, 2.0, 3.0], &[3, 1]);
+//! let y = &x * 2.0 + 1.0;
+//! assert_eq!(y.to_vec(), vec![3.0, 5.0, 7.0]);
+//! ```
+
+mod binary;
+mod broadcast;
+mod compare;
+mod display;
+mod element;
+mod error;
+mod index;
+mod join;
+mod matmul;
+mod ops;
+mod random;
+mod reduce;
+mod shape;
+mod softmax;
+mod tensor;
+mod unary;
+
+pub use broadcast::broadcast_shapes;
+pub use element::{Element, Float};
+pub use error::{Result, TensorError};
+pub use random::{manual_seed, with_global_rng};
+pub use tensor::Tensor;
+
+/// The ndarray version this crate is built on, for conversions.
+pub use ndarray;

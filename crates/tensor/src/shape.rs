@@ -1,0 +1,602 @@
+//! Shape ops: `reshape`, `squeeze`/`unsqueeze`, `flatten`, `broadcast_to`, `transpose`/
+//! `permute`/`t` and `contiguous`.
+//!
+//! A tensor owns its array behind an `Arc`, so an op on `&self` that changes the shape copies
+//! the data once (a straight `memcpy` for standard-layout data). `transpose`/`permute` keep
+//! ndarray's strided layout instead of reordering the elements; every op in the crate accepts
+//! any layout, and [`Tensor::contiguous`] reorders when that pays off. [`Tensor::into_reshape`]
+//! and [`Tensor::into_permute`] take the tensor by value and do not copy at all when it holds
+//! the only reference to its data.
+
+use ndarray::{ArrayD, Axis, IxDyn};
+
+use crate::element::Element;
+use crate::error::{ok, Result, TensorError};
+use crate::tensor::Tensor;
+
+/// `(outer, size, inner)`: the product of the sizes before `d`, the size of `d` and the product
+/// of the sizes after `d`. A 0-d shape counts as `[1]`.
+pub(crate) fn split_at_dim(shape: &[usize], d: usize) -> (usize, usize, usize) {
+    if shape.is_empty() {
+        return (1, 1, 1);
+    }
+    (
+        shape[..d].iter().product(),
+        shape[d],
+        shape[d + 1..].iter().product(),
+    )
+}
+
+/// Row-major strides (in elements) of a standard-layout array of `shape`.
+pub(crate) fn standard_strides(shape: &[usize]) -> Vec<usize> {
+    let mut strides = vec![1; shape.len()];
+    for d in (0..shape.len().saturating_sub(1)).rev() {
+        strides[d] = strides[d + 1] * shape[d + 1];
+    }
+    strides
+}
+
+/// An array of `shape` from row-major data whose length the caller has made right.
+pub(crate) fn from_row_major<T: Element>(shape: &[usize], data: Vec<T>) -> ArrayD<T> {
+    ArrayD::from_shape_vec(IxDyn(shape), data).expect("data length matches the shape")
+}
+
+/// The array of `t` with shape `new` (same number of elements), copying only when `t` shares
+/// its data or is not in standard layout.
+fn reshaped<T: Element>(t: Tensor<T>, new: &[usize]) -> ArrayD<T> {
+    if t.array().is_standard_layout() {
+        t.into_array()
+            .into_shape_with_order(IxDyn(new))
+            .expect("standard layout and the same number of elements")
+    } else {
+        t.array()
+            .to_shape(IxDyn(new))
+            .expect("the same number of elements")
+            .into_owned()
+    }
+}
+
+/// The concrete shape `shape` (with at most one `-1`) stands for, for `numel` elements.
+fn infer_shape(shape: &[isize], numel: usize, from: &[usize]) -> Result<Vec<usize>> {
+    let invalid = |why: String| {
+        TensorError::invalid(
+            "reshape",
+            format!("cannot reshape a tensor of shape {from:?} ({numel} elements) into shape {shape:?}: {why}"),
+        )
+    };
+    let mut inferred = None;
+    let mut known = 1usize;
+    for (i, &s) in shape.iter().enumerate() {
+        if s == -1 {
+            if inferred.is_some() {
+                return Err(invalid("only one dimension can be -1".into()));
+            }
+            inferred = Some(i);
+        } else if s < 0 {
+            return Err(invalid(format!("invalid size {s}")));
+        } else {
+            known = known
+                .checked_mul(s as usize)
+                .ok_or_else(|| invalid("the sizes overflow".into()))?;
+        }
+    }
+    let mut out: Vec<usize> = shape.iter().map(|&s| s.max(0) as usize).collect();
+    match inferred {
+        Some(i) => {
+            if known == 0 {
+                return Err(invalid(
+                    "the size of -1 is ambiguous next to a size 0".into(),
+                ));
+            }
+            if numel / known * known != numel {
+                return Err(invalid(format!("{numel} is not a multiple of {known}")));
+            }
+            out[i] = numel / known;
+        }
+        None if known != numel => {
+            return Err(invalid(format!("that shape holds {known} elements")));
+        }
+        None => {}
+    }
+    Ok(out)
+}
+
+impl<T: Element> Tensor<T> {
+    /// The same elements in row-major order with a new shape; one size may be `-1` and is
+    /// inferred, like `tensor.reshape`.
+    ///
+    /// ```
+    /// use antorcha_tensor::Tensor;
+    /// let x = Tensor::<f32>::arange(0.0, 6.0, 1.0);
+    /// let y = x.reshape(&[-1, 3]);
+    /// assert_eq!(y.shape(), &[2, 3]);
+    /// assert_eq!(y.to_vec(), x.to_vec());
+    /// ```
+    ///
+    /// # Panics
+    /// If the shape does not hold `numel` elements; [`Tensor::try_reshape`] returns the error.
+    #[track_caller]
+    pub fn reshape(&self, shape: &[isize]) -> Tensor<T> {
+        ok(self.try_reshape(shape))
+    }
+
+    /// `reshape` returning an error that names both shapes.
+    pub fn try_reshape(&self, shape: &[isize]) -> Result<Tensor<T>> {
+        self.clone().try_into_reshape(shape)
+    }
+
+    /// `reshape` taking the tensor by value: no copy at all when it is the only owner of
+    /// standard-layout data.
+    ///
+    /// # Panics
+    /// If the shape does not hold `numel` elements.
+    #[track_caller]
+    pub fn into_reshape(self, shape: &[isize]) -> Tensor<T> {
+        ok(self.try_into_reshape(shape))
+    }
+
+    /// `into_reshape` returning an error that names both shapes.
+    pub fn try_into_reshape(self, shape: &[isize]) -> Result<Tensor<T>> {
+        let new = infer_shape(shape, self.numel(), self.shape())?;
+        if new == self.shape() {
+            return Ok(self);
+        }
+        Ok(Tensor::from_array(reshaped(self, &new)))
+    }
+
+    /// Removes every dimension of size 1, like `tensor.squeeze()`.
+    pub fn squeeze(&self) -> Tensor<T> {
+        if !self.shape().contains(&1) {
+            return self.clone();
+        }
+        let mut a = self.clone().into_array();
+        for d in (0..a.ndim()).rev() {
+            if a.shape()[d] == 1 {
+                a = a.remove_axis(Axis(d));
+            }
+        }
+        Tensor::from_array(a)
+    }
+
+    /// Removes dimension `dim` if its size is 1 and otherwise returns the tensor unchanged,
+    /// like `tensor.squeeze(dim)`.
+    ///
+    /// # Panics
+    /// If `dim` is out of range.
+    #[track_caller]
+    pub fn squeeze_dim(&self, dim: isize) -> Tensor<T> {
+        ok(self.try_squeeze_dim(dim))
+    }
+
+    /// `squeeze_dim` returning an error for a dimension out of range.
+    pub fn try_squeeze_dim(&self, dim: isize) -> Result<Tensor<T>> {
+        let d = self.dim_index("squeeze", dim)?;
+        if self.ndim() == 0 || self.shape()[d] != 1 {
+            return Ok(self.clone());
+        }
+        Ok(Tensor::from_array(
+            self.clone().into_array().remove_axis(Axis(d)),
+        ))
+    }
+
+    /// Inserts a dimension of size 1 at `dim` (in `-(ndim + 1)..=ndim`), like
+    /// `tensor.unsqueeze(dim)`.
+    ///
+    /// ```
+    /// use antorcha_tensor::Tensor;
+    /// let x = Tensor::<f32>::zeros(&[2, 3]);
+    /// assert_eq!(x.unsqueeze(0).shape(), &[1, 2, 3]);
+    /// assert_eq!(x.unsqueeze(-1).shape(), &[2, 3, 1]);
+    /// ```
+    ///
+    /// # Panics
+    /// If `dim` is out of range.
+    #[track_caller]
+    pub fn unsqueeze(&self, dim: isize) -> Tensor<T> {
+        ok(self.try_unsqueeze(dim))
+    }
+
+    /// `unsqueeze` returning an error for a dimension out of range.
+    pub fn try_unsqueeze(&self, dim: isize) -> Result<Tensor<T>> {
+        let d = new_dim_index("unsqueeze", dim, self.shape())?;
+        Ok(Tensor::from_array(
+            self.clone().into_array().insert_axis(Axis(d)),
+        ))
+    }
+
+    /// Merges dimensions `start_dim..=end_dim` into one, like `torch.flatten`; a 0-d tensor
+    /// becomes shape `[1]`.
+    ///
+    /// ```
+    /// use antorcha_tensor::Tensor;
+    /// let x = Tensor::<f32>::zeros(&[2, 3, 4]);
+    /// assert_eq!(x.flatten(1, -1).shape(), &[2, 12]);
+    /// assert_eq!(x.flatten(0, -1).shape(), &[24]);
+    /// ```
+    ///
+    /// # Panics
+    /// If a dimension is out of range or `start_dim` comes after `end_dim`.
+    #[track_caller]
+    pub fn flatten(&self, start_dim: isize, end_dim: isize) -> Tensor<T> {
+        ok(self.try_flatten(start_dim, end_dim))
+    }
+
+    /// `flatten` returning an error for dimensions out of range or in the wrong order.
+    pub fn try_flatten(&self, start_dim: isize, end_dim: isize) -> Result<Tensor<T>> {
+        let s = self.dim_index("flatten", start_dim)?;
+        let e = self.dim_index("flatten", end_dim)?;
+        if s > e {
+            return Err(TensorError::invalid(
+                "flatten",
+                format!(
+                    "start_dim {start_dim} comes after end_dim {end_dim} (shape {:?})",
+                    self.shape()
+                ),
+            ));
+        }
+        if self.ndim() == 0 {
+            return Ok(Tensor::from_array(
+                self.clone().into_array().insert_axis(Axis(0)),
+            ));
+        }
+        let shape = self.shape();
+        let mut new = shape[..s].to_vec();
+        new.push(shape[s..=e].iter().product());
+        new.extend_from_slice(&shape[e + 1..]);
+        if new == shape {
+            return Ok(self.clone());
+        }
+        Ok(Tensor::from_array(reshaped(self.clone(), &new)))
+    }
+
+    /// A copy of the tensor expanded to `shape` by NumPy's broadcasting rules, like
+    /// `tensor.broadcast_to(shape)` (materialised, not a view).
+    ///
+    /// ```
+    /// use antorcha_tensor::Tensor;
+    /// let x = Tensor::from_vec(vec![1.0f32, 2.0], &[2, 1]);
+    /// assert_eq!(x.broadcast_to(&[2, 3]).to_vec(), vec![1.0, 1.0, 1.0, 2.0, 2.0, 2.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// If the tensor does not broadcast to `shape`.
+    #[track_caller]
+    pub fn broadcast_to(&self, shape: &[usize]) -> Tensor<T> {
+        ok(self.try_broadcast_to(shape))
+    }
+
+    /// `broadcast_to` returning an error that names both shapes.
+    pub fn try_broadcast_to(&self, shape: &[usize]) -> Result<Tensor<T>> {
+        if self.shape() == shape {
+            return Ok(self.clone());
+        }
+        let view = self
+            .array()
+            .broadcast(IxDyn(shape))
+            .ok_or_else(|| TensorError::Broadcast {
+                op: "broadcast_to",
+                lhs: self.shape().to_vec(),
+                rhs: shape.to_vec(),
+            })?;
+        Ok(Tensor::from_array(view.as_standard_layout().into_owned()))
+    }
+
+    /// Swaps dimensions `dim0` and `dim1`, like `tensor.transpose(dim0, dim1)`. The result
+    /// keeps a strided layout (no reordering of the elements).
+    ///
+    /// # Panics
+    /// If a dimension is out of range.
+    #[track_caller]
+    pub fn transpose(&self, dim0: isize, dim1: isize) -> Tensor<T> {
+        ok(self.try_transpose(dim0, dim1))
+    }
+
+    /// `transpose` returning an error for a dimension out of range.
+    pub fn try_transpose(&self, dim0: isize, dim1: isize) -> Result<Tensor<T>> {
+        let a = self.dim_index("transpose", dim0)?;
+        let b = self.dim_index("transpose", dim1)?;
+        if a == b || self.ndim() == 0 {
+            return Ok(self.clone());
+        }
+        let mut arr = self.clone().into_array();
+        arr.swap_axes(a, b);
+        Ok(Tensor::from_array(arr))
+    }
+
+    /// The matrix transpose, like `tensor.t()`: 0-d and 1-d tensors come back unchanged, 2-d
+    /// ones swap their dimensions.
+    ///
+    /// ```
+    /// use antorcha_tensor::Tensor;
+    /// let x = Tensor::from_vec(vec![1, 2, 3, 4, 5, 6i64], &[2, 3]);
+    /// assert_eq!(x.t().shape(), &[3, 2]);
+    /// assert_eq!(x.t().to_vec(), vec![1, 4, 2, 5, 3, 6]);
+    /// ```
+    ///
+    /// # Panics
+    /// If the tensor has more than 2 dimensions (use `transpose` or `permute`).
+    #[track_caller]
+    pub fn t(&self) -> Tensor<T> {
+        ok(self.try_t())
+    }
+
+    /// `t` returning an error for tensors with more than 2 dimensions.
+    pub fn try_t(&self) -> Result<Tensor<T>> {
+        match self.ndim() {
+            0 | 1 => Ok(self.clone()),
+            2 => self.try_transpose(0, 1),
+            _ => Err(TensorError::invalid(
+                "t",
+                format!(
+                    "expects a tensor with <= 2 dimensions, but got shape {:?} (use transpose or permute)",
+                    self.shape()
+                ),
+            )),
+        }
+    }
+
+    /// Reorders the dimensions: dimension `i` of the result is dimension `dims[i]` of `self`,
+    /// like `tensor.permute(dims)`. The result keeps a strided layout.
+    ///
+    /// ```
+    /// use antorcha_tensor::Tensor;
+    /// let x = Tensor::<f32>::zeros(&[2, 3, 4]);
+    /// assert_eq!(x.permute(&[2, 0, 1]).shape(), &[4, 2, 3]);
+    /// assert_eq!(x.permute(&[-1, 0, 1]).shape(), &[4, 2, 3]);
+    /// ```
+    ///
+    /// # Panics
+    /// If `dims` is not a permutation of the dimensions.
+    #[track_caller]
+    pub fn permute(&self, dims: &[isize]) -> Tensor<T> {
+        ok(self.try_permute(dims))
+    }
+
+    /// `permute` returning an error when `dims` is not a permutation of the dimensions.
+    pub fn try_permute(&self, dims: &[isize]) -> Result<Tensor<T>> {
+        self.clone().try_into_permute(dims)
+    }
+
+    /// `permute` taking the tensor by value: no copy when it is the only owner of its data.
+    ///
+    /// # Panics
+    /// If `dims` is not a permutation of the dimensions.
+    #[track_caller]
+    pub fn into_permute(self, dims: &[isize]) -> Tensor<T> {
+        ok(self.try_into_permute(dims))
+    }
+
+    /// `into_permute` returning an error when `dims` is not a permutation of the dimensions.
+    pub fn try_into_permute(self, dims: &[isize]) -> Result<Tensor<T>> {
+        let n = self.ndim();
+        let not_permutation = || {
+            TensorError::invalid(
+                "permute",
+                format!(
+                    "dims {dims:?} are not a permutation of the {n} dimensions of shape {:?}",
+                    self.shape()
+                ),
+            )
+        };
+        if dims.len() != n {
+            return Err(not_permutation());
+        }
+        let mut axes = Vec::with_capacity(n);
+        let mut seen = vec![false; n];
+        for &dim in dims {
+            let d = self.dim_index("permute", dim)?;
+            if seen[d] {
+                return Err(not_permutation());
+            }
+            seen[d] = true;
+            axes.push(d);
+        }
+        if axes.iter().enumerate().all(|(i, &d)| i == d) {
+            return Ok(self);
+        }
+        Ok(Tensor::from_array(
+            self.into_array().permuted_axes(IxDyn(&axes)),
+        ))
+    }
+
+    /// Whether the elements sit in row-major (C) order, like `tensor.is_contiguous()`.
+    pub fn is_contiguous(&self) -> bool {
+        self.array().is_standard_layout()
+    }
+
+    /// The tensor with its elements in row-major order: itself (shared, no copy) when it
+    /// already is, like `tensor.contiguous()`.
+    pub fn contiguous(&self) -> Tensor<T> {
+        if self.is_contiguous() {
+            return self.clone();
+        }
+        Tensor::from_array(self.array().as_standard_layout().into_owned())
+    }
+}
+
+/// The index of a new dimension `dim` in `-(ndim + 1)..=ndim` (for `unsqueeze` and `stack`).
+pub(crate) fn new_dim_index(op: &'static str, dim: isize, shape: &[usize]) -> Result<usize> {
+    let n = shape.len() as isize;
+    if dim < -(n + 1) || dim > n {
+        return Err(TensorError::invalid(
+            op,
+            format!(
+                "dimension {dim} out of range for a new dimension of a tensor of shape {shape:?} (expected {}..={n})",
+                -(n + 1)
+            ),
+        ));
+    }
+    Ok(if dim < 0 { dim + n + 1 } else { dim } as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seq(shape: &[usize]) -> Tensor<f64> {
+        let n = shape.iter().product::<usize>();
+        Tensor::from_vec((0..n).map(|i| i as f64).collect(), shape)
+    }
+
+    #[test]
+    fn reshape_infers_one_dim_and_keeps_order() {
+        let x = seq(&[2, 3]);
+        assert_eq!(x.reshape(&[3, -1]).shape(), &[3, 2]);
+        assert_eq!(
+            x.reshape(&[-1]).to_vec(),
+            vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+        );
+        assert_eq!(x.reshape(&[6, 1, 1]).shape(), &[6, 1, 1]);
+        // 0-d <-> one element.
+        let s = Tensor::scalar(7i64);
+        assert_eq!(s.reshape(&[1, 1]).to_vec(), vec![7]);
+        assert_eq!(s.reshape(&[1, 1]).reshape(&[]).shape(), &[] as &[usize]);
+        // Empty tensors.
+        let e = Tensor::<f64>::zeros(&[0, 3]);
+        assert_eq!(e.reshape(&[3, 0]).shape(), &[3, 0]);
+        assert_eq!(e.reshape(&[-1, 3]).shape(), &[0, 3]);
+    }
+
+    #[test]
+    fn reshape_of_a_transpose_is_row_major_of_the_transpose() {
+        let x = seq(&[2, 3]).t();
+        assert!(!x.is_contiguous());
+        // x = [[0, 3], [1, 4], [2, 5]]
+        assert_eq!(
+            x.reshape(&[-1]).to_vec(),
+            vec![0.0, 3.0, 1.0, 4.0, 2.0, 5.0]
+        );
+        assert_eq!(
+            x.reshape(&[2, 3]).to_vec(),
+            vec![0.0, 3.0, 1.0, 4.0, 2.0, 5.0]
+        );
+        assert!(x.reshape(&[2, 3]).is_contiguous());
+    }
+
+    #[test]
+    fn into_reshape_does_not_copy_a_unique_tensor() {
+        let x = seq(&[2, 3]);
+        let ptr = x.array().as_ptr();
+        let y = x.into_reshape(&[3, 2]);
+        assert_eq!(y.array().as_ptr(), ptr);
+        // Shared data is left alone.
+        let z = y.clone().into_reshape(&[6]);
+        assert_eq!(y.shape(), &[3, 2]);
+        assert_ne!(z.array().as_ptr(), ptr);
+        let p = seq(&[2, 3]);
+        let ptr = p.array().as_ptr();
+        let q = p.into_permute(&[1, 0]);
+        assert_eq!(q.array().as_ptr(), ptr);
+        assert_eq!(q.to_vec(), vec![0.0, 3.0, 1.0, 4.0, 2.0, 5.0]);
+    }
+
+    #[test]
+    fn reshape_errors_name_both_shapes() {
+        let x = seq(&[2, 3]);
+        let e = x.try_reshape(&[4, -1]).unwrap_err().to_string();
+        assert!(e.contains("[2, 3]") && e.contains("[4, -1]"), "{e}");
+        let e = x.try_reshape(&[-1, -1]).unwrap_err().to_string();
+        assert!(e.contains("only one dimension"), "{e}");
+        let e = x.try_reshape(&[5]).unwrap_err().to_string();
+        assert!(e.contains("[2, 3]") && e.contains("[5]"), "{e}");
+        assert!(x.try_reshape(&[-2, -3]).is_err());
+        assert!(Tensor::<f64>::zeros(&[0])
+            .try_reshape(&[0, -1])
+            .unwrap_err()
+            .to_string()
+            .contains("ambiguous"));
+    }
+
+    #[test]
+    fn squeeze_and_unsqueeze() {
+        let x = seq(&[1, 2, 1, 3]);
+        assert_eq!(x.squeeze().shape(), &[2, 3]);
+        assert_eq!(x.squeeze_dim(0).shape(), &[2, 1, 3]);
+        assert_eq!(x.squeeze_dim(-2).shape(), &[1, 2, 3]);
+        // Not size 1: unchanged, as in PyTorch.
+        assert_eq!(x.squeeze_dim(1).shape(), &[1, 2, 1, 3]);
+        assert!(x.try_squeeze_dim(4).is_err());
+        assert_eq!(
+            Tensor::scalar(1.0f64).squeeze_dim(0).shape(),
+            &[] as &[usize]
+        );
+        assert_eq!(seq(&[1, 1]).squeeze().shape(), &[] as &[usize]);
+        let y = seq(&[2, 3]);
+        assert_eq!(y.unsqueeze(1).shape(), &[2, 1, 3]);
+        assert_eq!(y.unsqueeze(2).shape(), &[2, 3, 1]);
+        assert_eq!(y.unsqueeze(-3).shape(), &[1, 2, 3]);
+        assert_eq!(y.unsqueeze(1).to_vec(), y.to_vec());
+        let e = y.try_unsqueeze(3).unwrap_err().to_string();
+        assert!(e.contains("-3..=2") && e.contains("[2, 3]"), "{e}");
+        assert!(y.try_unsqueeze(-4).is_err());
+        assert_eq!(Tensor::scalar(true).unsqueeze(0).shape(), &[1]);
+        assert_eq!(Tensor::scalar(true).unsqueeze(-1).shape(), &[1]);
+        // A strided tensor stays correct through squeeze/unsqueeze.
+        let t = seq(&[2, 1, 3]).transpose(0, 2);
+        assert_eq!(t.squeeze().to_vec(), vec![0.0, 3.0, 1.0, 4.0, 2.0, 5.0]);
+    }
+
+    #[test]
+    fn flatten_ranges() {
+        let x = seq(&[2, 3, 4]);
+        assert_eq!(x.flatten(0, 1).shape(), &[6, 4]);
+        assert_eq!(x.flatten(-2, -1).shape(), &[2, 12]);
+        assert_eq!(x.flatten(1, 1).shape(), &[2, 3, 4]);
+        assert_eq!(x.flatten(0, -1).to_vec(), x.to_vec());
+        assert_eq!(Tensor::scalar(2i64).flatten(0, -1).shape(), &[1]);
+        assert!(x.try_flatten(2, 1).is_err());
+        assert!(x.try_flatten(0, 3).is_err());
+        assert_eq!(
+            Tensor::<f64>::zeros(&[2, 0, 3]).flatten(1, 2).shape(),
+            &[2, 0]
+        );
+    }
+
+    #[test]
+    fn broadcast_to_materialises() {
+        let x = seq(&[3]);
+        let b = x.broadcast_to(&[2, 3]);
+        assert_eq!(b.to_vec(), vec![0.0, 1.0, 2.0, 0.0, 1.0, 2.0]);
+        assert!(b.is_contiguous());
+        assert_eq!(Tensor::scalar(5i64).broadcast_to(&[2]).to_vec(), vec![5, 5]);
+        assert_eq!(seq(&[1, 3]).broadcast_to(&[0, 3]).shape(), &[0, 3]);
+        let e = x.try_broadcast_to(&[2, 2]).unwrap_err().to_string();
+        assert_eq!(e, "cannot broadcast [3] with [2, 2] in broadcast_to");
+        // Fewer dims than the input: not broadcastable.
+        assert!(seq(&[2, 3]).try_broadcast_to(&[3]).is_err());
+    }
+
+    #[test]
+    fn transpose_permute_t() {
+        let x = seq(&[2, 3]);
+        let t = x.transpose(0, -1);
+        assert_eq!(t.shape(), &[3, 2]);
+        assert_eq!(t.to_vec(), vec![0.0, 3.0, 1.0, 4.0, 2.0, 5.0]);
+        assert_eq!(t.contiguous().to_vec(), t.to_vec());
+        assert!(t.contiguous().is_contiguous());
+        assert_eq!(x.t(), t);
+        assert_eq!(seq(&[3]).t().shape(), &[3]);
+        assert_eq!(Tensor::scalar(1.0f64).t().shape(), &[] as &[usize]);
+        let e = seq(&[2, 2, 2]).try_t().unwrap_err().to_string();
+        assert!(e.contains("[2, 2, 2]"), "{e}");
+        let y = seq(&[2, 3, 4]);
+        let p = y.permute(&[1, 2, 0]);
+        assert_eq!(p.shape(), &[3, 4, 2]);
+        // p[i, j, k] = y[k, i, j]; y[1, 2, 3] = 23 sits at p[2, 3, 1].
+        assert_eq!(p.array()[[2, 3, 1]], 23.0);
+        assert_eq!(p.permute(&[2, 0, 1]), y);
+        assert!(y.try_permute(&[0, 1]).is_err());
+        assert!(y.try_permute(&[0, 1, 1]).is_err());
+        assert!(y.try_permute(&[0, 1, 3]).is_err());
+        assert!(y.try_transpose(0, 3).is_err());
+        assert_eq!(Tensor::scalar(1.0f64).permute(&[]).shape(), &[] as &[usize]);
+        let b = Tensor::from_vec(vec![true, false], &[1, 2]).t();
+        assert_eq!(b.to_vec(), vec![true, false]);
+    }
+
+    #[test]
+    fn contiguous_shares_standard_data() {
+        let x = seq(&[2, 3]);
+        assert!(x.contiguous().ptr_eq(&x));
+    }
+}

@@ -1,0 +1,11 @@
+//! Antorcha: PyTorch's training core in small Rust crates. This facade re-exports each crate
+//! as a module; depend on a single crate (`antorcha-tensor`, …) to use it alone.
+//!
+//! ```
+//! use antorcha::tensor::Tensor;
+//! let x = Tensor::<f32>::ones(&[2, 2]);
+//! assert_eq!(x.numel(), 4);
+//! ```
+
+pub use antorcha_autograd as autograd;
+pub use antorcha_tensor as tensor;

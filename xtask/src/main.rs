@@ -1,0 +1,39 @@
+//! Project chores: `cargo xtask <command>`.
+
+use clap::{Parser, Subcommand};
+
+/// Antorcha's project chores.
+#[derive(Parser)]
+#[command(name = "cargo xtask", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Prints the crates of the workspace and what each is for.
+    Crates,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Crates) => {
+            for (name, what) in [
+                ("antorcha-tensor", "n-d arrays, broadcasting, ops, printing"),
+                (
+                    "antorcha-autograd",
+                    "define-by-run graph, backward, no_grad",
+                ),
+            ] {
+                println!("{name:<20} {what}");
+            }
+        }
+        None => {
+            use clap::CommandFactory;
+            Cli::command().print_help().expect("stdout");
+            println!();
+        }
+    }
+}

@@ -8,4 +8,6 @@
 //! ```
 
 pub use antorcha_autograd as autograd;
+pub use antorcha_data as data;
+pub use antorcha_optim as optim;
 pub use antorcha_tensor as tensor;

@@ -1,12 +1,17 @@
 //! Backward: one iterative topological sort of the graph, then each node's rule in order.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
+use antorcha_tensor::ndarray::Dimension;
 use antorcha_tensor::{Float, Tensor};
 
 use crate::error::{AutogradError, Result};
 use crate::grad_mode::{is_anomaly_enabled, set_grad_enabled};
+use std::sync::atomic::Ordering;
+
 use crate::node::{lock, Edge, Node};
 use crate::var::{Var, VarInner};
 
@@ -43,11 +48,35 @@ impl<T: Float> Vertex<T> {
     }
 }
 
-/// Vertices reachable from `root`, each before every vertex it depends on.
-fn topological_order<T: Float>(root: Vertex<T>) -> (Vec<Vertex<T>>, HashMap<usize, usize>) {
+/// Hashes the pointer keys of the graph's vertices (already unique and well spread) cheaply.
+#[derive(Default)]
+struct PtrHasher(u64);
+
+impl Hasher for PtrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_usize(&mut self, x: usize) {
+        self.0 = (x as u64)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_right(17);
+    }
+}
+
+type PtrMap<V> = HashMap<usize, V, BuildHasherDefault<PtrHasher>>;
+
+/// Vertices reachable from `root`, each before every vertex it depends on, and the position
+/// of each vertex by its key.
+fn topological_order<T: Float>(root: Vertex<T>) -> (Vec<Vertex<T>>, PtrMap<usize>) {
     let mut post: Vec<Vertex<T>> = Vec::new();
-    let mut seen: HashMap<usize, ()> = HashMap::new();
-    seen.insert(root.key(), ());
+    // Key -> position in `post` (usize::MAX while the vertex is still on the stack).
+    let mut index: PtrMap<usize> = PtrMap::default();
+    index.insert(root.key(), usize::MAX);
     // (vertex, index of the next input to visit)
     let mut stack: Vec<(Vertex<T>, usize)> = vec![(root, 0)];
     while let Some((v, i)) = stack.pop() {
@@ -56,19 +85,27 @@ fn topological_order<T: Float>(root: Vertex<T>) -> (Vec<Vertex<T>>, HashMap<usiz
             Vertex::Leaf(_) => None,
         };
         match next {
-            None => post.push(v),
+            None => {
+                index.insert(v.key(), post.len());
+                post.push(v);
+            }
             Some(child) => {
                 stack.push((v, i + 1));
                 if let Some(c) = child {
-                    if seen.insert(c.key(), ()).is_none() {
+                    if let Entry::Vacant(slot) = index.entry(c.key()) {
+                        slot.insert(usize::MAX);
                         stack.push((c, 0));
                     }
                 }
             }
         }
     }
+    // Reverse post-order: consumers before producers.
+    let n = post.len();
     post.reverse();
-    let index = post.iter().enumerate().map(|(i, v)| (v.key(), i)).collect();
+    for i in index.values_mut() {
+        *i = n - 1 - *i;
+    }
     (post, index)
 }
 
@@ -93,6 +130,20 @@ fn check_finite<T: Float>(node: &Node<T>, input: usize, g: &Var<T>) -> Result<()
             what,
         }),
     }
+}
+
+/// `acc + g`: in place when no graph is being recorded and nothing else holds `acc`.
+fn accumulate<T: Float>(mut acc: Var<T>, g: &Var<T>, create_graph: bool) -> Var<T> {
+    if !create_graph {
+        if let Some(inner) = Arc::get_mut(&mut acc.inner) {
+            let data = inner.data.get_mut().unwrap_or_else(|p| p.into_inner());
+            // Shapes were checked against the vertex already, so this cannot fail to fit.
+            if g.with_data(|gt| data.try_add_(gt)).is_ok() {
+                return acc;
+            }
+        }
+    }
+    acc.add(g)
 }
 
 fn run_hooks<T: Float>(hooks: &[crate::node::Hook<T>], mut g: Var<T>) -> Var<T> {
@@ -129,7 +180,7 @@ pub(crate) fn run_backward<T: Float>(
     let (order, index) = topological_order(root_vertex);
 
     // Gradients asked for by `grad()`, by the key of the vertex they arrive at.
-    let mut wanted: HashMap<usize, Vec<usize>> = HashMap::new();
+    let mut wanted: PtrMap<Vec<usize>> = PtrMap::default();
     if let Some(ts) = targets {
         for (i, t) in ts.iter().enumerate() {
             let key = match &t.inner.grad_fn {
@@ -164,23 +215,35 @@ pub(crate) fn run_backward<T: Float>(
                 }
             }
             Vertex::Node(node) => {
-                grad = run_hooks(&lock(&node.hooks), grad);
+                if node.has_extras.load(Ordering::Acquire) {
+                    grad = run_hooks(&lock(&node.hooks), grad);
+                    if targets.is_none() {
+                        let retained = lock(&node.retained).as_ref().and_then(|w| w.upgrade());
+                        if let Some(inner) = retained {
+                            Var { inner }.accumulate_grad(grad.data());
+                        }
+                    }
+                }
                 if let Some(slots) = wanted.get(&vertex.key()) {
                     for &s in slots {
                         results[s] = Some(grad.clone());
                     }
                 }
-                if targets.is_none() {
-                    let retained = lock(&node.retained).as_ref().and_then(|w| w.upgrade());
-                    if let Some(inner) = retained {
-                        Var { inner }.accumulate_grad(grad.data());
+                let mut needs_buf = [false; 8];
+                let needs_vec: Vec<bool>;
+                let needs: &[bool] = if node.inputs.len() <= needs_buf.len() {
+                    for (n, e) in needs_buf.iter_mut().zip(&node.inputs) {
+                        *n = !matches!(e, Edge::None);
                     }
-                }
-                let needs: Vec<bool> = node
-                    .inputs
-                    .iter()
-                    .map(|e| !matches!(e, Edge::None))
-                    .collect();
+                    &needs_buf[..node.inputs.len()]
+                } else {
+                    needs_vec = node
+                        .inputs
+                        .iter()
+                        .map(|e| !matches!(e, Edge::None))
+                        .collect();
+                    &needs_vec
+                };
                 let grads = {
                     let mut state = lock(&node.state);
                     let saved = node.unpack_saved(&state)?;
@@ -190,40 +253,49 @@ pub(crate) fn run_backward<T: Float>(
                             location: node.location_string(),
                         });
                     };
-                    let grads = backward(&grad, &saved, &needs)?;
+                    let grads = backward(&grad, &saved, needs)?;
                     if !retain {
                         state.backward = None;
                         state.saved.clear();
                     }
                     grads
                 };
+                drop(grad);
                 for (k, (edge, g)) in node.inputs.iter().zip(grads).enumerate() {
-                    let (Some(target), Some(g)) = (Vertex::from_edge(edge), g) else {
-                        continue;
+                    let Some(g) = g else { continue };
+                    let (key, fits) = match edge {
+                        Edge::None => continue,
+                        Edge::Node(n) => (
+                            Arc::as_ptr(n) as usize,
+                            g.with_data(|t| t.shape() == n.shape.slice()),
+                        ),
+                        Edge::Leaf(v) => {
+                            (Arc::as_ptr(v) as usize, g.with_data(|t| v.same_shape(t)))
+                        }
                     };
-                    let expected = match &target {
-                        Vertex::Node(n) => n.shape.clone(),
-                        Vertex::Leaf(v) => v.shape(),
-                    };
-                    let got = g.shape();
-                    if got != expected {
+                    if !fits {
+                        let expected = match edge {
+                            Edge::Node(n) => n.shape.slice().to_vec(),
+                            Edge::Leaf(v) => v.shape(),
+                            Edge::None => unreachable!("skipped above"),
+                        };
                         return Err(AutogradError::GradShape {
                             context: format!(
                                 "{} (created at {}) input {k}",
                                 node.name,
                                 node.location_string()
                             ),
-                            grad: got,
+                            grad: g.shape(),
                             expected,
                         });
                     }
                     if anomaly {
                         check_finite(node, k, &g)?;
                     }
-                    let j = index[&target.key()];
+                    let j = index[&key];
                     pending[j] = Some(match pending[j].take() {
                         None => g,
-                        Some(acc) => acc.add(&g),
+                        Some(acc) => accumulate(acc, &g, options.create_graph),
                     });
                 }
             }

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use antorcha_tensor::ndarray::Dimension;
 use antorcha_tensor::Float;
 
 use crate::node::{lock, Attr, Edge, Node};
@@ -71,7 +72,7 @@ impl<T: Float> NodeRef<T> {
 
     /// The shape of the op's result.
     pub fn shape(&self) -> &[usize] {
-        &self.node.shape
+        self.node.shape.slice()
     }
 
     /// The source location of the forward op that made this node.
@@ -95,7 +96,7 @@ impl<T: Float> NodeRef<T> {
 
     /// The op's non-tensor attributes, by PyTorch's names (`alpha`, `exponent`, `self_sym_sizes`…).
     pub fn attrs(&self) -> Vec<(&'static str, Attr)> {
-        self.node.attrs.clone()
+        self.node.attrs.to_vec()
     }
 
     /// The values saved for backward; empty once a backward freed them.

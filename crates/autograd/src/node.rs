@@ -3,18 +3,29 @@
 //! without recursion.
 
 use std::panic::Location;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
+use antorcha_tensor::ndarray::IxDyn;
 use antorcha_tensor::{Float, Tensor};
+use smallvec::SmallVec;
 
 use crate::error::{AutogradError, Result};
 use crate::var::{Var, VarInner};
 
+/// The gradient of each input of an op (most ops have one or two: no allocation).
+pub(crate) type Grads<T> = SmallVec<[Option<Var<T>>; 2]>;
+/// The edges to an op's inputs.
+pub(crate) type Inputs<T> = SmallVec<[Edge<T>; 2]>;
+/// The values an op saved, by PyTorch's name.
+pub(crate) type SavedList<T> = SmallVec<[(&'static str, Option<Saved<T>>); 2]>;
+/// An op's attributes, by PyTorch's name.
+pub(crate) type Attrs = SmallVec<[(&'static str, Attr); 2]>;
+
 /// A backward rule: from the output's gradient and the unpacked saved values, the gradient of
 /// each input (`None` where `needs[i]` is false or the gradient is zero by construction).
 pub(crate) type BackwardFn<T> =
-    Box<dyn Fn(&Var<T>, &[Option<Var<T>>], &[bool]) -> Result<Vec<Option<Var<T>>>> + Send + Sync>;
+    Box<dyn Fn(&Var<T>, &[Option<Var<T>>], &[bool]) -> Result<Grads<T>> + Send + Sync>;
 
 /// A hook on the gradient flowing into a var: it may return a replacement.
 pub(crate) type Hook<T> = Box<dyn Fn(&Tensor<T>) -> Option<Tensor<T>> + Send + Sync>;
@@ -103,7 +114,7 @@ pub(crate) struct NodeState<T: Float> {
     /// `None` once backward has run without `retain_graph`.
     pub(crate) backward: Option<BackwardFn<T>>,
     /// Saved values by PyTorch's name; `None` for a value the op did not need to keep.
-    pub(crate) saved: Vec<(&'static str, Option<Saved<T>>)>,
+    pub(crate) saved: SavedList<T>,
 }
 
 static LIVE_NODES: AtomicUsize = AtomicUsize::new(0);
@@ -119,13 +130,15 @@ pub struct Node<T: Float> {
     pub(crate) id: u64,
     pub(crate) name: &'static str,
     pub(crate) location: &'static Location<'static>,
-    pub(crate) shape: Vec<usize>,
-    pub(crate) inputs: Vec<Edge<T>>,
-    pub(crate) attrs: Vec<(&'static str, Attr)>,
+    pub(crate) shape: IxDyn,
+    pub(crate) inputs: Inputs<T>,
+    pub(crate) attrs: Attrs,
     pub(crate) state: Mutex<NodeState<T>>,
     pub(crate) hooks: Mutex<Vec<Hook<T>>>,
     /// Set by `retain_grad()` on the var this node made.
     pub(crate) retained: Mutex<Option<Weak<VarInner<T>>>>,
+    /// Whether `hooks` or `retained` may be set: lets backward skip both locks.
+    pub(crate) has_extras: AtomicBool,
 }
 
 /// Locks a mutex, recovering the data if a panic poisoned it (the data stay consistent: every
@@ -138,10 +151,10 @@ impl<T: Float> Node<T> {
     pub(crate) fn new(
         name: &'static str,
         location: &'static Location<'static>,
-        shape: Vec<usize>,
-        inputs: Vec<Edge<T>>,
-        saved: Vec<(&'static str, Option<Saved<T>>)>,
-        attrs: Vec<(&'static str, Attr)>,
+        shape: IxDyn,
+        inputs: Inputs<T>,
+        saved: SavedList<T>,
+        attrs: Attrs,
         backward: BackwardFn<T>,
     ) -> Self {
         LIVE_NODES.fetch_add(1, Ordering::Relaxed);
@@ -158,6 +171,7 @@ impl<T: Float> Node<T> {
             }),
             hooks: Mutex::new(Vec::new()),
             retained: Mutex::new(None),
+            has_extras: AtomicBool::new(false),
         }
     }
 
@@ -166,11 +180,8 @@ impl<T: Float> Node<T> {
     }
 
     /// Unpacks the saved values for backward, checking that none was changed in place.
-    pub(crate) fn unpack_saved(
-        self: &Arc<Self>,
-        state: &NodeState<T>,
-    ) -> Result<Vec<Option<Var<T>>>> {
-        let mut out = Vec::with_capacity(state.saved.len());
+    pub(crate) fn unpack_saved(self: &Arc<Self>, state: &NodeState<T>) -> Result<Grads<T>> {
+        let mut out = Grads::new();
         for (name, saved) in &state.saved {
             let unpacked = match saved {
                 None => None,

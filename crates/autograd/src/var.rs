@@ -10,7 +10,7 @@ use antorcha_tensor::{broadcast_shapes, Float, Tensor, TensorError};
 use crate::error::{ok, AutogradError, Result};
 use crate::grad_mode::is_grad_enabled;
 use crate::graph::NodeRef;
-use crate::node::{lock, Attr, BackwardFn, Edge, Hook, Node, Saved};
+use crate::node::{lock, Attrs, BackwardFn, Edge, Hook, Node, Saved, SavedList};
 
 /// A tensor in the autograd graph, like a `torch.Tensor` with `requires_grad`.
 ///
@@ -70,6 +70,10 @@ impl<T: Float> VarInner<T> {
             .unwrap_or_else(|p| p.into_inner())
             .shape()
             .to_vec()
+    }
+
+    pub(crate) fn same_shape(&self, t: &Tensor<T>) -> bool {
+        self.data.read().unwrap_or_else(|p| p.into_inner()).shape() == t.shape()
     }
 }
 
@@ -198,6 +202,12 @@ impl<T: Float> Var<T> {
         f(&self.inner.data.read().unwrap_or_else(|p| p.into_inner()))
     }
 
+    /// The shape of the value as ndarray's dimension (no allocation for up to 4 dims).
+    #[inline]
+    pub(crate) fn dim(&self) -> antorcha_tensor::ndarray::IxDyn {
+        self.with_data(|t| t.array().raw_dim())
+    }
+
     /// The shape of the value.
     pub fn shape(&self) -> Vec<usize> {
         self.inner.shape()
@@ -296,6 +306,7 @@ impl<T: Float> Var<T> {
     pub fn retain_grad(&self) {
         if let Some(node) = &self.inner.grad_fn {
             *lock(&node.retained) = Some(Arc::downgrade(&self.inner));
+            node.has_extras.store(true, Ordering::Release);
         }
     }
 
@@ -307,7 +318,10 @@ impl<T: Float> Var<T> {
     ) {
         let hook: Hook<T> = Box::new(hook);
         match &self.inner.grad_fn {
-            Some(node) => lock(&node.hooks).push(hook),
+            Some(node) => {
+                lock(&node.hooks).push(hook);
+                node.has_extras.store(true, Ordering::Release);
+            }
             None => lock(&self.inner.hooks).push(hook),
         }
     }
@@ -406,8 +420,8 @@ impl<T: Float> Var<T> {
         value: Tensor<T>,
         name: &'static str,
         inputs: &[&Var<T>],
-        saved: Vec<(&'static str, Option<Saved<T>>)>,
-        attrs: Vec<(&'static str, Attr)>,
+        saved: SavedList<T>,
+        attrs: Attrs,
         backward: BackwardFn<T>,
     ) -> Var<T> {
         let saves_output = saved
@@ -416,7 +430,7 @@ impl<T: Float> Var<T> {
         let node = Arc::new(Node::new(
             name,
             Location::caller(),
-            value.shape().to_vec(),
+            value.array().raw_dim(),
             inputs.iter().map(|v| v.edge()).collect(),
             saved,
             attrs,

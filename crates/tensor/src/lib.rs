@@ -17,6 +17,7 @@ mod error;
 mod index;
 mod join;
 mod matmul;
+mod mt19937;
 mod ops;
 mod random;
 mod reduce;
@@ -28,7 +29,8 @@ mod unary;
 pub use broadcast::broadcast_shapes;
 pub use element::{Element, Float};
 pub use error::{Result, TensorError};
-pub use random::{manual_seed, with_global_rng};
+pub use mt19937::Mt19937;
+pub use random::{manual_seed, with_global_rng, Generator};
 pub use tensor::Tensor;
 
 /// The ndarray version this crate is built on, for conversions.

@@ -1,69 +1,206 @@
-//! Random tensors from an explicit generator or from the global one that `manual_seed` sets.
+//! Random tensors. The global generator follows PyTorch's CPU generator: after
+//! `manual_seed(s)`, `rand` and `randn` give PyTorch's numbers (`torch.manual_seed(s)`,
+//! `torch.rand`, `torch.randn`); explicit generators of any `rand::Rng` work too.
 
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use ndarray::{ArrayD, IxDyn};
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{Rng, RngCore};
 use rand_distr::StandardNormal;
 
 use crate::element::Float;
+use crate::mt19937::Mt19937;
 use crate::tensor::Tensor;
 
-/// The generator the global random functions use; PyTorch's default seed until `manual_seed`.
+/// PyTorch's default seed (`torch.initial_seed()` in a fresh process).
 const DEFAULT_SEED: u64 = 67_280_421_310_721;
 
-fn global() -> &'static Mutex<StdRng> {
-    static RNG: OnceLock<Mutex<StdRng>> = OnceLock::new();
-    RNG.get_or_init(|| Mutex::new(StdRng::seed_from_u64(DEFAULT_SEED)))
+/// PyTorch's CPU random generator (`torch.Generator()`): MT19937 seeded with the low 32 bits
+/// of the seed, 24-bit uniform floats, 53-bit uniform doubles, and Box–Muller normals that
+/// keep the second value of each pair for the next call.
+///
+/// ```
+/// use antorcha_tensor::{Generator, Tensor};
+/// let mut g = Generator::new(42); // torch.Generator().manual_seed(42)
+/// let a = Tensor::<f32>::randn_from(&[1], &mut g);
+/// assert_eq!(a.item(), 0.33669036); // torch.randn(1, generator=g)
+/// ```
+#[derive(Clone, Debug)]
+pub struct Generator {
+    mt: Mt19937,
+    next_normal: Option<f64>,
 }
 
-fn lock() -> MutexGuard<'static, StdRng> {
+impl Generator {
+    /// A generator seeded like `torch.Generator().manual_seed(seed)`.
+    pub fn new(seed: u64) -> Self {
+        Generator {
+            mt: Mt19937::new(seed as u32),
+            next_normal: None,
+        }
+    }
+
+    /// A 64-bit draw: two 32-bit outputs, the first in the high word (PyTorch's `random64`).
+    #[inline]
+    fn random64(&mut self) -> u64 {
+        let hi = self.mt.next_u32() as u64;
+        (hi << 32) | self.mt.next_u32() as u64
+    }
+
+    /// A uniform double in `[0, 1)` with 53 random bits.
+    #[inline]
+    pub fn uniform_f64(&mut self) -> f64 {
+        (self.random64() & ((1 << 53) - 1)) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+
+    /// A uniform float in `[0, 1)` with 24 random bits.
+    #[inline]
+    pub fn uniform_f32(&mut self) -> f32 {
+        (self.mt.next_u32() & ((1 << 24) - 1)) as f32 * (1.0 / (1u32 << 24) as f32)
+    }
+
+    /// A standard normal double (Box–Muller; the pair's second value serves the next call).
+    pub fn normal_f64(&mut self) -> f64 {
+        if let Some(v) = self.next_normal.take() {
+            return v;
+        }
+        let u1 = self.uniform_f64();
+        let u2 = self.uniform_f64();
+        let r = (-2.0 * (-u2).ln_1p()).sqrt();
+        let theta = 2.0 * std::f64::consts::PI * u1;
+        self.next_normal = Some(r * theta.sin());
+        r * theta.cos()
+    }
+
+    /// A uniform sample in `[0, 1)` at `T`'s precision, as PyTorch draws it for that dtype.
+    #[inline]
+    fn uniform<T: Float>(&mut self) -> T {
+        if T::DTYPE == "float32" {
+            T::cast(self.uniform_f32() as f64)
+        } else {
+            T::cast(self.uniform_f64())
+        }
+    }
+
+    /// `n` standard normal values the way PyTorch fills a tensor: one at a time below 16
+    /// elements; from 16 on, all uniforms first, then Box–Muller on blocks of 16.
+    fn normals<T: Float>(&mut self, n: usize) -> Vec<T> {
+        if n < 16 {
+            return (0..n).map(|_| T::cast(self.normal_f64())).collect();
+        }
+        let mut data: Vec<T> = (0..n).map(|_| self.uniform::<T>()).collect();
+        for start in (0..n - 15).step_by(16) {
+            normal_fill_16(&mut data[start..start + 16]);
+        }
+        if !n.is_multiple_of(16) {
+            let tail = &mut data[n - 16..];
+            for v in tail.iter_mut() {
+                *v = self.uniform::<T>();
+            }
+            normal_fill_16(tail);
+        }
+        data
+    }
+}
+
+/// Box–Muller on 16 uniforms in place: pairs `(j, j + 8)` become two normals.
+fn normal_fill_16<T: Float>(data: &mut [T]) {
+    let two_pi = T::cast(2.0 * std::f64::consts::PI);
+    for j in 0..8 {
+        let u1 = T::one() - data[j];
+        let u2 = data[j + 8];
+        let radius = (T::cast(-2.0) * u1.ln()).sqrt();
+        let theta = two_pi * u2;
+        data[j] = radius * theta.cos();
+        data[j + 8] = radius * theta.sin();
+    }
+}
+
+impl RngCore for Generator {
+    fn next_u32(&mut self) -> u32 {
+        self.mt.next_u32()
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.random64()
+    }
+
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        for chunk in dest.chunks_mut(4) {
+            let bytes = self.mt.next_u32().to_le_bytes();
+            chunk.copy_from_slice(&bytes[..chunk.len()]);
+        }
+    }
+}
+
+fn global() -> &'static Mutex<Generator> {
+    static RNG: OnceLock<Mutex<Generator>> = OnceLock::new();
+    RNG.get_or_init(|| Mutex::new(Generator::new(DEFAULT_SEED)))
+}
+
+fn lock() -> MutexGuard<'static, Generator> {
     // A panic while holding the lock leaves a usable generator: recover it.
     global()
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Re-seeds the global generator, like `torch.manual_seed(seed)`: the random calls that
-/// follow repeat exactly from run to run.
+/// Re-seeds the global generator, like `torch.manual_seed(seed)`: `rand` and `randn` then give
+/// PyTorch's numbers for the same calls (bit for bit for `f64`, and for `f32` tensors of fewer
+/// than 16 elements; larger `f32` normals are within a few ulps, since PyTorch computes those
+/// with vectorised math).
 ///
 /// ```
 /// use antorcha_tensor::{manual_seed, Tensor};
 /// manual_seed(42);
-/// let a = Tensor::<f32>::randn(&[3]);
-/// manual_seed(42);
-/// assert_eq!(a, Tensor::randn(&[3]));
+/// let a = Tensor::<f32>::randn(&[1]); // torch.manual_seed(42); a = torch.randn(1)
+/// let b = Tensor::<f32>::randn(&[1]); // b = torch.randn(1)
+/// assert_eq!((a.item(), b.item()), (0.33669036, 0.12880941));
 /// ```
 pub fn manual_seed(seed: u64) {
-    *lock() = StdRng::seed_from_u64(seed);
+    *lock() = Generator::new(seed);
 }
 
 /// Runs `f` with the global generator, for crates that draw their own random numbers
 /// (weight init, shuffling) and must follow `manual_seed`.
-pub fn with_global_rng<R>(f: impl FnOnce(&mut StdRng) -> R) -> R {
+pub fn with_global_rng<R>(f: impl FnOnce(&mut Generator) -> R) -> R {
     f(&mut lock())
 }
 
 impl<T: Float> Tensor<T> {
     /// Uniform samples in `[0, 1)` from the global generator, like `torch.rand`.
     pub fn rand(shape: &[usize]) -> Self {
-        with_global_rng(|rng| Self::rand_with(shape, rng))
+        with_global_rng(|g| Self::rand_from(shape, g))
     }
 
     /// Standard normal samples from the global generator, like `torch.randn`.
     pub fn randn(shape: &[usize]) -> Self {
-        with_global_rng(|rng| Self::randn_with(shape, rng))
+        with_global_rng(|g| Self::randn_from(shape, g))
     }
 
-    /// Uniform samples in `[0, 1)` from `rng`.
+    /// Uniform samples in `[0, 1)` from a PyTorch-compatible generator
+    /// (`torch.rand(shape, generator=g)`).
+    pub fn rand_from(shape: &[usize], g: &mut Generator) -> Self {
+        Self::from_array(ArrayD::from_shape_simple_fn(IxDyn(shape), || {
+            g.uniform::<T>()
+        }))
+    }
+
+    /// Standard normal samples from a PyTorch-compatible generator
+    /// (`torch.randn(shape, generator=g)`).
+    pub fn randn_from(shape: &[usize], g: &mut Generator) -> Self {
+        let n = shape.iter().product();
+        Self::from_vec(g.normals(n), shape)
+    }
+
+    /// Uniform samples in `[0, 1)` from any `rng`.
     pub fn rand_with<R: Rng + ?Sized>(shape: &[usize], rng: &mut R) -> Self {
         Self::from_array(ArrayD::from_shape_simple_fn(IxDyn(shape), || {
             T::cast(rng.random::<f64>())
         }))
     }
 
-    /// Standard normal samples from `rng`.
+    /// Standard normal samples from any `rng`.
     pub fn randn_with<R: Rng + ?Sized>(shape: &[usize], rng: &mut R) -> Self {
         Self::from_array(ArrayD::from_shape_simple_fn(IxDyn(shape), || {
             T::cast(rng.sample::<f64, _>(StandardNormal))
@@ -90,6 +227,43 @@ impl<T: Float> Tensor<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+
+    #[test]
+    fn pytorch_streams_for_seed_42() {
+        // torch.manual_seed(42); torch.randn(3) / torch.rand(3), printed by PyTorch 2.15.
+        let mut g = Generator::new(42);
+        assert_eq!(
+            Tensor::<f32>::randn_from(&[3], &mut g).to_vec(),
+            vec![0.336_690_37, 0.128_809_4, 0.234_462_36]
+        );
+        let mut g = Generator::new(42);
+        assert_eq!(
+            Tensor::<f32>::rand_from(&[3], &mut g).to_vec(),
+            vec![0.882_269_26, 0.915_003_97, 0.382_863_76]
+        );
+        // float64: torch.randn(2, dtype=torch.float64) after torch.manual_seed(42).
+        let mut g = Generator::new(42);
+        let d = Tensor::<f64>::randn_from(&[2], &mut g).to_vec();
+        assert_eq!(d[0], 0.336_690_354_383_858_86);
+    }
+
+    #[test]
+    fn pytorch_fills_sixteen_and_more_in_blocks() {
+        // torch.manual_seed(0); torch.randn(18, dtype=torch.float64)[[0, 8, 16, 17]]
+        let mut g = Generator::new(0);
+        let v = Tensor::<f64>::randn_from(&[18], &mut g).to_vec();
+        let want = [
+            -2.310_411_800_234_176,
+            0.238_718_058_168_170_63,
+            0.674_857_543_594_003_9,
+            1.046_865_376_981_465_5,
+        ];
+        for (got, want) in [v[0], v[8], v[16], v[17]].iter().zip(want) {
+            assert_eq!(*got, want);
+        }
+    }
 
     #[test]
     fn seeded_generators_repeat_and_stay_in_range() {
@@ -107,14 +281,18 @@ mod tests {
 
     #[test]
     fn randn_has_unit_variance() {
-        let mut rng = StdRng::seed_from_u64(3);
-        let v = Tensor::<f64>::randn_with(&[20_000], &mut rng).to_vec();
-        let mean = v.iter().sum::<f64>() / v.len() as f64;
-        let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len() as f64;
-        assert!(
-            mean.abs() < 0.03 && (var - 1.0).abs() < 0.05,
-            "mean {mean} var {var}"
-        );
+        let mut g = Generator::new(3);
+        for v in [
+            Tensor::<f64>::randn_from(&[20_000], &mut g).to_vec(),
+            Tensor::<f64>::randn_with(&[20_000], &mut StdRng::seed_from_u64(3)).to_vec(),
+        ] {
+            let mean = v.iter().sum::<f64>() / v.len() as f64;
+            let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len() as f64;
+            assert!(
+                mean.abs() < 0.03 && (var - 1.0).abs() < 0.05,
+                "mean {mean} var {var}"
+            );
+        }
     }
 
     #[test]

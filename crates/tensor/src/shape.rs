@@ -278,7 +278,17 @@ impl<T: Element> Tensor<T> {
                 lhs: self.shape().to_vec(),
                 rhs: shape.to_vec(),
             })?;
-        Ok(Tensor::from_array(view.as_standard_layout().into_owned()))
+        if self.numel() == 1 {
+            let v = self.array().iter().next().expect("one element").clone();
+            return Ok(Tensor::full(shape, v));
+        }
+        match self.array().as_slice() {
+            Some(src) if !shape.contains(&0) => Ok(Tensor::from_array(
+                ArrayD::from_shape_vec(IxDyn(shape), broadcast_rows(src, self.shape(), shape))
+                    .expect("length matches the shape"),
+            )),
+            _ => Ok(Tensor::from_array(view.as_standard_layout().into_owned())),
+        }
     }
 
     /// Swaps dimensions `dim0` and `dim1`, like `tensor.transpose(dim0, dim1)`. The result
@@ -429,9 +439,84 @@ pub(crate) fn new_dim_index(op: &'static str, dim: isize, shape: &[usize]) -> Re
     Ok(if dim < 0 { dim + n + 1 } else { dim } as usize)
 }
 
+/// The row-major elements of `src` (of shape `from`, row-major) broadcast to `to`: whole rows
+/// are copied or filled at a time, with an odometer over the outer dims.
+fn broadcast_rows<T: Clone>(src: &[T], from: &[usize], to: &[usize]) -> Vec<T> {
+    let n = to.len();
+    // `from` aligned to the right of `to`, with the source stride of each output dim (0 where
+    // the dim is broadcast).
+    let mut strides = vec![0usize; n];
+    let mut stride = 1;
+    for i in (0..n).rev() {
+        let k = i as isize - (n - from.len()) as isize;
+        let size = if k >= 0 { from[k as usize] } else { 1 };
+        strides[i] = if size == 1 { 0 } else { stride };
+        stride *= size;
+    }
+    let total: usize = to.iter().product();
+    let mut out = Vec::with_capacity(total);
+    let inner = to[n - 1];
+    let mut index = vec![0usize; n.saturating_sub(1)];
+    loop {
+        let base: usize = index.iter().zip(&strides).map(|(i, s)| i * s).sum();
+        if strides[n - 1] == 0 {
+            out.extend(std::iter::repeat_n(src[base].clone(), inner));
+        } else {
+            out.extend_from_slice(&src[base..base + inner]);
+        }
+        // Advance the odometer over the outer dims.
+        let mut d = n - 1;
+        loop {
+            if d == 0 {
+                return out;
+            }
+            d -= 1;
+            index[d] += 1;
+            if index[d] < to[d] {
+                break;
+            }
+            index[d] = 0;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn broadcast_to_copies_rows_like_ndarrays_broadcast_view() {
+        for (from, to) in [
+            (vec![2, 1, 3], vec![2, 4, 3]),
+            (vec![3], vec![2, 3]),
+            (vec![2, 1], vec![2, 3]),
+            (vec![1, 3, 1], vec![2, 3, 4]),
+            (vec![4], vec![4]),
+            (vec![2, 2], vec![3, 2, 2]),
+        ] {
+            let n: usize = from.iter().product();
+            let x = Tensor::from_vec((0..n).map(|i| i as f64).collect(), &from);
+            let want: Vec<f64> = x
+                .array()
+                .broadcast(IxDyn(&to))
+                .unwrap()
+                .iter()
+                .copied()
+                .collect();
+            let got = x.broadcast_to(&to);
+            assert_eq!(got.shape(), to.as_slice());
+            assert_eq!(got.to_vec(), want, "{from:?} -> {to:?}");
+        }
+        // A single element fills; an empty target stays empty.
+        assert_eq!(
+            Tensor::scalar(2.0f32).broadcast_to(&[2, 2]).to_vec(),
+            vec![2.0; 4]
+        );
+        assert_eq!(
+            Tensor::<f32>::zeros(&[1, 3]).broadcast_to(&[0, 3]).shape(),
+            &[0, 3]
+        );
+    }
 
     fn seq(shape: &[usize]) -> Tensor<f64> {
         let n = shape.iter().product::<usize>();

@@ -1,6 +1,8 @@
 //! Elementwise binary ops with broadcasting; every gradient is summed back to its input's shape.
 
+use antorcha_tensor::ndarray::Dimension;
 use antorcha_tensor::Float;
+use smallvec::smallvec;
 
 use super::plain;
 use crate::error::Result;
@@ -46,17 +48,17 @@ impl<T: Float> Var<T> {
         if !needs_graph(&[self, other]) {
             return Ok(Var::new(value));
         }
-        let (sa, sb) = (self.shape(), other.shape());
+        let (sa, sb) = (self.dim(), other.dim());
         Ok(Var::from_op(
             value,
             "AddBackward0",
             &[self, other],
-            vec![],
-            vec![("alpha", Attr::Int(1))],
+            smallvec![],
+            smallvec![("alpha", Attr::Int(1))],
             Box::new(move |g, _, needs| {
-                Ok(vec![
-                    needs[0].then(|| g.sum_to(&sa)),
-                    needs[1].then(|| g.sum_to(&sb)),
+                Ok(smallvec![
+                    needs[0].then(|| g.sum_to(sa.slice())),
+                    needs[1].then(|| g.sum_to(sb.slice())),
                 ])
             }),
         ))
@@ -69,17 +71,17 @@ impl<T: Float> Var<T> {
         if !needs_graph(&[self, other]) {
             return Ok(Var::new(value));
         }
-        let (sa, sb) = (self.shape(), other.shape());
+        let (sa, sb) = (self.dim(), other.dim());
         Ok(Var::from_op(
             value,
             "SubBackward0",
             &[self, other],
-            vec![],
-            vec![("alpha", Attr::Int(1))],
+            smallvec![],
+            smallvec![("alpha", Attr::Int(1))],
             Box::new(move |g, _, needs| {
-                Ok(vec![
-                    needs[0].then(|| g.sum_to(&sa)),
-                    needs[1].then(|| g.sum_to(&sb).neg()),
+                Ok(smallvec![
+                    needs[0].then(|| g.sum_to(sa.slice())),
+                    needs[1].then(|| g.sum_to(sb.slice()).neg()),
                 ])
             }),
         ))
@@ -92,9 +94,9 @@ impl<T: Float> Var<T> {
         if !needs_graph(&[self, other]) {
             return Ok(Var::new(value));
         }
-        let (sa, sb) = (self.shape(), other.shape());
+        let (sa, sb) = (self.dim(), other.dim());
         // Each side's gradient needs the other side: keep only what will be used.
-        let saved = vec![
+        let saved = smallvec![
             ("other", self.needs_grad().then(|| Saved::var(other))),
             ("self", other.needs_grad().then(|| Saved::var(self))),
         ];
@@ -103,11 +105,11 @@ impl<T: Float> Var<T> {
             "MulBackward0",
             &[self, other],
             saved,
-            vec![],
+            smallvec![],
             Box::new(move |g, saved, needs| {
-                Ok(vec![
-                    needs[0].then(|| g.mul(saved[0].as_ref().expect("saved")).sum_to(&sa)),
-                    needs[1].then(|| g.mul(saved[1].as_ref().expect("saved")).sum_to(&sb)),
+                Ok(smallvec![
+                    needs[0].then(|| g.mul(saved[0].as_ref().expect("saved")).sum_to(sa.slice())),
+                    needs[1].then(|| g.mul(saved[1].as_ref().expect("saved")).sum_to(sb.slice())),
                 ])
             }),
         ))
@@ -120,8 +122,8 @@ impl<T: Float> Var<T> {
         if !needs_graph(&[self, other]) {
             return Ok(Var::new(value));
         }
-        let (sa, sb) = (self.shape(), other.shape());
-        let saved = vec![
+        let (sa, sb) = (self.dim(), other.dim());
+        let saved = smallvec![
             ("other", Some(Saved::var(other))),
             ("self", other.needs_grad().then(|| Saved::var(self))),
         ];
@@ -130,15 +132,15 @@ impl<T: Float> Var<T> {
             "DivBackward0",
             &[self, other],
             saved,
-            vec![],
+            smallvec![],
             Box::new(move |g, saved, needs| {
                 let b = saved[0].as_ref().expect("saved");
-                Ok(vec![
-                    needs[0].then(|| g.div(b).sum_to(&sa)),
+                Ok(smallvec![
+                    needs[0].then(|| g.div(b).sum_to(sa.slice())),
                     needs[1].then(|| {
                         // d(a/b)/db = -a / b²
                         let a = saved[1].as_ref().expect("saved");
-                        g.mul(a).div(&b.mul(b)).neg().sum_to(&sb)
+                        g.mul(a).div(&b.mul(b)).neg().sum_to(sb.slice())
                     }),
                 ])
             }),
@@ -152,8 +154,8 @@ impl<T: Float> Var<T> {
         if !needs_graph(&[self, other]) {
             return Ok(Var::new(value));
         }
-        let (sa, sb) = (self.shape(), other.shape());
-        let saved = vec![
+        let (sa, sb) = (self.dim(), other.dim());
+        let saved = smallvec![
             ("exponent", Some(Saved::var(other))),
             ("self", Some(Saved::var(self))),
             (
@@ -170,18 +172,19 @@ impl<T: Float> Var<T> {
             "PowBackward1",
             &[self, other],
             saved,
-            vec![],
+            smallvec![],
             Box::new(move |g, saved, needs| {
                 let (b, a) = (
                     saved[0].as_ref().expect("saved"),
                     saved[1].as_ref().expect("saved"),
                 );
-                Ok(vec![
+                Ok(smallvec![
                     needs[0].then(|| {
                         // b * a^(b-1), zero where b == 0 (PyTorch's rule, so 0^0 has no NaN).
                         let d = b.mul(&a.pow(&b.sub_scalar(T::one())));
                         let zero_exp = b.data().eq_scalar(T::zero());
-                        g.mul(&d.masked_fill(&zero_exp, T::zero())).sum_to(&sa)
+                        g.mul(&d.masked_fill(&zero_exp, T::zero()))
+                            .sum_to(sa.slice())
                     }),
                     needs[1].then(|| {
                         // a^b * ln(a), zero where a == 0 and b >= 0.
@@ -191,7 +194,7 @@ impl<T: Float> Var<T> {
                             .data()
                             .eq_scalar(T::zero())
                             .logical_and(&b.data().ge_scalar(T::zero()));
-                        g.mul(&d.masked_fill(&mask, T::zero())).sum_to(&sb)
+                        g.mul(&d.masked_fill(&mask, T::zero())).sum_to(sb.slice())
                     }),
                 ])
             }),
@@ -221,7 +224,7 @@ impl<T: Float> Var<T> {
         if !needs_graph(&[self, other]) {
             return Ok(Var::new(value));
         }
-        let (sa, sb) = (self.shape(), other.shape());
+        let (sa, sb) = (self.dim(), other.dim());
         // Share of the gradient each side gets: 1 where it wins, 1/2 on ties, 0 where it loses.
         let wins = if max { a.try_gt(&b)? } else { a.try_lt(&b)? };
         let ties = a.try_eq(&b)?;
@@ -237,15 +240,15 @@ impl<T: Float> Var<T> {
                 "MinimumBackward0"
             },
             &[self, other],
-            vec![
+            smallvec![
                 ("other", Some(Saved::var(other))),
                 ("self", Some(Saved::var(self))),
             ],
-            vec![],
+            smallvec![],
             Box::new(move |g, _, needs| {
-                Ok(vec![
-                    needs[0].then(|| g.mul(&Var::new(wa.clone())).sum_to(&sa)),
-                    needs[1].then(|| g.mul(&Var::new(wb.clone())).sum_to(&sb)),
+                Ok(smallvec![
+                    needs[0].then(|| g.mul(&Var::new(wa.clone())).sum_to(sa.slice())),
+                    needs[1].then(|| g.mul(&Var::new(wb.clone())).sum_to(sb.slice())),
                 ])
             }),
         ))

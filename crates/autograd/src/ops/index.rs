@@ -2,6 +2,7 @@
 //! gradients; each pair is the other's backward, so double backward works.
 
 use antorcha_tensor::{Float, Tensor};
+use smallvec::smallvec;
 
 use super::plain;
 use crate::error::Result;
@@ -59,8 +60,8 @@ impl<T: Float> Var<T> {
             value,
             "SliceBackward0",
             &[self],
-            vec![],
-            vec![
+            smallvec![],
+            smallvec![
                 ("dim", Attr::Int(dim as i64)),
                 ("end", Attr::Int(end as i64)),
                 ("self_sym_sizes", Attr::shape(&shape)),
@@ -68,7 +69,9 @@ impl<T: Float> Var<T> {
                 ("step", Attr::Int(step as i64)),
             ],
             Box::new(move |g, _, _| {
-                Ok(vec![Some(g.slice_backward(&shape, dim, start, end, step))])
+                Ok(smallvec![Some(
+                    g.slice_backward(&shape, dim, start, end, step)
+                )])
             }),
         ))
     }
@@ -106,9 +109,9 @@ impl<T: Float> Var<T> {
             value,
             "SliceBackwardBackward0",
             &[self],
-            vec![],
-            vec![],
-            Box::new(move |g, _, _| Ok(vec![Some(g.slice(dim, start, end, step))])),
+            smallvec![],
+            smallvec![],
+            Box::new(move |g, _, _| Ok(smallvec![Some(g.slice(dim, start, end, step))])),
         )
     }
 
@@ -125,13 +128,13 @@ impl<T: Float> Var<T> {
             value,
             "SelectBackward0",
             &[self],
-            vec![],
-            vec![
+            smallvec![],
+            smallvec![
                 ("dim", Attr::Int(dim as i64)),
                 ("index", Attr::Int(index as i64)),
                 ("self_sym_sizes", Attr::shape(&shape)),
             ],
-            Box::new(move |g, _, _| Ok(vec![Some(g.select_backward(&shape, dim, index))])),
+            Box::new(move |g, _, _| Ok(smallvec![Some(g.select_backward(&shape, dim, index))])),
         ))
     }
 
@@ -146,9 +149,9 @@ impl<T: Float> Var<T> {
             value,
             "SelectBackwardBackward0",
             &[self],
-            vec![],
-            vec![],
-            Box::new(move |g, _, _| Ok(vec![Some(g.select(dim, index))])),
+            smallvec![],
+            smallvec![],
+            Box::new(move |g, _, _| Ok(smallvec![Some(g.select(dim, index))])),
         )
     }
 
@@ -166,12 +169,16 @@ impl<T: Float> Var<T> {
             value,
             "IndexSelectBackward0",
             &[self],
-            vec![],
-            vec![
+            smallvec![],
+            smallvec![
                 ("dim", Attr::Int(dim as i64)),
                 ("self_sym_sizes", Attr::shape(&shape)),
             ],
-            Box::new(move |g, _, _| Ok(vec![Some(Var::zeros(&shape).index_add(dim, &indices, g))])),
+            Box::new(move |g, _, _| {
+                Ok(smallvec![Some(
+                    Var::zeros(&shape).index_add(dim, &indices, g)
+                )])
+            }),
         ))
     }
 
@@ -187,10 +194,10 @@ impl<T: Float> Var<T> {
             value,
             "IndexAddBackward0",
             &[self, source],
-            vec![],
-            vec![("dim", Attr::Int(dim as i64))],
+            smallvec![],
+            smallvec![("dim", Attr::Int(dim as i64))],
             Box::new(move |g, _, needs| {
-                Ok(vec![
+                Ok(smallvec![
                     needs[0].then(|| g.clone()),
                     needs[1].then(|| g.index_select(dim, &indices)),
                 ])
@@ -212,12 +219,16 @@ impl<T: Float> Var<T> {
             value,
             "GatherBackward0",
             &[self],
-            vec![("self", Some(Saved::var(self)))],
-            vec![
+            smallvec![("self", Some(Saved::var(self)))],
+            smallvec![
                 ("dim", Attr::Int(dim as i64)),
                 ("sparse_grad", Attr::Bool(false)),
             ],
-            Box::new(move |g, _, _| Ok(vec![Some(Var::zeros(&shape).scatter_add(dim, &index, g))])),
+            Box::new(move |g, _, _| {
+                Ok(smallvec![Some(
+                    Var::zeros(&shape).scatter_add(dim, &index, g)
+                )])
+            }),
         ))
     }
 
@@ -229,19 +240,38 @@ impl<T: Float> Var<T> {
             return Ok(Var::new(value));
         }
         let index = index.clone();
+        let src_shape = src.shape();
         Ok(Var::from_op(
             value,
             "ScatterAddBackward0",
             &[self, src],
-            vec![],
-            vec![("dim", Attr::Int(dim as i64))],
+            smallvec![],
+            smallvec![("dim", Attr::Int(dim as i64))],
             Box::new(move |g, _, needs| {
-                Ok(vec![
+                Ok(smallvec![
                     needs[0].then(|| g.clone()),
-                    needs[1].then(|| g.gather(dim, &index)),
+                    // `src` may be larger than `index`: its elements outside get zeros
+                    // (PyTorch's `grad.gather(dim, index)` errors there, pytorch#27614).
+                    needs[1].then(|| g.gather(dim, &index).pad_to(&src_shape)),
                 ])
             }),
         ))
+    }
+
+    /// `self` at the leading corner of zeros of `shape` (no dim of `self` larger): the
+    /// gradient of the part of a larger var that an op read.
+    #[track_caller]
+    fn pad_to(&self, shape: &[usize]) -> Var<T> {
+        let mut out = self.clone();
+        for (k, &size) in shape.iter().enumerate() {
+            let mut current = out.shape();
+            let have = current[k];
+            if have < size {
+                current[k] = size;
+                out = out.slice_backward(&current, k as isize, 0, have as isize, 1);
+            }
+        }
+        out
     }
 
     /// `masked_fill`, or an error when the mask does not broadcast.
@@ -257,9 +287,13 @@ impl<T: Float> Var<T> {
             out,
             "MaskedFillBackward0",
             &[self],
-            vec![],
-            vec![],
-            Box::new(move |g, _, _| Ok(vec![Some(g.masked_fill(&mask, T::zero()).sum_to(&shape))])),
+            smallvec![],
+            smallvec![],
+            Box::new(move |g, _, _| {
+                Ok(smallvec![Some(
+                    g.masked_fill(&mask, T::zero()).sum_to(&shape)
+                )])
+            }),
         ))
     }
 
@@ -286,10 +320,10 @@ impl<T: Float> Var<T> {
             value,
             "WhereBackward0",
             &[a, b],
-            vec![],
-            vec![],
+            smallvec![],
+            smallvec![],
             Box::new(move |g, _, needs| {
-                Ok(vec![
+                Ok(smallvec![
                     needs[0].then(|| g.masked_fill(&keep_a, T::zero()).sum_to(&sa)),
                     needs[1].then(|| g.masked_fill(&keep_b, T::zero()).sum_to(&sb)),
                 ])

@@ -1,6 +1,7 @@
 //! Joining vars: `cat` and `stack`; each input's gradient is its part of the output's.
 
 use antorcha_tensor::{Float, Tensor};
+use smallvec::smallvec;
 
 use crate::error::Result;
 use crate::node::Attr;
@@ -31,8 +32,8 @@ impl<T: Float> Var<T> {
             value,
             "CatBackward0",
             vars,
-            vec![],
-            vec![("dim", Attr::Int(dim as i64))],
+            smallvec![],
+            smallvec![("dim", Attr::Int(dim as i64))],
             Box::new(move |g, _, needs| {
                 let mut start = 0isize;
                 Ok(sizes
@@ -71,8 +72,8 @@ impl<T: Float> Var<T> {
             value,
             "StackBackward0",
             vars,
-            vec![],
-            vec![("dim", Attr::Int(dim as i64))],
+            smallvec![],
+            smallvec![("dim", Attr::Int(dim as i64))],
             Box::new(move |g, _, needs| {
                 Ok(needs
                     .iter()

@@ -1,6 +1,7 @@
 //! `matmul` with PyTorch's rules for 1-D, 2-D and batched operands.
 
 use antorcha_tensor::Float;
+use smallvec::smallvec;
 
 use super::plain;
 use crate::error::Result;
@@ -33,7 +34,7 @@ impl<T: Float> Var<T> {
             return Ok(Var::new(value));
         }
         let (sa, sb) = (a.shape().to_vec(), b.shape().to_vec());
-        let saved = vec![
+        let saved = smallvec![
             ("mat2", self.needs_grad().then(|| Saved::var(other))),
             ("self", other.needs_grad().then(|| Saved::var(self))),
         ];
@@ -42,7 +43,7 @@ impl<T: Float> Var<T> {
             node_name(sa.len(), sb.len()),
             &[self, other],
             saved,
-            vec![],
+            smallvec![],
             Box::new(move |g, saved, needs| {
                 // Promote 1-D operands to matrices, as the forward did, so one rule serves all.
                 let promote_a = sa.len() == 1;
@@ -80,7 +81,7 @@ impl<T: Float> Var<T> {
                     };
                     full.sum_to(&target).reshape(&to_isize(&sb))
                 });
-                Ok(vec![ga, gb])
+                Ok(smallvec![ga, gb])
             }),
         ))
     }

@@ -1,15 +1,17 @@
 //! Reductions (sum, mean, max, min, var) and their adjoints (broadcast back, sum back).
 
+use antorcha_tensor::ndarray::Dimension;
 use antorcha_tensor::{Float, Tensor};
+use smallvec::smallvec;
 
 use super::plain;
 use super::unary::times_const;
 use crate::error::Result;
-use crate::node::{Attr, Saved};
+use crate::node::{Attr, Attrs, Saved};
 use crate::var::{needs_graph, Var};
 
-fn dim_attrs(dim: usize, keepdim: bool, shape: &[usize]) -> Vec<(&'static str, Attr)> {
-    vec![
+fn dim_attrs(dim: usize, keepdim: bool, shape: &[usize]) -> Attrs {
+    smallvec![
         ("dim", Attr::Ints(vec![dim as i64])),
         ("keepdim", Attr::Bool(keepdim)),
         ("self_sym_sizes", Attr::shape(shape)),
@@ -35,14 +37,14 @@ impl<T: Float> Var<T> {
         if !needs_graph(&[self]) {
             return Var::new(value);
         }
-        let shape = self.shape();
+        let shape = self.dim();
         Var::from_op(
             value,
             "SumBackward0",
             &[self],
-            vec![],
-            vec![("self_sym_sizes", Attr::shape(&shape))],
-            Box::new(move |g, _, _| Ok(vec![Some(g.broadcast_to(&shape))])),
+            smallvec![],
+            smallvec![("self_sym_sizes", Attr::shape(shape.slice()))],
+            Box::new(move |g, _, _| Ok(smallvec![Some(g.broadcast_to(shape.slice()))])),
         )
     }
 
@@ -53,20 +55,20 @@ impl<T: Float> Var<T> {
         if !needs_graph(&[self]) {
             return Var::new(value);
         }
-        let shape = self.shape();
-        let n: usize = shape.iter().product();
+        let shape = self.dim();
+        let n: usize = shape.size();
         Var::from_op(
             value,
             "MeanBackward0",
             &[self],
-            vec![],
-            vec![
+            smallvec![],
+            smallvec![
                 ("self_sym_numel", Attr::Int(n as i64)),
-                ("self_sym_sizes", Attr::shape(&shape)),
+                ("self_sym_sizes", Attr::shape(shape.slice())),
             ],
             Box::new(move |g, _, _| {
-                Ok(vec![Some(
-                    g.div_scalar(T::cast(n as f64)).broadcast_to(&shape),
+                Ok(smallvec![Some(
+                    g.div_scalar(T::cast(n as f64)).broadcast_to(shape.slice()),
                 )])
             }),
         )
@@ -100,9 +102,9 @@ impl<T: Float> Var<T> {
             value,
             "SumBackward1",
             &[self],
-            vec![],
+            smallvec![],
             dim_attrs(d, keepdim, &shape),
-            Box::new(move |g, _, _| Ok(vec![Some(expand_back(g, d, keepdim, &shape))])),
+            Box::new(move |g, _, _| Ok(smallvec![Some(expand_back(g, d, keepdim, &shape))])),
         ))
     }
 
@@ -121,10 +123,10 @@ impl<T: Float> Var<T> {
             value,
             "MeanBackward1",
             &[self],
-            vec![],
+            smallvec![],
             dim_attrs(d, keepdim, &shape),
             Box::new(move |g, _, _| {
-                Ok(vec![Some(expand_back(
+                Ok(smallvec![Some(expand_back(
                     &g.div_scalar(n),
                     d,
                     keepdim,
@@ -151,7 +153,7 @@ impl<T: Float> Var<T> {
             value,
             "VarBackward0",
             &[self],
-            vec![("self", Some(Saved::var(self)))],
+            smallvec![("self", Some(Saved::var(self)))],
             attrs,
             Box::new(move |g, saved, _| {
                 // d var / dx = 2 (x - mean) / (n - correction)
@@ -159,7 +161,7 @@ impl<T: Float> Var<T> {
                 let centred = x.sub(&x.mean_dim(d as isize, true));
                 let scale = T::cast(2.0 / (n as f64 - correction as f64));
                 let g = expand_back(g, d, keepdim, &shape);
-                Ok(vec![Some(g.mul(&centred).mul_scalar(scale))])
+                Ok(smallvec![Some(g.mul(&centred).mul_scalar(scale))])
             }),
         ))
     }
@@ -198,10 +200,10 @@ impl<T: Float> Var<T> {
             value,
             if max { "MaxBackward1" } else { "MinBackward1" },
             &[self],
-            vec![("self", Some(Saved::var(self)))],
-            vec![],
+            smallvec![("self", Some(Saved::var(self)))],
+            smallvec![],
             Box::new(move |g, _, _| {
-                Ok(vec![Some(times_const(
+                Ok(smallvec![Some(times_const(
                     &g.broadcast_to(share.shape()),
                     share.clone(),
                 ))])
@@ -258,7 +260,7 @@ impl<T: Float> Var<T> {
             value,
             if max { "MaxBackward0" } else { "MinBackward0" },
             &[self],
-            vec![],
+            smallvec![],
             attrs,
             Box::new(move |g, _, _| {
                 let g = if keepdim || shape.is_empty() {
@@ -266,7 +268,7 @@ impl<T: Float> Var<T> {
                 } else {
                     g.unsqueeze(d as isize)
                 };
-                Ok(vec![Some(
+                Ok(smallvec![Some(
                     Var::zeros(&shape).scatter_add(d as isize, &index, &g),
                 )])
             }),
@@ -300,9 +302,9 @@ impl<T: Float> Var<T> {
             value,
             "SumBackward1",
             &[self],
-            vec![],
-            vec![("self_sym_sizes", Attr::shape(&from))],
-            Box::new(move |g, _, _| Ok(vec![Some(g.broadcast_to(&from))])),
+            smallvec![],
+            smallvec![("self_sym_sizes", Attr::shape(&from))],
+            Box::new(move |g, _, _| Ok(smallvec![Some(g.broadcast_to(&from))])),
         ))
     }
 
@@ -332,9 +334,9 @@ impl<T: Float> Var<T> {
             value,
             "ExpandBackward0",
             &[self],
-            vec![],
-            vec![("self_sym_sizes", Attr::shape(&from))],
-            Box::new(move |g, _, _| Ok(vec![Some(g.sum_to(&from))])),
+            smallvec![],
+            smallvec![("self_sym_sizes", Attr::shape(&from))],
+            Box::new(move |g, _, _| Ok(smallvec![Some(g.sum_to(&from))])),
         ))
     }
 }

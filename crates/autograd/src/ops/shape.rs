@@ -1,6 +1,7 @@
 //! Shape ops: each moves elements without changing them, so its gradient moves them back.
 
 use antorcha_tensor::Float;
+use smallvec::smallvec;
 
 use super::plain;
 use crate::error::Result;
@@ -45,9 +46,9 @@ impl<T: Float> Var<T> {
             value,
             name,
             &[self],
-            vec![],
-            vec![("self_sym_sizes", Attr::shape(&shape))],
-            Box::new(move |g, _, _| Ok(vec![Some(g.reshape(&back))])),
+            smallvec![],
+            smallvec![("self_sym_sizes", Attr::shape(&shape))],
+            Box::new(move |g, _, _| Ok(smallvec![Some(g.reshape(&back))])),
         )
     }
 
@@ -97,12 +98,12 @@ impl<T: Float> Var<T> {
             value,
             "TransposeBackward0",
             &[self],
-            vec![],
-            vec![
+            smallvec![],
+            smallvec![
                 ("dim0", Attr::Int(dim0 as i64)),
                 ("dim1", Attr::Int(dim1 as i64)),
             ],
-            Box::new(move |g, _, _| Ok(vec![Some(g.transpose(dim0, dim1))])),
+            Box::new(move |g, _, _| Ok(smallvec![Some(g.transpose(dim0, dim1))])),
         ))
     }
 
@@ -120,9 +121,9 @@ impl<T: Float> Var<T> {
             value,
             "TBackward0",
             &[self],
-            vec![],
-            vec![],
-            Box::new(|g, _, _| Ok(vec![Some(g.t())])),
+            smallvec![],
+            smallvec![],
+            Box::new(|g, _, _| Ok(smallvec![Some(g.t())])),
         )
     }
 
@@ -143,9 +144,9 @@ impl<T: Float> Var<T> {
             value,
             "PermuteBackward0",
             &[self],
-            vec![],
-            vec![("dims", Attr::Ints(dims.iter().map(|&d| d as i64).collect()))],
-            Box::new(move |g, _, _| Ok(vec![Some(g.permute(&inverse))])),
+            smallvec![],
+            smallvec![("dims", Attr::Ints(dims.iter().map(|&d| d as i64).collect()))],
+            Box::new(move |g, _, _| Ok(smallvec![Some(g.permute(&inverse))])),
         ))
     }
 }

@@ -1,6 +1,7 @@
 //! `softmax`, `log_softmax` and `logsumexp` along a dim, numerically stable.
 
 use antorcha_tensor::Float;
+use smallvec::smallvec;
 
 use super::plain;
 use crate::error::Result;
@@ -36,18 +37,18 @@ impl<T: Float> Var<T> {
         if !needs_graph(&[self]) {
             return Ok(Var::new(value));
         }
-        let saved = vec![("result", result(&value))];
+        let saved = smallvec![("result", result(&value))];
         Ok(Var::from_op(
             value,
             "SoftmaxBackward0",
             &[self],
             saved,
-            vec![("dim", Attr::Int(dim as i64))],
+            smallvec![("dim", Attr::Int(dim as i64))],
             Box::new(move |g, saved, _| {
                 // dx = r * (g - sum(g * r))
                 let r = saved[0].as_ref().expect("saved");
                 let dot = g.mul(r).sum_dim(dim, true);
-                Ok(vec![Some(r.mul(&g.sub(&dot)))])
+                Ok(smallvec![Some(r.mul(&g.sub(&dot)))])
             }),
         ))
     }
@@ -59,17 +60,17 @@ impl<T: Float> Var<T> {
         if !needs_graph(&[self]) {
             return Ok(Var::new(value));
         }
-        let saved = vec![("result", result(&value))];
+        let saved = smallvec![("result", result(&value))];
         Ok(Var::from_op(
             value,
             "LogSoftmaxBackward0",
             &[self],
             saved,
-            vec![("dim", Attr::Int(dim as i64))],
+            smallvec![("dim", Attr::Int(dim as i64))],
             Box::new(move |g, saved, _| {
                 // dx = g - softmax * sum(g)
                 let r = saved[0].as_ref().expect("saved");
-                Ok(vec![Some(g.sub(&r.exp().mul(&g.sum_dim(dim, true))))])
+                Ok(smallvec![Some(g.sub(&r.exp().mul(&g.sum_dim(dim, true))))])
             }),
         ))
     }
@@ -81,14 +82,14 @@ impl<T: Float> Var<T> {
         if !needs_graph(&[self]) {
             return Ok(Var::new(value));
         }
-        let saved = vec![("result", result(&value)), ("self", Some(Saved::var(self)))];
+        let saved = smallvec![("result", result(&value)), ("self", Some(Saved::var(self)))];
         let d = super::reduce::normalize(dim, self.ndim()) as isize;
         Ok(Var::from_op(
             value,
             "LogsumexpBackward0",
             &[self],
             saved,
-            vec![
+            smallvec![
                 ("dim", Attr::Ints(vec![dim as i64])),
                 ("keepdim", Attr::Bool(keepdim)),
             ],
@@ -103,7 +104,7 @@ impl<T: Float> Var<T> {
                 } else {
                     (g.unsqueeze(d), r.unsqueeze(d))
                 };
-                Ok(vec![Some(g.mul(&x.sub(&r).exp()))])
+                Ok(smallvec![Some(g.mul(&x.sub(&r).exp()))])
             }),
         ))
     }

@@ -1,8 +1,9 @@
 //! Elementwise unary ops and ops with a scalar operand.
 
 use antorcha_tensor::{Float, Tensor};
+use smallvec::smallvec;
 
-use crate::node::{Attr, Saved};
+use crate::node::{Attr, Attrs, Saved};
 use crate::var::{needs_graph, Var};
 
 /// The op's result as a saved value (re-attached to its node at backward).
@@ -35,11 +36,11 @@ macro_rules! unary_op {
                 value,
                 $node,
                 &[self],
-                vec![($saved_name, saved)],
-                vec![],
+                smallvec![($saved_name, saved)],
+                smallvec![],
                 Box::new(move |$g, saved, _| {
                     let $s = saved[0].as_ref().expect("saved");
-                    Ok(vec![Some($backward)])
+                    Ok(smallvec![Some($backward)])
                 }),
             )
         }
@@ -98,9 +99,9 @@ impl<T: Float> Var<T> {
             value,
             "NegBackward0",
             &[self],
-            vec![],
-            vec![],
-            Box::new(|g, _, _| Ok(vec![Some(g.neg())])),
+            smallvec![],
+            smallvec![],
+            Box::new(|g, _, _| Ok(smallvec![Some(g.neg())])),
         )
     }
 
@@ -115,9 +116,9 @@ impl<T: Float> Var<T> {
             value,
             "SignBackward0",
             &[self],
-            vec![],
-            vec![],
-            Box::new(|g, _, _| Ok(vec![Some(times_const(g, g.data().zeros_like()))])),
+            smallvec![],
+            smallvec![],
+            Box::new(|g, _, _| Ok(smallvec![Some(times_const(g, g.data().zeros_like()))])),
         )
     }
 
@@ -132,12 +133,12 @@ impl<T: Float> Var<T> {
             value,
             "PowBackward0",
             &[self],
-            vec![("self", Some(Saved::var(self)))],
-            vec![("exponent", Attr::Float(exponent.as_f64()))],
+            smallvec![("self", Some(Saved::var(self)))],
+            smallvec![("exponent", Attr::Float(exponent.as_f64()))],
             Box::new(move |g, saved, _| {
                 let x = saved[0].as_ref().expect("saved");
                 if exponent == T::zero() {
-                    return Ok(vec![Some(times_const(g, g.data().zeros_like()))]);
+                    return Ok(smallvec![Some(times_const(g, g.data().zeros_like()))]);
                 }
                 let two = T::cast(2.0);
                 let d = if exponent == two {
@@ -145,7 +146,7 @@ impl<T: Float> Var<T> {
                 } else {
                     x.powf(exponent - T::one()).mul_scalar(exponent)
                 };
-                Ok(vec![Some(g.mul(&d))])
+                Ok(smallvec![Some(g.mul(&d))])
             }),
         )
     }
@@ -163,8 +164,8 @@ impl<T: Float> Var<T> {
             value,
             "ClampBackward1",
             &[self],
-            vec![("self", Some(Saved::var(self)))],
-            vec![("max", attr(max)), ("min", attr(min))],
+            smallvec![("self", Some(Saved::var(self)))],
+            smallvec![("max", attr(max)), ("min", attr(min))],
             Box::new(move |g, saved, _| {
                 let x = saved[0].as_ref().expect("saved").data();
                 let inside = x.map(|&v| {
@@ -175,7 +176,7 @@ impl<T: Float> Var<T> {
                         T::zero()
                     }
                 });
-                Ok(vec![Some(times_const(g, inside))])
+                Ok(smallvec![Some(times_const(g, inside))])
             }),
         )
     }
@@ -187,16 +188,16 @@ impl<T: Float> Var<T> {
         if !needs_graph(&[self]) {
             return Var::new(value);
         }
-        let saved = vec![("result", output(&value))];
+        let saved = smallvec![("result", output(&value))];
         Var::from_op(
             value,
             "ReciprocalBackward0",
             &[self],
             saved,
-            vec![],
+            smallvec![],
             Box::new(|g, saved, _| {
                 let r = saved[0].as_ref().expect("saved");
-                Ok(vec![Some(g.mul(&r.mul(r)).neg())])
+                Ok(smallvec![Some(g.mul(&r.mul(r)).neg())])
             }),
         )
     }
@@ -205,27 +206,36 @@ impl<T: Float> Var<T> {
     #[track_caller]
     pub fn add_scalar(&self, s: T) -> Var<T> {
         let value = self.data().add_scalar(s);
-        self.scalar_op(value, "AddBackward0", vec![("alpha", Attr::Int(1))], |g| {
-            g.clone()
-        })
+        self.scalar_op(
+            value,
+            "AddBackward0",
+            smallvec![("alpha", Attr::Int(1))],
+            |g| g.clone(),
+        )
     }
 
     /// `x - s` for a number (`SubBackward0`).
     #[track_caller]
     pub fn sub_scalar(&self, s: T) -> Var<T> {
         let value = self.data().sub_scalar(s);
-        self.scalar_op(value, "SubBackward0", vec![("alpha", Attr::Int(1))], |g| {
-            g.clone()
-        })
+        self.scalar_op(
+            value,
+            "SubBackward0",
+            smallvec![("alpha", Attr::Int(1))],
+            |g| g.clone(),
+        )
     }
 
     /// `s - x` for a number (`RsubBackward1`).
     #[track_caller]
     pub fn rsub_scalar(&self, s: T) -> Var<T> {
         let value = self.data().rsub_scalar(s);
-        self.scalar_op(value, "RsubBackward1", vec![("alpha", Attr::Int(1))], |g| {
-            g.neg()
-        })
+        self.scalar_op(
+            value,
+            "RsubBackward1",
+            smallvec![("alpha", Attr::Int(1))],
+            |g| g.neg(),
+        )
     }
 
     /// `x * s` for a number (`MulBackward0`).
@@ -235,7 +245,7 @@ impl<T: Float> Var<T> {
         self.scalar_op(
             value,
             "MulBackward0",
-            vec![("other", Attr::Float(s.as_f64()))],
+            smallvec![("other", Attr::Float(s.as_f64()))],
             move |g| g.mul_scalar(s),
         )
     }
@@ -247,7 +257,7 @@ impl<T: Float> Var<T> {
         self.scalar_op(
             value,
             "DivBackward0",
-            vec![("other", Attr::Float(s.as_f64()))],
+            smallvec![("other", Attr::Float(s.as_f64()))],
             move |g| g.div_scalar(s),
         )
     }
@@ -264,7 +274,7 @@ impl<T: Float> Var<T> {
         &self,
         value: Tensor<T>,
         name: &'static str,
-        attrs: Vec<(&'static str, Attr)>,
+        attrs: Attrs,
         backward: impl Fn(&Var<T>) -> Var<T> + Send + Sync + 'static,
     ) -> Var<T> {
         if !needs_graph(&[self]) {
@@ -274,9 +284,9 @@ impl<T: Float> Var<T> {
             value,
             name,
             &[self],
-            vec![],
+            smallvec![],
             attrs,
-            Box::new(move |g, _, _| Ok(vec![Some(backward(g))])),
+            Box::new(move |g, _, _| Ok(smallvec![Some(backward(g))])),
         )
     }
 }

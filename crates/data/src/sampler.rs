@@ -1,0 +1,552 @@
+//! Samplers: the order in which a [`DataLoader`](crate::DataLoader) visits a dataset, one epoch
+//! at a time, and [`BatchSampler`], which groups those indices into batches.
+
+use rand::distr::weighted::WeightedIndex;
+use rand::distr::Distribution;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, RngCore, SeedableRng};
+
+use crate::error::{DataError, Result};
+
+/// Produces the dataset indices of one epoch, like `torch.utils.data.Sampler`. Each call of
+/// [`indices`](Sampler::indices) is a new epoch (a random sampler draws a new order).
+pub trait Sampler: Send {
+    /// The number of indices one epoch yields.
+    fn len(&self) -> usize;
+
+    /// Whether an epoch yields nothing.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The indices of the next epoch.
+    fn indices(&mut self) -> Vec<usize>;
+}
+
+impl<S: Sampler + ?Sized> Sampler for Box<S> {
+    fn len(&self) -> usize {
+        (**self).len()
+    }
+    fn indices(&mut self) -> Vec<usize> {
+        (**self).indices()
+    }
+}
+
+/// Where a random sampler's numbers come from: its own generator, or (when none was given) a
+/// fresh one seeded from the global generator at each epoch, so that
+/// [`manual_seed`](antorcha_tensor::manual_seed) makes runs repeat, as in PyTorch.
+pub(crate) struct Generator(Option<Box<dyn RngCore + Send>>);
+
+impl Generator {
+    pub(crate) fn global() -> Self {
+        Generator(None)
+    }
+
+    pub(crate) fn own(rng: impl RngCore + Send + 'static) -> Self {
+        Generator(Some(Box::new(rng)))
+    }
+
+    fn with<R>(&mut self, f: impl FnOnce(&mut dyn RngCore) -> R) -> R {
+        match &mut self.0 {
+            Some(rng) => f(rng.as_mut()),
+            None => {
+                let seed = antorcha_tensor::with_global_rng(|g| g.next_u64());
+                f(&mut StdRng::seed_from_u64(seed))
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Generator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "own generator"
+        } else {
+            "global generator"
+        })
+    }
+}
+
+macro_rules! generator_methods {
+    () => {
+        /// Uses `rng` for the random draws (any [`rand::RngCore`], e.g. a `StdRng` or a
+        /// [`RandomState`](crate::RandomState)); the orders then repeat from run to run.
+        pub fn with_generator(mut self, rng: impl RngCore + Send + 'static) -> Self {
+            self.generator = Generator::own(rng);
+            self
+        }
+
+        /// Uses a `StdRng` seeded with `seed` for the random draws.
+        pub fn with_seed(self, seed: u64) -> Self {
+            self.with_generator(StdRng::seed_from_u64(seed))
+        }
+    };
+}
+
+/// `0, 1, …, n - 1` in order, like `torch.utils.data.SequentialSampler`.
+#[derive(Clone, Debug)]
+pub struct SequentialSampler {
+    n: usize,
+}
+
+impl SequentialSampler {
+    /// Visits `0..n` in order.
+    pub fn new(n: usize) -> Self {
+        SequentialSampler { n }
+    }
+}
+
+impl Sampler for SequentialSampler {
+    fn len(&self) -> usize {
+        self.n
+    }
+    fn indices(&mut self) -> Vec<usize> {
+        (0..self.n).collect()
+    }
+}
+
+/// Random indices in `0..n`, like `torch.utils.data.RandomSampler`: a new permutation every
+/// epoch, or (with replacement) `num_samples` independent uniform draws.
+///
+/// ```
+/// use antorcha_data::{RandomSampler, Sampler};
+/// let mut s = RandomSampler::new(5).with_seed(7);
+/// let mut epoch = s.indices();
+/// epoch.sort();
+/// assert_eq!(epoch, vec![0, 1, 2, 3, 4]);
+/// ```
+#[derive(Debug)]
+pub struct RandomSampler {
+    n: usize,
+    replacement: bool,
+    num_samples: usize,
+    generator: Generator,
+}
+
+impl RandomSampler {
+    /// A random permutation of `0..n` every epoch.
+    pub fn new(n: usize) -> Self {
+        RandomSampler {
+            n,
+            replacement: false,
+            num_samples: n,
+            generator: Generator::global(),
+        }
+    }
+
+    /// PyTorch's full form: with `replacement`, `num_samples` (default `n`) uniform draws;
+    /// without, `num_samples` may exceed `n` and then repeats whole permutations, the last one
+    /// cut short. Errors for `num_samples = 0` or an empty range to draw from.
+    pub fn try_new(n: usize, replacement: bool, num_samples: Option<usize>) -> Result<Self> {
+        let k = num_samples.unwrap_or(n);
+        if num_samples == Some(0) {
+            return Err(DataError::invalid(
+                "RandomSampler",
+                "num_samples should be a positive integer value, but got num_samples=0",
+            ));
+        }
+        if n == 0 && k > 0 {
+            return Err(DataError::invalid(
+                "RandomSampler",
+                format!("cannot draw {k} samples from an empty dataset"),
+            ));
+        }
+        Ok(RandomSampler {
+            n,
+            replacement,
+            num_samples: k,
+            generator: Generator::global(),
+        })
+    }
+
+    generator_methods!();
+
+    pub(crate) fn with_boxed_generator(mut self, generator: Generator) -> Self {
+        self.generator = generator;
+        self
+    }
+}
+
+impl Sampler for RandomSampler {
+    fn len(&self) -> usize {
+        self.num_samples
+    }
+
+    fn indices(&mut self) -> Vec<usize> {
+        let (n, k, replacement) = (self.n, self.num_samples, self.replacement);
+        self.generator.with(|rng| {
+            if replacement {
+                return (0..k).map(|_| rng.random_range(0..n)).collect();
+            }
+            let mut out = Vec::with_capacity(k);
+            while out.len() < k {
+                let mut perm: Vec<usize> = (0..n).collect();
+                perm.shuffle(rng);
+                let take = (k - out.len()).min(n);
+                out.extend_from_slice(&perm[..take]);
+            }
+            out
+        })
+    }
+}
+
+/// The given indices in a new random order every epoch, like
+/// `torch.utils.data.SubsetRandomSampler`.
+#[derive(Debug)]
+pub struct SubsetRandomSampler {
+    indices: Vec<usize>,
+    generator: Generator,
+}
+
+impl SubsetRandomSampler {
+    /// Samples from `indices`, without replacement.
+    pub fn new(indices: Vec<usize>) -> Self {
+        SubsetRandomSampler {
+            indices,
+            generator: Generator::global(),
+        }
+    }
+
+    generator_methods!();
+}
+
+impl Sampler for SubsetRandomSampler {
+    fn len(&self) -> usize {
+        self.indices.len()
+    }
+
+    fn indices(&mut self) -> Vec<usize> {
+        let mut out = self.indices.clone();
+        self.generator.with(|rng| out.shuffle(rng));
+        out
+    }
+}
+
+/// `num_samples` indices drawn with probability proportional to `weights[i]`, like
+/// `torch.utils.data.WeightedRandomSampler` (the weights need not sum to 1).
+///
+/// ```
+/// use antorcha_data::{Sampler, WeightedRandomSampler};
+/// let mut s = WeightedRandomSampler::new(vec![0.0, 1.0, 0.0], 4, true)?.with_seed(1);
+/// assert_eq!(s.indices(), vec![1, 1, 1, 1]);
+/// # Ok::<(), antorcha_data::DataError>(())
+/// ```
+#[derive(Debug)]
+pub struct WeightedRandomSampler {
+    weights: Vec<f64>,
+    num_samples: usize,
+    replacement: bool,
+    dist: Option<WeightedIndex<f64>>,
+    generator: Generator,
+}
+
+impl WeightedRandomSampler {
+    /// Draws `num_samples` indices with (`replacement = true`) or without replacement.
+    /// Errors for negative or non-finite weights, weights that sum to zero, `num_samples = 0`,
+    /// or (without replacement) more samples than there are positive weights.
+    pub fn new(weights: Vec<f64>, num_samples: usize, replacement: bool) -> Result<Self> {
+        let op = "WeightedRandomSampler";
+        if num_samples == 0 {
+            return Err(DataError::invalid(
+                op,
+                "num_samples should be a positive integer value, but got num_samples=0",
+            ));
+        }
+        if let Some(i) = weights.iter().position(|w| !w.is_finite() || *w < 0.0) {
+            return Err(DataError::invalid(
+                op,
+                format!(
+                    "weight {i} is {}; weights must be finite and non-negative",
+                    weights[i]
+                ),
+            ));
+        }
+        let positive = weights.iter().filter(|&&w| w > 0.0).count();
+        if positive == 0 {
+            return Err(DataError::invalid(
+                op,
+                format!("the {} weights sum to zero", weights.len()),
+            ));
+        }
+        if !replacement && num_samples > positive {
+            return Err(DataError::invalid(
+                op,
+                format!(
+                    "cannot draw {num_samples} samples without replacement from {positive} indices with positive weight"
+                ),
+            ));
+        }
+        let dist = if replacement {
+            Some(WeightedIndex::new(&weights).map_err(|e| DataError::invalid(op, e.to_string()))?)
+        } else {
+            None
+        };
+        Ok(WeightedRandomSampler {
+            weights,
+            num_samples,
+            replacement,
+            dist,
+            generator: Generator::global(),
+        })
+    }
+
+    generator_methods!();
+}
+
+impl Sampler for WeightedRandomSampler {
+    fn len(&self) -> usize {
+        self.num_samples
+    }
+
+    fn indices(&mut self) -> Vec<usize> {
+        let k = self.num_samples;
+        if self.replacement {
+            let dist = self.dist.as_ref().expect("built for replacement");
+            return self
+                .generator
+                .with(|rng| (0..k).map(|_| dist.sample(rng)).collect());
+        }
+        // Efraimidis–Spirakis: key ln(u) / w, the k largest keys in decreasing order are a
+        // draw without replacement, in the order successive draws would give.
+        let weights = &self.weights;
+        let mut keyed: Vec<(f64, usize)> = self.generator.with(|rng| {
+            weights
+                .iter()
+                .enumerate()
+                .filter(|(_, &w)| w > 0.0)
+                .map(|(i, &w)| ((1.0 - rng.random::<f64>()).ln() / w, i))
+                .collect()
+        });
+        keyed.sort_by(|a, b| b.0.total_cmp(&a.0));
+        keyed.iter().take(k).map(|&(_, i)| i).collect()
+    }
+}
+
+/// Anything that yields the batches of indices of an epoch; [`BatchSampler`] is the usual
+/// one, a custom one can group indices any way (e.g. by length).
+pub trait Batcher: Send {
+    /// The number of batches in an epoch.
+    fn len(&self) -> usize;
+
+    /// Whether an epoch has no batches.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The batches of the next epoch.
+    fn batches(&mut self) -> Vec<Vec<usize>>;
+}
+
+/// Groups a sampler's indices into batches of `batch_size`, like
+/// `torch.utils.data.BatchSampler`; the last batch is smaller unless `drop_last`.
+///
+/// ```
+/// use antorcha_data::{BatchSampler, Batcher, SequentialSampler};
+/// let mut b = BatchSampler::new(SequentialSampler::new(5), 2, false)?;
+/// assert_eq!(b.batches(), vec![vec![0, 1], vec![2, 3], vec![4]]);
+/// let mut b = BatchSampler::new(SequentialSampler::new(5), 2, true)?;
+/// assert_eq!(b.len(), 2);
+/// # Ok::<(), antorcha_data::DataError>(())
+/// ```
+pub struct BatchSampler {
+    sampler: Box<dyn Sampler>,
+    batch_size: usize,
+    drop_last: bool,
+}
+
+impl std::fmt::Debug for BatchSampler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchSampler")
+            .field("len", &self.sampler.len())
+            .field("batch_size", &self.batch_size)
+            .field("drop_last", &self.drop_last)
+            .finish()
+    }
+}
+
+impl BatchSampler {
+    /// Batches of `batch_size` (at least 1) from `sampler`.
+    pub fn new(
+        sampler: impl Sampler + 'static,
+        batch_size: usize,
+        drop_last: bool,
+    ) -> Result<Self> {
+        if batch_size == 0 {
+            return Err(DataError::ZeroBatchSize { op: "BatchSampler" });
+        }
+        Ok(BatchSampler {
+            sampler: Box::new(sampler),
+            batch_size,
+            drop_last,
+        })
+    }
+
+    /// The batch size.
+    pub fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    /// Whether a last, smaller batch is dropped.
+    pub fn drop_last(&self) -> bool {
+        self.drop_last
+    }
+}
+
+impl Batcher for BatchSampler {
+    fn len(&self) -> usize {
+        let n = self.sampler.len();
+        if self.drop_last {
+            n / self.batch_size
+        } else {
+            n.div_ceil(self.batch_size)
+        }
+    }
+
+    fn batches(&mut self) -> Vec<Vec<usize>> {
+        let indices = self.sampler.indices();
+        let chunks = indices.chunks(self.batch_size);
+        if self.drop_last {
+            chunks
+                .filter(|c| c.len() == self.batch_size)
+                .map(<[usize]>::to_vec)
+                .collect()
+        } else {
+            chunks.map(<[usize]>::to_vec).collect()
+        }
+    }
+}
+
+impl<B: Batcher + ?Sized> Batcher for Box<B> {
+    fn len(&self) -> usize {
+        (**self).len()
+    }
+    fn batches(&mut self) -> Vec<Vec<usize>> {
+        (**self).batches()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sorted(mut v: Vec<usize>) -> Vec<usize> {
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn sequential() {
+        let mut s = SequentialSampler::new(3);
+        assert_eq!(s.len(), 3);
+        assert_eq!(s.indices(), vec![0, 1, 2]);
+        assert!(SequentialSampler::new(0).indices().is_empty());
+    }
+
+    #[test]
+    fn random_permutations_change_per_epoch_and_repeat_per_seed() {
+        let mut a = RandomSampler::new(50).with_seed(3);
+        let mut b = RandomSampler::new(50).with_seed(3);
+        let (a1, a2) = (a.indices(), a.indices());
+        assert_eq!(sorted(a1.clone()), (0..50).collect::<Vec<_>>());
+        assert_ne!(a1, a2);
+        assert_eq!((b.indices(), b.indices()), (a1, a2));
+    }
+
+    #[test]
+    fn random_sampler_follows_the_global_seed() {
+        antorcha_tensor::manual_seed(5);
+        let a = RandomSampler::new(30).indices();
+        antorcha_tensor::manual_seed(5);
+        let b = RandomSampler::new(30).indices();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn random_sampler_num_samples_and_replacement() {
+        let mut s = RandomSampler::try_new(4, false, Some(10))
+            .unwrap()
+            .with_seed(1);
+        let v = s.indices();
+        assert_eq!(v.len(), 10);
+        assert_eq!(sorted(v[..4].to_vec()), vec![0, 1, 2, 3]);
+        assert_eq!(sorted(v[4..8].to_vec()), vec![0, 1, 2, 3]);
+        let mut s = RandomSampler::try_new(3, true, Some(300))
+            .unwrap()
+            .with_seed(1);
+        let v = s.indices();
+        assert_eq!(v.len(), 300);
+        assert!(v.iter().all(|&i| i < 3));
+        assert!((0..3).all(|i| v.contains(&i)));
+        assert!(RandomSampler::try_new(3, true, Some(0)).is_err());
+        assert!(RandomSampler::try_new(0, true, Some(2)).is_err());
+        assert_eq!(
+            RandomSampler::try_new(0, false, None).unwrap().indices(),
+            Vec::<usize>::new()
+        );
+    }
+
+    #[test]
+    fn subset_random() {
+        let mut s = SubsetRandomSampler::new(vec![10, 20, 30]).with_seed(2);
+        assert_eq!(s.len(), 3);
+        assert_eq!(sorted(s.indices()), vec![10, 20, 30]);
+    }
+
+    #[test]
+    fn weighted_with_replacement_follows_weights() {
+        let mut s = WeightedRandomSampler::new(vec![1.0, 3.0], 4000, true)
+            .unwrap()
+            .with_seed(9);
+        let v = s.indices();
+        let ones = v.iter().filter(|&&i| i == 1).count() as f64 / 4000.0;
+        assert!((ones - 0.75).abs() < 0.03, "{ones}");
+    }
+
+    #[test]
+    fn weighted_without_replacement() {
+        let mut s = WeightedRandomSampler::new(vec![1.0, 0.0, 5.0, 2.0], 3, false)
+            .unwrap()
+            .with_seed(4);
+        for _ in 0..20 {
+            let v = s.indices();
+            assert_eq!(sorted(v), vec![0, 2, 3]);
+        }
+        // The heaviest index comes first most of the time.
+        let mut s = WeightedRandomSampler::new(vec![1.0, 100.0], 2, false)
+            .unwrap()
+            .with_seed(4);
+        let first_heavy = (0..200).filter(|_| s.indices()[0] == 1).count();
+        assert!(first_heavy > 180, "{first_heavy}");
+    }
+
+    #[test]
+    fn weighted_errors() {
+        for (w, k, r, msg) in [
+            (vec![1.0, -1.0], 1, true, "weight 1"),
+            (vec![1.0, f64::NAN], 1, true, "weight 1"),
+            (vec![0.0, 0.0], 1, true, "sum to zero"),
+            (vec![], 1, true, "sum to zero"),
+            (vec![1.0, 0.0], 2, false, "without replacement"),
+            (vec![1.0], 0, true, "num_samples"),
+        ] {
+            let e = WeightedRandomSampler::new(w, k, r).unwrap_err().to_string();
+            assert!(e.contains(msg), "{e}");
+        }
+    }
+
+    #[test]
+    fn batch_sampler_counts() {
+        let mut b = BatchSampler::new(SequentialSampler::new(7), 3, false).unwrap();
+        assert_eq!(b.len(), 3);
+        assert_eq!(b.batches(), vec![vec![0, 1, 2], vec![3, 4, 5], vec![6]]);
+        let mut b = BatchSampler::new(SequentialSampler::new(7), 3, true).unwrap();
+        assert_eq!(b.len(), 2);
+        assert_eq!(b.batches().len(), 2);
+        let mut b = BatchSampler::new(SequentialSampler::new(2), 5, true).unwrap();
+        assert!(b.is_empty() && b.batches().is_empty());
+        let e = BatchSampler::new(SequentialSampler::new(2), 0, false).unwrap_err();
+        assert!(matches!(e, DataError::ZeroBatchSize { .. }), "{e}");
+        assert!(e.to_string().contains("batch_size"));
+    }
+}

@@ -1,0 +1,490 @@
+//! Adam (with AMSGrad) and AdamW (`torch.optim.Adam`, `torch.optim.AdamW`).
+
+use antorcha_autograd::Var;
+use antorcha_tensor::ndarray::{ArrayD, Zip};
+use antorcha_tensor::Float;
+
+use crate::error::{non_negative, unit_interval, Result};
+use crate::optimizer::{
+    export_buffer, hyper_bool, hyper_f64, hyper_known, impl_optimizer, import_buffer,
+    import_optional, known_buffers, lerp, nan_max, Algorithm, Core, GroupOptions, Hyper, Optimizer,
+    OptimizerState, ParamGroup, ParamState,
+};
+
+/// The hyper-parameters of [`Adam`] and [`AdamW`]. `Default` is Adam's (`lr = 1e-3`,
+/// `betas = (0.9, 0.999)`, `eps = 1e-8`, no weight decay); [`AdamOptions::adamw`] is AdamW's
+/// (`weight_decay = 1e-2`, decoupled).
+///
+/// ```
+/// use antorcha_optim::AdamOptions;
+/// let o = AdamOptions::new(0.01).amsgrad(true);
+/// assert_eq!((o.lr, o.betas, o.eps, o.amsgrad), (0.01, (0.9, 0.999), 1e-8, true));
+/// assert_eq!(AdamOptions::adamw(1e-3).weight_decay, 1e-2);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdamOptions {
+    /// Learning rate (default `1e-3`).
+    pub lr: f64,
+    /// Decay rates of the running averages of the gradient and of its square
+    /// (default `(0.9, 0.999)`); each in `[0, 1)`.
+    pub betas: (f64, f64),
+    /// Added to the denominator for stability (default `1e-8`).
+    pub eps: f64,
+    /// Weight decay (default 0 for Adam, `1e-2` for AdamW).
+    pub weight_decay: f64,
+    /// Use the AMSGrad variant: divide by the running maximum of the second moment.
+    pub amsgrad: bool,
+    /// Maximize the objective instead of minimizing it.
+    pub maximize: bool,
+    /// Decoupled weight decay (`p *= 1 - lr * weight_decay` before the update; AdamW) instead
+    /// of an L2 term added to the gradient (Adam).
+    pub decoupled_weight_decay: bool,
+}
+
+impl Default for AdamOptions {
+    fn default() -> Self {
+        AdamOptions {
+            lr: 1e-3,
+            betas: (0.9, 0.999),
+            eps: 1e-8,
+            weight_decay: 0.0,
+            amsgrad: false,
+            maximize: false,
+            decoupled_weight_decay: false,
+        }
+    }
+}
+
+impl AdamOptions {
+    /// Adam's defaults with learning rate `lr`.
+    pub fn new(lr: f64) -> Self {
+        AdamOptions {
+            lr,
+            ..Self::default()
+        }
+    }
+
+    /// AdamW's defaults with learning rate `lr`: weight decay `1e-2`, decoupled.
+    pub fn adamw(lr: f64) -> Self {
+        AdamOptions {
+            lr,
+            weight_decay: 1e-2,
+            decoupled_weight_decay: true,
+            ..Self::default()
+        }
+    }
+
+    /// Sets the learning rate.
+    pub fn lr(mut self, lr: f64) -> Self {
+        self.lr = lr;
+        self
+    }
+
+    /// Sets `(beta1, beta2)`.
+    pub fn betas(mut self, beta1: f64, beta2: f64) -> Self {
+        self.betas = (beta1, beta2);
+        self
+    }
+
+    /// Sets epsilon.
+    pub fn eps(mut self, eps: f64) -> Self {
+        self.eps = eps;
+        self
+    }
+
+    /// Sets the weight decay.
+    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
+        self.weight_decay = weight_decay;
+        self
+    }
+
+    /// Turns AMSGrad on or off.
+    pub fn amsgrad(mut self, amsgrad: bool) -> Self {
+        self.amsgrad = amsgrad;
+        self
+    }
+
+    /// Maximizes instead of minimizing.
+    pub fn maximize(mut self, maximize: bool) -> Self {
+        self.maximize = maximize;
+        self
+    }
+
+    /// Decoupled (AdamW) or L2 (Adam) weight decay.
+    pub fn decoupled_weight_decay(mut self, decoupled: bool) -> Self {
+        self.decoupled_weight_decay = decoupled;
+        self
+    }
+}
+
+const ADAM_KEYS: &[&str] = &[
+    "lr",
+    "beta1",
+    "beta2",
+    "eps",
+    "weight_decay",
+    "amsgrad",
+    "maximize",
+    "decoupled_weight_decay",
+];
+
+impl GroupOptions for AdamOptions {
+    fn lr(&self) -> f64 {
+        self.lr
+    }
+
+    fn set_lr(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+
+    fn validate(&self) -> Result<()> {
+        non_negative("learning rate", self.lr)?;
+        non_negative("epsilon value", self.eps)?;
+        unit_interval("beta parameter at index 0", self.betas.0)?;
+        unit_interval("beta parameter at index 1", self.betas.1)?;
+        non_negative("weight_decay value", self.weight_decay)
+    }
+
+    fn to_hyper(&self) -> Vec<(String, Hyper)> {
+        vec![
+            ("lr".into(), Hyper::Float(self.lr)),
+            ("beta1".into(), Hyper::Float(self.betas.0)),
+            ("beta2".into(), Hyper::Float(self.betas.1)),
+            ("eps".into(), Hyper::Float(self.eps)),
+            ("weight_decay".into(), Hyper::Float(self.weight_decay)),
+            ("amsgrad".into(), Hyper::Bool(self.amsgrad)),
+            ("maximize".into(), Hyper::Bool(self.maximize)),
+            (
+                "decoupled_weight_decay".into(),
+                Hyper::Bool(self.decoupled_weight_decay),
+            ),
+        ]
+    }
+
+    fn from_hyper(v: &[(String, Hyper)]) -> std::result::Result<Self, String> {
+        hyper_known(v, ADAM_KEYS)?;
+        Ok(AdamOptions {
+            lr: hyper_f64(v, "lr")?,
+            betas: (hyper_f64(v, "beta1")?, hyper_f64(v, "beta2")?),
+            eps: hyper_f64(v, "eps")?,
+            weight_decay: hyper_f64(v, "weight_decay")?,
+            amsgrad: hyper_bool(v, "amsgrad")?,
+            maximize: hyper_bool(v, "maximize")?,
+            decoupled_weight_decay: hyper_bool(v, "decoupled_weight_decay")?,
+        })
+    }
+}
+
+/// Adam's per-parameter state.
+#[derive(Debug, Clone)]
+pub(crate) struct AdamState<T: Float> {
+    step: u64,
+    exp_avg: ArrayD<T>,
+    exp_avg_sq: ArrayD<T>,
+    max_exp_avg_sq: Option<ArrayD<T>>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct AdamAlgo;
+
+impl<T: Float> Algorithm<T> for AdamAlgo {
+    type Options = AdamOptions;
+    type State = AdamState<T>;
+
+    /// PyTorch's `_single_tensor_adam` in the same operation order: decoupled decay
+    /// `p *= 1 - lr·wd` or `g += wd·p`; `m = lerp(m, g, 1-β1)`; `v = v·β2 + ((1-β2)·g)·g`;
+    /// `denom = sqrt(v or max v) / sqrt(1-β2^t) + eps`; `p += (-(lr / (1-β1^t))·m) / denom`.
+    fn update(
+        o: &AdamOptions,
+        param: &mut ArrayD<T>,
+        grad: &ArrayD<T>,
+        state: &mut Option<Self::State>,
+    ) {
+        let st = state.get_or_insert_with(|| AdamState {
+            step: 0,
+            exp_avg: ArrayD::zeros(param.raw_dim()),
+            exp_avg_sq: ArrayD::zeros(param.raw_dim()),
+            max_exp_avg_sq: None,
+        });
+        st.step += 1;
+        let (beta1, beta2) = o.betas;
+        let step = st.step as f64;
+        // Python floats, as in PyTorch: `beta ** step`, `lr / bc1`, `bc2 ** 0.5`.
+        let bias_correction1 = 1.0 - beta1.powf(step);
+        let bias_correction2 = 1.0 - beta2.powf(step);
+        let neg_step_size = T::cast(-(o.lr / bias_correction1));
+        let bc2_sqrt = T::cast(bias_correction2.sqrt());
+        let eps = T::cast(o.eps);
+        let w1 = T::cast(1.0 - beta1);
+        let b2 = T::cast(beta2);
+        let c2 = T::cast(1.0 - beta2);
+        let wd = T::cast(o.weight_decay);
+        let shrink = T::cast(1.0 - o.lr * o.weight_decay);
+        let decay = o.weight_decay != 0.0;
+        let decoupled = o.decoupled_weight_decay;
+        let maximize = o.maximize;
+        // The gradient after maximize / L2 decay; decoupled decay shrinks `p` first.
+        let prepare = move |g: T, p: &mut T| {
+            let g = if maximize { -g } else { g };
+            if decay {
+                if decoupled {
+                    *p *= shrink;
+                    g
+                } else {
+                    g + wd * *p
+                }
+            } else {
+                g
+            }
+        };
+        let moments = move |g: T, m: &mut T, v: &mut T| {
+            *m = lerp(*m, g, w1);
+            *v = *v * b2 + (c2 * g) * g;
+        };
+        if o.amsgrad {
+            let vmax = st
+                .max_exp_avg_sq
+                .get_or_insert_with(|| ArrayD::zeros(param.raw_dim()));
+            Zip::from(param)
+                .and(grad)
+                .and(&mut st.exp_avg)
+                .and(&mut st.exp_avg_sq)
+                .and(vmax)
+                .for_each(|p, &g, m, v, vm| {
+                    let g = prepare(g, p);
+                    moments(g, m, v);
+                    *vm = nan_max(*vm, *v);
+                    let denom = vm.sqrt() / bc2_sqrt + eps;
+                    *p += (neg_step_size * *m) / denom;
+                });
+        } else {
+            Zip::from(param)
+                .and(grad)
+                .and(&mut st.exp_avg)
+                .and(&mut st.exp_avg_sq)
+                .for_each(|p, &g, m, v| {
+                    let g = prepare(g, p);
+                    moments(g, m, v);
+                    let denom = v.sqrt() / bc2_sqrt + eps;
+                    *p += (neg_step_size * *m) / denom;
+                });
+        }
+    }
+
+    fn export(state: &Self::State) -> ParamState {
+        let mut buffers = vec![
+            export_buffer("exp_avg", &state.exp_avg),
+            export_buffer("exp_avg_sq", &state.exp_avg_sq),
+        ];
+        if let Some(m) = &state.max_exp_avg_sq {
+            buffers.push(export_buffer("max_exp_avg_sq", m));
+        }
+        ParamState {
+            step: state.step,
+            buffers,
+        }
+    }
+
+    fn import(state: &ParamState, shape: &[usize]) -> std::result::Result<Self::State, String> {
+        known_buffers(state, &["exp_avg", "exp_avg_sq", "max_exp_avg_sq"])?;
+        Ok(AdamState {
+            step: state.step,
+            exp_avg: import_buffer(state, "exp_avg", shape)?,
+            exp_avg_sq: import_buffer(state, "exp_avg_sq", shape)?,
+            max_exp_avg_sq: import_optional(state, "max_exp_avg_sq", shape)?,
+        })
+    }
+}
+
+/// Adam, `torch.optim.Adam`: running averages of the gradient and of its square with bias
+/// correction, optionally AMSGrad, L2 weight decay and maximize.
+///
+/// ```
+/// use antorcha_autograd::Var;
+/// use antorcha_optim::{Adam, Optimizer};
+/// let p = Var::from_vec(vec![1.0f64, -1.0], &[2]).requires_grad();
+/// let mut opt = Adam::new(vec![p.clone()], 0.1).unwrap();
+/// (&p * &p).sum().backward().unwrap();
+/// opt.step().unwrap();
+/// // the first Adam step moves each coordinate by lr against the gradient's sign
+/// let v = p.to_vec();
+/// assert!((v[0] - 0.9).abs() < 1e-7 && (v[1] + 0.9).abs() < 1e-7);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Adam<T: Float = f32> {
+    core: Core<T, AdamAlgo>,
+    defaults: AdamOptions,
+}
+
+impl<T: Float> Adam<T> {
+    /// Adam with PyTorch's defaults and learning rate `lr` (`optim.Adam(params, lr=lr)`).
+    ///
+    /// # Errors
+    /// A negative `lr` or a bad parameter list.
+    pub fn new(params: Vec<Var<T>>, lr: f64) -> Result<Self> {
+        Self::with_options(params, AdamOptions::new(lr))
+    }
+
+    /// Adam with every option.
+    ///
+    /// # Errors
+    /// Negative lr, eps or weight decay; a beta outside `[0, 1)`; a bad parameter list.
+    pub fn with_options(params: Vec<Var<T>>, options: AdamOptions) -> Result<Self> {
+        Ok(Adam {
+            core: Core::new("Adam", params, options)?,
+            defaults: options,
+        })
+    }
+}
+
+impl_optimizer!(Adam, AdamOptions);
+
+/// AdamW, `torch.optim.AdamW`: Adam with decoupled weight decay (`p *= 1 - lr * wd` before
+/// each update), default weight decay `1e-2`.
+///
+/// ```
+/// use antorcha_autograd::Var;
+/// use antorcha_optim::{AdamW, Optimizer};
+/// let p = Var::from_vec(vec![2.0f64], &[1]).requires_grad();
+/// let mut opt = AdamW::new(vec![p.clone()], 0.1).unwrap();
+/// p.set_grad(Some(antorcha_autograd::Tensor::from_vec(vec![0.0], &[1])));
+/// opt.step().unwrap();
+/// assert_eq!(p.item(), 2.0 * (1.0 - 0.1 * 0.01)); // only the decay acts on a zero gradient
+/// ```
+#[derive(Debug, Clone)]
+pub struct AdamW<T: Float = f32> {
+    core: Core<T, AdamAlgo>,
+    defaults: AdamOptions,
+}
+
+impl<T: Float> AdamW<T> {
+    /// AdamW with PyTorch's defaults and learning rate `lr` (`optim.AdamW(params, lr=lr)`).
+    ///
+    /// # Errors
+    /// A negative `lr` or a bad parameter list.
+    pub fn new(params: Vec<Var<T>>, lr: f64) -> Result<Self> {
+        Self::with_options(params, AdamOptions::adamw(lr))
+    }
+
+    /// AdamW with every option; `decoupled_weight_decay` is forced on, as PyTorch's AdamW does.
+    ///
+    /// # Errors
+    /// Negative lr, eps or weight decay; a beta outside `[0, 1)`; a bad parameter list.
+    pub fn with_options(params: Vec<Var<T>>, options: AdamOptions) -> Result<Self> {
+        let options = options.decoupled_weight_decay(true);
+        Ok(AdamW {
+            core: Core::new("AdamW", params, options)?,
+            defaults: options,
+        })
+    }
+}
+
+impl_optimizer!(AdamW, AdamOptions);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use antorcha_autograd::Tensor;
+
+    fn param(v: Vec<f64>) -> Var<f64> {
+        let n = v.len();
+        Var::from_vec(v, &[n]).requires_grad()
+    }
+
+    fn set_grad(p: &Var<f64>, g: Vec<f64>) {
+        p.set_grad(Some(Tensor::from_vec(g, &p.shape())));
+    }
+
+    #[test]
+    fn two_adam_steps_by_hand() {
+        // beta1 = 0.5, beta2 = 0.75, eps = 0, lr = 1.
+        // step 1, g = 2: m = 1, v = 1; m̂ = 2, v̂ = 4; p -= 2 / 2 = 1.
+        // step 2, g = 4: m = 0.5 + 2 = 2.5, v = 0.75 + 4 = 4.75;
+        //   bc1 = 0.75, bc2 = 1 - 0.5625 = 0.4375; p -= (2.5/0.75) / sqrt(4.75/0.4375).
+        let p = param(vec![0.0]);
+        let o = AdamOptions::new(1.0).betas(0.5, 0.75).eps(0.0);
+        let mut opt = Adam::with_options(vec![p.clone()], o).unwrap();
+        set_grad(&p, vec![2.0]);
+        opt.step().unwrap();
+        assert_eq!(p.to_vec(), vec![-1.0]);
+        set_grad(&p, vec![4.0]);
+        opt.step().unwrap();
+        let expect = -1.0 - (2.5 / 0.75) / (4.75f64 / 0.4375).sqrt();
+        assert!(
+            (p.item() - expect).abs() < 1e-14,
+            "{} vs {expect}",
+            p.item()
+        );
+        let st = opt.state();
+        let ps = st.params[0].as_ref().unwrap();
+        assert_eq!(ps.step, 2);
+        assert_eq!(ps.buffers[0].data, vec![2.5]);
+        assert_eq!(ps.buffers[1].data, vec![4.75]);
+    }
+
+    #[test]
+    fn amsgrad_keeps_the_largest_second_moment() {
+        // beta2 = 0.5: v1 = 0.5*16 = 8, v2 = 4 + 0.5*0 = 4 → max stays 8.
+        let p = param(vec![0.0]);
+        let o = AdamOptions::new(1.0).betas(0.0, 0.5).amsgrad(true).eps(0.0);
+        let mut opt = Adam::with_options(vec![p.clone()], o).unwrap();
+        set_grad(&p, vec![4.0]);
+        opt.step().unwrap();
+        set_grad(&p, vec![0.0]);
+        opt.step().unwrap();
+        let st = opt.state();
+        let b = &st.params[0].as_ref().unwrap().buffers;
+        assert_eq!(b[1].data, vec![4.0]);
+        assert_eq!((b[2].name.as_str(), b[2].data[0]), ("max_exp_avg_sq", 8.0));
+    }
+
+    #[test]
+    fn maximize_goes_uphill_and_adamw_decays() {
+        let p = param(vec![0.0]);
+        let mut opt =
+            Adam::with_options(vec![p.clone()], AdamOptions::new(0.1).maximize(true)).unwrap();
+        set_grad(&p, vec![1.0]);
+        opt.step().unwrap();
+        assert!((p.item() - 0.1).abs() < 1e-7);
+        let q = param(vec![1.0]);
+        let mut opt = AdamW::new(vec![q.clone()], 0.5).unwrap();
+        assert_eq!(opt.name(), "AdamW");
+        assert!(opt.defaults().decoupled_weight_decay);
+        set_grad(&q, vec![0.0]);
+        opt.step().unwrap();
+        assert_eq!(q.item(), 1.0 - 0.5 * 0.01);
+        // L2 decay in Adam turns a zero gradient into wd * p
+        let r = param(vec![1.0]);
+        let mut opt =
+            Adam::with_options(vec![r.clone()], AdamOptions::new(0.5).weight_decay(0.1)).unwrap();
+        set_grad(&r, vec![0.0]);
+        opt.step().unwrap();
+        assert!((r.item() - 0.5).abs() < 1e-6);
+    }
+
+    #[test]
+    fn bad_betas_and_eps() {
+        let p = param(vec![0.0]);
+        let e =
+            Adam::with_options(vec![p.clone()], AdamOptions::new(0.1).betas(1.0, 0.9)).unwrap_err();
+        assert_eq!(e.to_string(), "Invalid beta parameter at index 0: 1.0");
+        let e = Adam::with_options(vec![p.clone()], AdamOptions::new(0.1).betas(0.9, -0.1))
+            .unwrap_err();
+        assert_eq!(e.to_string(), "Invalid beta parameter at index 1: -0.1");
+        let e = AdamW::with_options(vec![p], AdamOptions::new(0.1).eps(-1e-8)).unwrap_err();
+        assert_eq!(e.to_string(), "Invalid epsilon value: -1e-8");
+    }
+
+    #[test]
+    fn state_export_import_between_adam_and_adamw_is_refused() {
+        let p = param(vec![0.0]);
+        let mut a = Adam::new(vec![p.clone()], 0.1).unwrap();
+        set_grad(&p, vec![1.0]);
+        a.step().unwrap();
+        let mut w = AdamW::new(vec![p.clone()], 0.1).unwrap();
+        assert!(w.load_state(&a.state()).is_err());
+        let mut b = Adam::new(vec![p], 0.3).unwrap();
+        b.load_state(&a.state()).unwrap();
+        assert_eq!(b.state(), a.state());
+    }
+}

@@ -1,0 +1,489 @@
+//! Stochastic gradient descent with momentum, dampening, Nesterov, weight decay and maximize
+//! (`torch.optim.SGD`).
+
+use antorcha_autograd::Var;
+use antorcha_tensor::ndarray::{ArrayD, Zip};
+use antorcha_tensor::Float;
+
+use crate::error::{non_negative, OptimError, Result};
+use crate::optimizer::{
+    export_buffer, hyper_bool, hyper_f64, hyper_known, impl_optimizer, import_buffer,
+    known_buffers, Algorithm, Core, GroupOptions, Hyper, Optimizer, OptimizerState, ParamGroup,
+    ParamState,
+};
+
+/// The hyper-parameters of [`SGD`], with PyTorch's defaults (`lr = 1e-3`, everything else off).
+///
+/// ```
+/// use antorcha_optim::SgdOptions;
+/// let o = SgdOptions::new(0.1).momentum(0.9).nesterov(true);
+/// assert_eq!((o.lr, o.momentum, o.dampening, o.nesterov), (0.1, 0.9, 0.0, true));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SgdOptions {
+    /// Learning rate (default `1e-3`).
+    pub lr: f64,
+    /// Momentum factor (default 0: no momentum buffer).
+    pub momentum: f64,
+    /// Dampening for momentum (default 0); the first step uses the gradient as is.
+    pub dampening: f64,
+    /// L2 penalty added to the gradient, `g + weight_decay * p` (default 0).
+    pub weight_decay: f64,
+    /// Nesterov momentum (default off; needs momentum > 0 and dampening 0).
+    pub nesterov: bool,
+    /// Maximize the objective instead of minimizing it (default off).
+    pub maximize: bool,
+}
+
+impl Default for SgdOptions {
+    fn default() -> Self {
+        SgdOptions {
+            lr: 1e-3,
+            momentum: 0.0,
+            dampening: 0.0,
+            weight_decay: 0.0,
+            nesterov: false,
+            maximize: false,
+        }
+    }
+}
+
+impl SgdOptions {
+    /// PyTorch's defaults with learning rate `lr`.
+    pub fn new(lr: f64) -> Self {
+        SgdOptions {
+            lr,
+            ..Self::default()
+        }
+    }
+
+    /// Sets the learning rate.
+    pub fn lr(mut self, lr: f64) -> Self {
+        self.lr = lr;
+        self
+    }
+
+    /// Sets the momentum factor.
+    pub fn momentum(mut self, momentum: f64) -> Self {
+        self.momentum = momentum;
+        self
+    }
+
+    /// Sets the dampening.
+    pub fn dampening(mut self, dampening: f64) -> Self {
+        self.dampening = dampening;
+        self
+    }
+
+    /// Sets the weight decay (L2 penalty).
+    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
+        self.weight_decay = weight_decay;
+        self
+    }
+
+    /// Turns Nesterov momentum on or off.
+    pub fn nesterov(mut self, nesterov: bool) -> Self {
+        self.nesterov = nesterov;
+        self
+    }
+
+    /// Maximizes instead of minimizing.
+    pub fn maximize(mut self, maximize: bool) -> Self {
+        self.maximize = maximize;
+        self
+    }
+}
+
+const SGD_KEYS: &[&str] = &[
+    "lr",
+    "momentum",
+    "dampening",
+    "weight_decay",
+    "nesterov",
+    "maximize",
+];
+
+impl GroupOptions for SgdOptions {
+    fn lr(&self) -> f64 {
+        self.lr
+    }
+
+    fn set_lr(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+
+    fn validate(&self) -> Result<()> {
+        non_negative("learning rate", self.lr)?;
+        non_negative("momentum value", self.momentum)?;
+        non_negative("weight_decay value", self.weight_decay)?;
+        if self.nesterov && (self.momentum <= 0.0 || self.dampening != 0.0) {
+            return Err(OptimError::Nesterov {
+                momentum: self.momentum,
+                dampening: self.dampening,
+            });
+        }
+        Ok(())
+    }
+
+    fn to_hyper(&self) -> Vec<(String, Hyper)> {
+        vec![
+            ("lr".into(), Hyper::Float(self.lr)),
+            ("momentum".into(), Hyper::Float(self.momentum)),
+            ("dampening".into(), Hyper::Float(self.dampening)),
+            ("weight_decay".into(), Hyper::Float(self.weight_decay)),
+            ("nesterov".into(), Hyper::Bool(self.nesterov)),
+            ("maximize".into(), Hyper::Bool(self.maximize)),
+        ]
+    }
+
+    fn from_hyper(v: &[(String, Hyper)]) -> std::result::Result<Self, String> {
+        hyper_known(v, SGD_KEYS)?;
+        Ok(SgdOptions {
+            lr: hyper_f64(v, "lr")?,
+            momentum: hyper_f64(v, "momentum")?,
+            dampening: hyper_f64(v, "dampening")?,
+            weight_decay: hyper_f64(v, "weight_decay")?,
+            nesterov: hyper_bool(v, "nesterov")?,
+            maximize: hyper_bool(v, "maximize")?,
+        })
+    }
+}
+
+/// SGD's per-parameter state: the momentum buffer (only when momentum is on).
+#[derive(Debug, Clone)]
+pub(crate) struct SgdState<T: Float> {
+    momentum_buffer: ArrayD<T>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct SgdAlgo;
+
+impl<T: Float> Algorithm<T> for SgdAlgo {
+    type Options = SgdOptions;
+    type State = SgdState<T>;
+
+    /// PyTorch's `_single_tensor_sgd`, element by element, in the same operation order:
+    /// `g = ±grad (+ wd·p)`; `buf = g` on the first step, else `buf·m + (1-d)·g`;
+    /// `g = g + m·buf` (Nesterov) or `buf`; `p = p + (-lr)·g`.
+    fn update(
+        o: &SgdOptions,
+        param: &mut ArrayD<T>,
+        grad: &ArrayD<T>,
+        state: &mut Option<Self::State>,
+    ) {
+        let neg_lr = T::cast(-o.lr);
+        let wd = T::cast(o.weight_decay);
+        let decay = o.weight_decay != 0.0;
+        let maximize = o.maximize;
+        let direction = move |g: T, p: T| {
+            let g = if maximize { -g } else { g };
+            if decay {
+                g + wd * p
+            } else {
+                g
+            }
+        };
+        if o.momentum == 0.0 {
+            Zip::from(param).and(grad).for_each(|p, &g| {
+                let d = direction(g, *p);
+                *p += neg_lr * d;
+            });
+            return;
+        }
+        let m = T::cast(o.momentum);
+        let keep = T::cast(1.0 - o.dampening);
+        let nesterov = o.nesterov;
+        let first = state.is_none();
+        let st = state.get_or_insert_with(|| SgdState {
+            momentum_buffer: ArrayD::zeros(param.raw_dim()),
+        });
+        Zip::from(param)
+            .and(grad)
+            .and(&mut st.momentum_buffer)
+            .for_each(|p, &g, b| {
+                let d = direction(g, *p);
+                *b = if first { d } else { *b * m + keep * d };
+                let d = if nesterov { d + m * *b } else { *b };
+                *p += neg_lr * d;
+            });
+    }
+
+    fn export(state: &Self::State) -> ParamState {
+        ParamState {
+            step: 0,
+            buffers: vec![export_buffer("momentum_buffer", &state.momentum_buffer)],
+        }
+    }
+
+    fn import(state: &ParamState, shape: &[usize]) -> std::result::Result<Self::State, String> {
+        known_buffers(state, &["momentum_buffer"])?;
+        Ok(SgdState {
+            momentum_buffer: import_buffer(state, "momentum_buffer", shape)?,
+        })
+    }
+}
+
+/// Stochastic gradient descent, `torch.optim.SGD`, with every option (momentum, dampening,
+/// Nesterov, weight decay, maximize) and PyTorch's exact update order.
+///
+/// The notebook's Example 3 (`optimizer = optim.SGD([a, b], lr=lr)`):
+///
+/// ```
+/// use antorcha_autograd::Var;
+/// use antorcha_optim::{Optimizer, SGD};
+/// let x = Var::from_vec(vec![0.0f64, 0.25, 0.5, 0.75, 1.0], &[5, 1]);
+/// let y = Var::from_vec(vec![1.0f64, 1.5, 2.0, 2.5, 3.0], &[5, 1]); // y = 1 + 2x
+/// let a = Var::from_vec(vec![0.0f64], &[1]).requires_grad();
+/// let b = Var::from_vec(vec![0.0f64], &[1]).requires_grad();
+/// let lr = 0.1;
+/// let mut opt = SGD::new(vec![a.clone(), b.clone()], lr).unwrap();
+/// for _epoch in 0..2000 {
+///     let yhat = &a + &b * &x;
+///     let loss = (&y - &yhat).powf(2.0).mean();
+///     loss.backward().unwrap();
+///     opt.step().unwrap();
+///     opt.zero_grad();
+/// }
+/// assert!((a.item() - 1.0).abs() < 1e-6 && (b.item() - 2.0).abs() < 1e-6);
+/// ```
+#[derive(Debug, Clone)]
+pub struct SGD<T: Float = f32> {
+    core: Core<T, SgdAlgo>,
+    defaults: SgdOptions,
+}
+
+impl<T: Float> SGD<T> {
+    /// Plain SGD over `params` with learning rate `lr` (`optim.SGD(params, lr=lr)`).
+    ///
+    /// # Errors
+    /// [`OptimError::InvalidHyperParameter`] for a negative (or NaN) `lr`;
+    /// [`OptimError::EmptyParams`], [`OptimError::NonLeaf`], [`OptimError::DuplicateParam`]
+    /// for a bad parameter list.
+    pub fn new(params: Vec<Var<T>>, lr: f64) -> Result<Self> {
+        Self::with_options(params, SgdOptions::new(lr))
+    }
+
+    /// SGD with every option (`optim.SGD(params, lr, momentum, dampening, weight_decay,
+    /// nesterov, maximize=…)`).
+    ///
+    /// ```
+    /// use antorcha_autograd::Var;
+    /// use antorcha_optim::{SgdOptions, SGD};
+    /// let p = Var::from_vec(vec![1.0f32], &[1]).requires_grad();
+    /// let bad = SGD::with_options(vec![p], SgdOptions::new(0.1).nesterov(true));
+    /// assert_eq!(
+    ///     bad.unwrap_err().to_string(),
+    ///     "Nesterov momentum requires a momentum and zero dampening (got momentum 0.0, dampening 0.0)"
+    /// );
+    /// ```
+    ///
+    /// # Errors
+    /// Negative lr, momentum or weight decay; Nesterov without momentum or with dampening;
+    /// a bad parameter list.
+    pub fn with_options(params: Vec<Var<T>>, options: SgdOptions) -> Result<Self> {
+        Ok(SGD {
+            core: Core::new("SGD", params, options)?,
+            defaults: options,
+        })
+    }
+}
+
+impl_optimizer!(SGD, SgdOptions);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use antorcha_autograd::Tensor;
+
+    fn param(v: Vec<f64>) -> Var<f64> {
+        let n = v.len();
+        Var::from_vec(v, &[n]).requires_grad()
+    }
+
+    fn set_grad(p: &Var<f64>, g: Vec<f64>) {
+        p.set_grad(Some(Tensor::from_vec(g, &p.shape())));
+    }
+
+    #[test]
+    fn plain_step_is_p_minus_lr_g() {
+        let p = param(vec![1.0, -2.0]);
+        let mut opt = SGD::new(vec![p.clone()], 0.5).unwrap();
+        set_grad(&p, vec![2.0, 4.0]);
+        opt.step().unwrap();
+        assert_eq!(p.to_vec(), vec![0.0, -4.0]);
+        assert_eq!(p.grad().unwrap().to_vec(), vec![2.0, 4.0]); // step keeps the grad
+    }
+
+    #[test]
+    fn momentum_first_step_uses_gradient_as_is_then_dampens() {
+        // momentum 0.5, dampening 0.5: buf1 = g1 = 2; buf2 = 0.5*2 + 0.5*4 = 3.
+        let p = param(vec![0.0]);
+        let opts = SgdOptions::new(1.0).momentum(0.5).dampening(0.5);
+        let mut opt = SGD::with_options(vec![p.clone()], opts).unwrap();
+        set_grad(&p, vec![2.0]);
+        opt.step().unwrap();
+        assert_eq!(p.to_vec(), vec![-2.0]);
+        set_grad(&p, vec![4.0]);
+        opt.step().unwrap();
+        assert_eq!(p.to_vec(), vec![-5.0]);
+        let st = opt.state();
+        assert_eq!(st.params[0].as_ref().unwrap().buffers[0].data, vec![3.0]);
+    }
+
+    #[test]
+    fn nesterov_weight_decay_maximize() {
+        // g = -1 (maximize of grad 1) + 0.5 * 2 (wd * p) = 0; buf = 0; step = 0 + 0.9*0.
+        let p = param(vec![2.0]);
+        let opts = SgdOptions::new(0.1)
+            .momentum(0.9)
+            .nesterov(true)
+            .weight_decay(0.5)
+            .maximize(true);
+        let mut opt = SGD::with_options(vec![p.clone()], opts).unwrap();
+        set_grad(&p, vec![1.0]);
+        opt.step().unwrap();
+        assert_eq!(p.to_vec(), vec![2.0]);
+        // Nesterov, no decay: g = 1, buf = 1, d = 1 + 0.9 = 1.9.
+        let q = param(vec![0.0]);
+        let mut opt = SGD::with_options(
+            vec![q.clone()],
+            SgdOptions::new(1.0).momentum(0.9).nesterov(true),
+        )
+        .unwrap();
+        set_grad(&q, vec![1.0]);
+        opt.step().unwrap();
+        assert_eq!(q.to_vec(), vec![-1.9]);
+    }
+
+    #[test]
+    fn params_without_grad_are_skipped_and_zero_grad_clears() {
+        let p = param(vec![1.0]);
+        let q = param(vec![1.0]);
+        let mut opt = SGD::with_options(
+            vec![p.clone(), q.clone()],
+            SgdOptions::new(1.0).momentum(0.9),
+        )
+        .unwrap();
+        set_grad(&p, vec![1.0]);
+        opt.step().unwrap();
+        assert_eq!((p.item(), q.item()), (0.0, 1.0));
+        let st = opt.state();
+        assert!(st.params[0].is_some() && st.params[1].is_none());
+        opt.zero_grad();
+        assert!(p.grad().is_none() && q.grad().is_none());
+        set_grad(&q, vec![3.0]);
+        opt.zero_grad_with(false);
+        assert_eq!(q.grad().unwrap().to_vec(), vec![0.0]);
+    }
+
+    #[test]
+    fn groups_have_their_own_lr() {
+        let p = param(vec![1.0]);
+        let q = param(vec![1.0]);
+        let mut opt = SGD::new(vec![p.clone()], 0.1).unwrap();
+        opt.add_param_group(
+            vec![q.clone()],
+            SgdOptions {
+                lr: 0.5,
+                ..*opt.defaults()
+            },
+        )
+        .unwrap();
+        assert_eq!(opt.lrs(), vec![0.1, 0.5]);
+        set_grad(&p, vec![1.0]);
+        set_grad(&q, vec![1.0]);
+        opt.step().unwrap();
+        assert_eq!((p.item(), q.item()), (0.9, 0.5));
+        opt.set_lr(0.25);
+        assert_eq!(opt.lrs(), vec![0.25, 0.25]);
+        opt.set_group_lr(1, 1.0);
+        assert_eq!((opt.lr(), opt.group_lr(1)), (0.25, 1.0));
+        assert_eq!(opt.params().len(), 2);
+        assert_eq!(opt.param_groups()[1].options().lr, 1.0);
+        // the same parameter twice is refused
+        let err = opt
+            .add_param_group(vec![p.clone()], SgdOptions::new(0.1))
+            .unwrap_err();
+        assert!(matches!(err, OptimError::DuplicateParam { .. }), "{err}");
+    }
+
+    #[test]
+    fn step_works_on_f32_and_on_0d_and_empty_params() {
+        let p = Var::from_vec(vec![1.0f32, 2.0], &[2, 1]).requires_grad();
+        let s = Var::scalar(3.0f32).requires_grad();
+        let e = Var::<f32>::zeros(&[0, 3]).requires_grad();
+        let mut opt = SGD::new(vec![p.clone(), s.clone(), e.clone()], 0.5).unwrap();
+        (&p.sum() + &s.powf(2.0) + e.sum()).backward().unwrap();
+        opt.step().unwrap();
+        assert_eq!(p.to_vec(), vec![0.5, 1.5]);
+        assert_eq!(s.item(), 0.0);
+        assert_eq!(e.shape(), vec![0, 3]);
+    }
+
+    #[test]
+    fn bad_lists_are_errors() {
+        let err = SGD::<f64>::new(vec![], 0.1).unwrap_err();
+        assert_eq!(err.to_string(), "SGD got an empty parameter list");
+        let p = param(vec![1.0]);
+        let err = SGD::new(vec![p.clone(), p.clone()], 0.1).unwrap_err();
+        assert!(matches!(err, OptimError::DuplicateParam { .. }));
+        let nonleaf = &p * 2.0;
+        let err = SGD::new(vec![nonleaf], 0.1).unwrap_err();
+        assert!(
+            err.to_string().contains("can't optimize a non-leaf Tensor"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn grad_of_wrong_shape_is_an_error() {
+        let p = param(vec![1.0, 2.0]);
+        let mut opt = SGD::new(vec![p.clone()], 0.1).unwrap();
+        p.set_grad(Some(Tensor::from_vec(vec![1.0, 1.0], &[2])));
+        // the value changes shape under the optimizer
+        antorcha_autograd::with_no_grad(|| {
+            p.update_(|t| *t = Tensor::from_vec(vec![1.0, 2.0, 3.0], &[3]))
+        })
+        .unwrap();
+        let err = opt.step().unwrap_err();
+        assert!(matches!(err, OptimError::GradShape { .. }), "{err}");
+        assert_eq!(p.to_vec(), vec![1.0, 2.0, 3.0]);
+    }
+
+    #[test]
+    fn state_round_trip_and_bad_states() {
+        let p = param(vec![1.0, 2.0]);
+        let opts = SgdOptions::new(0.1).momentum(0.9);
+        let mut opt = SGD::with_options(vec![p.clone()], opts).unwrap();
+        set_grad(&p, vec![1.0, -1.0]);
+        opt.step().unwrap();
+        opt.set_lr(0.05);
+        let st = opt.state();
+        assert_eq!(st.optimizer, "SGD");
+        assert_eq!(st.groups[0].num_params, 1);
+        let mut fresh = SGD::with_options(vec![p.clone()], SgdOptions::new(0.3)).unwrap();
+        fresh.load_state(&st).unwrap();
+        assert_eq!(fresh.state(), st);
+        assert_eq!(fresh.lr(), 0.05);
+        assert_eq!(fresh.param_groups()[0].options().momentum, 0.9);
+
+        let mut bad = st.clone();
+        bad.params[0].as_mut().unwrap().buffers[0].shape = vec![3];
+        let err = fresh.load_state(&bad).unwrap_err();
+        assert!(err.to_string().contains("has shape [3]"), "{err}");
+        let mut bad = st.clone();
+        bad.optimizer = "Adam".into();
+        assert!(fresh.load_state(&bad).is_err());
+        let mut bad = st.clone();
+        bad.groups[0].options[0].1 = Hyper::Float(-1.0);
+        let err = fresh.load_state(&bad).unwrap_err();
+        assert!(
+            err.to_string().contains("Invalid learning rate: -1.0"),
+            "{err}"
+        );
+        let mut bad = st;
+        bad.groups.push(bad.groups[0].clone());
+        assert!(fresh.load_state(&bad).is_err());
+        assert_eq!(fresh.lr(), 0.05); // failed loads change nothing
+    }
+}

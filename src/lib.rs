@@ -11,3 +11,9 @@ pub use antorcha_autograd as autograd;
 pub use antorcha_data as data;
 pub use antorcha_optim as optim;
 pub use antorcha_tensor as tensor;
+pub use antorcha_viz as viz;
+
+/// The README's Rust examples, compiled and run by `cargo test` so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

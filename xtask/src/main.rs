@@ -2,6 +2,8 @@
 
 use clap::{Parser, Subcommand};
 
+mod graph;
+
 /// Antorcha's project chores.
 #[derive(Parser)]
 #[command(name = "cargo xtask", version, about)]
@@ -14,6 +16,8 @@ struct Cli {
 enum Command {
     /// Prints the crates of the workspace and what each is for.
     Crates,
+    /// Prints (or writes with -o) the DOT of the notebook's computation graph, as torchviz draws it.
+    Graph(graph::GraphArgs),
 }
 
 fn main() {
@@ -26,10 +30,12 @@ fn main() {
                     "antorcha-autograd",
                     "define-by-run graph, backward, no_grad",
                 ),
+                ("antorcha-viz", "make_dot (DOT, SVG), training plots"),
             ] {
                 println!("{name:<20} {what}");
             }
         }
+        Some(Command::Graph(args)) => graph::main(&args),
         None => {
             use clap::CommandFactory;
             Cli::command().print_help().expect("stdout");

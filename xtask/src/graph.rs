@@ -1,0 +1,173 @@
+//! `cargo xtask graph`: the notebook's computation graphs, as torchviz draws them.
+
+use std::path::PathBuf;
+
+use antorcha_viz::examples::{model_graph, GraphOutput, Model};
+use antorcha_viz::{DotOptions, Written};
+use clap::{Args, ValueEnum};
+
+/// Which value's graph to draw.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputArg {
+    /// `yhat = a + b * x_train`
+    Yhat,
+    /// `error = y_train - yhat`
+    Error,
+    /// `loss = (error ** 2).mean()`
+    Loss,
+}
+
+/// Which model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ModelArg {
+    /// The linear regression `yhat = a + b x`.
+    Linreg,
+    /// The MLP (not available yet: needs antorcha-nn).
+    Mlp,
+}
+
+/// Options of `cargo xtask graph`.
+#[derive(Args, Debug)]
+pub struct GraphArgs {
+    /// The value whose graph is drawn.
+    #[arg(long, value_enum, default_value_t = OutputArg::Loss)]
+    pub output: OutputArg,
+    /// The model.
+    #[arg(long, value_enum, default_value_t = ModelArg::Linreg)]
+    pub model: ModelArg,
+    /// Show each backward function's attributes and saved values (torchviz's show_attrs).
+    #[arg(long)]
+    pub show_attrs: bool,
+    /// Show saved tensors as orange boxes (torchviz's show_saved).
+    #[arg(long)]
+    pub show_saved: bool,
+    /// Write to FILE instead of printing DOT: .dot, .svg (Graphviz when installed, else
+    /// Antorcha's own layout) or .png (Graphviz only).
+    #[arg(short = 'o', long = "file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+}
+
+/// Runs the command: the DOT text to print, or what was written where.
+pub fn run(args: &GraphArgs) -> antorcha_viz::Result<String> {
+    let output = match args.output {
+        OutputArg::Yhat => GraphOutput::Yhat,
+        OutputArg::Error => GraphOutput::Error,
+        OutputArg::Loss => GraphOutput::Loss,
+    };
+    let model = match args.model {
+        ModelArg::Linreg => Model::Linreg,
+        ModelArg::Mlp => Model::Mlp,
+    };
+    let options = DotOptions::new()
+        .show_attrs(args.show_attrs)
+        .show_saved(args.show_saved);
+    let dot = model_graph(model, output, &options)?;
+    let Some(file) = &args.file else {
+        return Ok(dot.to_dot());
+    };
+    let how = match dot.save(file)? {
+        Written::Dot => "DOT text",
+        Written::SvgOwnLayout => "SVG in Antorcha's own layout (install Graphviz for its layout)",
+        Written::SvgGraphviz => "SVG drawn by Graphviz",
+        Written::PngGraphviz => "PNG drawn by Graphviz",
+    };
+    Ok(format!(
+        "wrote {}: {how}; the {output} graph of the {model} model\n",
+        file.display()
+    ))
+}
+
+/// `cargo xtask graph`: prints the DOT or the file written; errors go to stderr, exit 1.
+pub fn main(args: &GraphArgs) {
+    match run(args) {
+        Ok(text) if args.file.is_none() => print!("{text}"),
+        Ok(text) => eprint!("{text}"),
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: GraphArgs,
+    }
+
+    fn args(list: &[&str]) -> GraphArgs {
+        let mut argv = vec!["graph"];
+        argv.extend_from_slice(list);
+        Cli::try_parse_from(argv).unwrap().args
+    }
+
+    #[test]
+    fn default_prints_the_loss_graph_dot() {
+        let text = run(&args(&[])).unwrap();
+        assert!(text.starts_with("digraph {\n\tgraph [size=\"12,12\"]\n"));
+        assert!(text.contains("[label=\"\n ()\" fillcolor=darkolivegreen1]"));
+        for label in [
+            "MeanBackward0",
+            "PowBackward0",
+            "SubBackward0",
+            "AddBackward0",
+            "MulBackward0",
+        ] {
+            assert!(text.contains(&format!("[label={label}]")), "{label}");
+        }
+        assert!(text.contains("[label=\"a\n (1)\" fillcolor=lightblue]"));
+        assert!(text.contains("[label=\"b\n (1)\" fillcolor=lightblue]"));
+        assert!(!text.contains("orange"));
+    }
+
+    #[test]
+    fn options_choose_output_and_details() {
+        let text = run(&args(&["--output", "yhat"])).unwrap();
+        assert!(text.contains("[label=\"\n (80, 1)\" fillcolor=darkolivegreen1]"));
+        assert!(!text.contains("SubBackward0"));
+        let text = run(&args(&["--show-attrs", "--show-saved"])).unwrap();
+        assert!(text.contains("exponent:              2\nself    : [saved tensor]"));
+        assert!(text.contains("[label=\"other\n (80, 1)\" fillcolor=orange]"));
+        assert!(Cli::try_parse_from(["graph", "--output", "weights"]).is_err());
+    }
+
+    #[test]
+    fn mlp_is_a_clear_error() {
+        let err = run(&args(&["--model", "mlp"])).unwrap_err().to_string();
+        assert!(err.contains("not available yet"), "{err}");
+    }
+
+    #[test]
+    fn file_extension_picks_the_format() {
+        let dir = std::env::temp_dir().join(format!("antorcha-xtask-graph-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let dot = dir.join("loss.dot");
+        let said = run(&args(&["-o", dot.to_str().unwrap()])).unwrap();
+        assert!(said.contains("DOT"), "{said}");
+        assert_eq!(
+            std::fs::read_to_string(&dot).unwrap(),
+            run(&args(&[])).unwrap()
+        );
+        let svg = dir.join("loss.svg");
+        run(&args(&["--show-attrs", "-o", svg.to_str().unwrap()])).unwrap();
+        let text = std::fs::read_to_string(&svg).unwrap();
+        assert!(text.contains("<svg") && text.contains("MeanBackward0"));
+        let err = run(&args(&["-o", dir.join("loss.txt").to_str().unwrap()])).unwrap_err();
+        assert!(err.to_string().contains(".dot, .svg or .png"), "{err}");
+        let png = dir.join("loss.png");
+        let result = run(&args(&["-o", png.to_str().unwrap()]));
+        if antorcha_viz::Graphviz::new().is_available() {
+            result.unwrap();
+            assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
+        } else {
+            let err = result.unwrap_err();
+            assert!(err.to_string().contains("install Graphviz"), "{err}");
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

@@ -9,6 +9,7 @@
 
 pub use antorcha_autograd as autograd;
 pub use antorcha_data as data;
+pub use antorcha_nn as nn;
 pub use antorcha_optim as optim;
 pub use antorcha_tensor as tensor;
 pub use antorcha_viz as viz;

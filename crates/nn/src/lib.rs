@@ -1,0 +1,50 @@
+//! `antorcha-nn`: PyTorch's `torch.nn` on Antorcha's autograd: the [`Module`] trait, layers,
+//! activations, losses, [`init`] and weights saved as safetensors that PyTorch reads.
+//!
+//! ```
+//! use antorcha_autograd::{no_grad, Tensor, Var};
+//! use antorcha_nn::{CrossEntropyLoss, Linear, Module, ReLU, Sequential};
+//!
+//! let model = Sequential::new().add(Linear::new(2, 8)).add(ReLU::new()).add(Linear::new(8, 2));
+//! let x = Var::from_vec(vec![0.0f32, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0], &[4, 2]);
+//! let y = Tensor::from_vec(vec![0i64, 1, 1, 0], &[4]);
+//! let loss_fn = CrossEntropyLoss::new();
+//! let loss = loss_fn.forward(&model.forward(&x), &y);
+//! loss.backward().unwrap();
+//! let _guard = no_grad();
+//! for p in model.parameters() {
+//!     let g = p.grad().unwrap();
+//!     p.update_(|t| t.add_scaled_(&g, -0.1)).unwrap();
+//! }
+//! ```
+
+mod activation;
+mod conv;
+mod error;
+pub mod init;
+mod linear;
+mod loss;
+mod module;
+mod sequential;
+mod serialize;
+
+pub use activation::{Dropout, Flatten, Identity, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh};
+pub use conv::{Conv2d, MaxPool2d, Size2};
+pub use error::{NnError, Result, StateDictMismatch};
+pub use linear::Linear;
+pub use loss::{BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss, Reduction};
+pub use module::{Module, Training};
+pub use sequential::Sequential;
+pub use serialize::{load_safetensors, read_safetensors, save_safetensors, write_safetensors};
+
+/// Functions behind the layers and losses, like `torch.nn.functional` (`F.conv2d`,
+/// `F.cross_entropy`, …): each has a panicking form and a `try_` form.
+pub mod functional {
+    pub use crate::activation::{dropout, try_dropout};
+    pub use crate::conv::{conv2d, max_pool2d, try_conv2d, try_max_pool2d};
+    pub use crate::loss::{
+        binary_cross_entropy_with_logits, cross_entropy, l1_loss, mse_loss, nll_loss,
+        try_binary_cross_entropy_with_logits, try_cross_entropy, try_l1_loss, try_mse_loss,
+        try_nll_loss,
+    };
+}

@@ -1,0 +1,311 @@
+//! Weights on disk as safetensors, with PyTorch's `state_dict` names and dtypes, so a file
+//! written here loads with `model.load_state_dict(safetensors.torch.load_file(path))` and
+//! the reverse. Loading checks every key, shape and dtype before it writes any parameter.
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use antorcha_autograd::tensor::Float;
+use antorcha_autograd::{no_grad, Tensor, Var};
+use safetensors::tensor::{Dtype, SafeTensorError, SafeTensors, View};
+
+use crate::error::{NnError, Result, StateDictMismatch};
+use crate::module::{walk_parameters, Module};
+
+/// The safetensors dtype of `T` (`F32` or `F64`).
+fn dtype_of<T: Float>() -> Dtype {
+    if std::mem::size_of::<T>() == 4 {
+        Dtype::F32
+    } else {
+        Dtype::F64
+    }
+}
+
+/// One tensor as little-endian bytes, for the safetensors writer.
+struct Raw {
+    dtype: Dtype,
+    shape: Vec<usize>,
+    bytes: Vec<u8>,
+}
+
+impl View for Raw {
+    fn dtype(&self) -> Dtype {
+        self.dtype
+    }
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+    fn data(&self) -> Cow<'_, [u8]> {
+        Cow::Borrowed(&self.bytes)
+    }
+    fn data_len(&self) -> usize {
+        self.bytes.len()
+    }
+}
+
+fn to_bytes<T: Float>(t: &Tensor<T>) -> Vec<u8> {
+    let width = std::mem::size_of::<T>();
+    let mut bytes = Vec::with_capacity(t.numel() * width);
+    // `iter` walks in logical (row-major) order whatever the layout.
+    for &x in t.array().iter() {
+        if width == 4 {
+            bytes.extend_from_slice(&(x.as_f64() as f32).to_le_bytes());
+        } else {
+            bytes.extend_from_slice(&x.as_f64().to_le_bytes());
+        }
+    }
+    bytes
+}
+
+fn from_bytes<T: Float>(bytes: &[u8], shape: &[usize]) -> Result<Tensor<T>> {
+    let data: Vec<T> = if std::mem::size_of::<T>() == 4 {
+        bytes
+            .chunks_exact(4)
+            .map(|c| T::cast(f32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64))
+            .collect()
+    } else {
+        bytes
+            .chunks_exact(8)
+            .map(|c| T::cast(f64::from_le_bytes(c.try_into().expect("8 bytes"))))
+            .collect()
+    };
+    Ok(Tensor::try_from_vec(data, shape)?)
+}
+
+fn format_error(path: &Path, e: SafeTensorError) -> NnError {
+    match e {
+        SafeTensorError::IoError(source) => NnError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+        other => NnError::Format {
+            path: path.to_path_buf(),
+            message: other.to_string(),
+        },
+    }
+}
+
+/// Writes `tensors` to `path` as safetensors (metadata `{"format": "pt"}`, as
+/// `safetensors.torch.save_file` writes). The file appears whole or not at all: it is written
+/// beside `path` and then renamed.
+pub fn write_safetensors<T: Float>(
+    tensors: &[(String, Tensor<T>)],
+    path: impl AsRef<Path>,
+) -> Result<()> {
+    let path = path.as_ref();
+    let mut seen = HashSet::new();
+    for (name, _) in tensors {
+        if !seen.insert(name.as_str()) {
+            return Err(NnError::invalid(
+                "write_safetensors",
+                format!("the key \"{name}\" appears twice"),
+            ));
+        }
+    }
+    let raw = tensors.iter().map(|(name, t)| {
+        (
+            name.clone(),
+            Raw {
+                dtype: dtype_of::<T>(),
+                shape: t.shape().to_vec(),
+                bytes: to_bytes(t),
+            },
+        )
+    });
+    let metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
+    safetensors::serialize_to_file(raw, Some(metadata), path).map_err(|e| format_error(path, e))
+}
+
+/// Reads every tensor of a safetensors file, sorted by name; each must have `T`'s dtype.
+/// A file that is not valid safetensors gives an error naming it, never a panic.
+pub fn read_safetensors<T: Float>(path: impl AsRef<Path>) -> Result<Vec<(String, Tensor<T>)>> {
+    let path = path.as_ref();
+    let bytes = read_file(path)?;
+    let st = SafeTensors::deserialize(&bytes).map_err(|e| format_error(path, e))?;
+    let mut out = Vec::with_capacity(st.len());
+    let mut wrong = StateDictMismatch {
+        source: Some(path.to_path_buf()),
+        ..Default::default()
+    };
+    for (name, view) in st.iter() {
+        if view.dtype() != dtype_of::<T>() {
+            wrong
+                .mismatched
+                .push((name.to_string(), dtype_message::<T>(view.dtype())));
+            continue;
+        }
+        out.push((name.to_string(), from_bytes(view.data(), view.shape())?));
+    }
+    if !wrong.is_empty() {
+        wrong.mismatched.sort();
+        return Err(NnError::StateDict(wrong));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|source| NnError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn dtype_message<T: Float>(found: Dtype) -> String {
+    format!(
+        "dtype mismatch: the checkpoint holds {found:?}, the parameter is {} ({:?})",
+        T::DTYPE,
+        dtype_of::<T>()
+    )
+}
+
+/// Saves `module`'s `state_dict` to `path` as safetensors, with PyTorch's names
+/// (`0.weight`, `fc1.bias`) and dtype (`F32` for `f32` models, `F64` for `f64`), so
+/// `model.load_state_dict(safetensors.torch.load_file(path))` reads it in PyTorch.
+///
+/// ```
+/// use antorcha_nn::{load_safetensors, save_safetensors, Linear, Module};
+/// let path = std::env::temp_dir().join(format!("antorcha_doc_{}.safetensors", std::process::id()));
+/// let a: Linear = Linear::new(3, 2);
+/// save_safetensors(&a, &path).unwrap();
+/// let b: Linear = Linear::new(3, 2);
+/// load_safetensors(&b, &path).unwrap();
+/// assert_eq!(a.weight().to_vec(), b.weight().to_vec());
+/// std::fs::remove_file(&path).unwrap();
+/// ```
+pub fn save_safetensors<T: Float, M: Module<T> + ?Sized>(
+    module: &M,
+    path: impl AsRef<Path>,
+) -> Result<()> {
+    write_safetensors(&module.state_dict(), path)
+}
+
+/// Loads a safetensors file into `module`'s parameters by name, like
+/// `model.load_state_dict(load_file(path), strict=True)`. Every key, shape and dtype is
+/// checked first: missing or unexpected keys, wrong shapes and wrong dtypes are one error
+/// listing them all, and then no parameter has changed.
+pub fn load_safetensors<T: Float, M: Module<T> + ?Sized>(
+    module: &M,
+    path: impl AsRef<Path>,
+) -> Result<()> {
+    let path = path.as_ref();
+    let bytes = read_file(path)?;
+    let st = SafeTensors::deserialize(&bytes).map_err(|e| format_error(path, e))?;
+    let wanted: HashSet<String> = module
+        .state_dict_shapes()
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    let mut dict = HashMap::with_capacity(st.len());
+    let mut mismatch = StateDictMismatch {
+        source: Some(path.to_path_buf()),
+        ..Default::default()
+    };
+    for (name, view) in st.iter() {
+        if !wanted.contains(name) {
+            // Reported as unexpected by `apply_state_dict`; its dtype does not matter.
+            dict.insert(name.to_string(), Tensor::zeros(&[0]));
+            continue;
+        }
+        if view.dtype() != dtype_of::<T>() {
+            mismatch
+                .mismatched
+                .push((name.to_string(), dtype_message::<T>(view.dtype())));
+            continue;
+        }
+        dict.insert(name.to_string(), from_bytes(view.data(), view.shape())?);
+    }
+    apply_state_dict(module, &dict, mismatch)
+}
+
+/// Checks `dict` against `module` (keys both ways, shapes) on top of the problems already in
+/// `mismatch` (whose keys count as present), and only if nothing is wrong writes every
+/// parameter.
+pub(crate) fn apply_state_dict<T: Float, M: Module<T> + ?Sized>(
+    module: &M,
+    dict: &HashMap<String, Tensor<T>>,
+    mut mismatch: StateDictMismatch,
+) -> Result<()> {
+    let mut params: Vec<(String, Var<T>)> = Vec::new();
+    walk_parameters(module, "", &mut |name, p| params.push((name, p.clone())));
+    let already: HashSet<String> = mismatch.mismatched.iter().map(|(k, _)| k.clone()).collect();
+    let names: HashSet<&str> = params.iter().map(|(k, _)| k.as_str()).collect();
+    for (name, p) in &params {
+        match dict.get(name) {
+            None if already.contains(name) => {}
+            None => mismatch.missing.push(name.clone()),
+            Some(t) => {
+                let shape = p.shape();
+                if t.shape() != shape.as_slice() {
+                    mismatch.mismatched.push((
+                        name.clone(),
+                        format!(
+                            "size mismatch: copying a param with shape {:?} from checkpoint, the shape in current model is {:?}",
+                            t.shape(),
+                            shape
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    let mut unexpected: Vec<String> = dict
+        .keys()
+        .filter(|k| !names.contains(k.as_str()))
+        .cloned()
+        .collect();
+    unexpected.sort();
+    mismatch.unexpected = unexpected;
+    if !mismatch.is_empty() {
+        mismatch.mismatched.sort();
+        return Err(NnError::StateDict(mismatch));
+    }
+    let _guard = no_grad();
+    for (name, p) in &params {
+        let value = dict[name].clone();
+        p.update_(|t| *t = value)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_round_trip_in_both_widths() {
+        let t = Tensor::from_vec(vec![1.5f32, -0.0, f32::MAX, 1e-45], &[2, 2]);
+        assert_eq!(
+            from_bytes::<f32>(&to_bytes(&t), &[2, 2]).unwrap().to_vec(),
+            t.to_vec()
+        );
+        let d = Tensor::from_vec(vec![0.1f64, -2.5, f64::MIN_POSITIVE], &[3]);
+        assert_eq!(
+            from_bytes::<f64>(&to_bytes(&d), &[3]).unwrap().to_vec(),
+            d.to_vec()
+        );
+        // A transposed (strided) tensor is written in logical order.
+        let m = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).t();
+        assert_eq!(
+            from_bytes::<f32>(&to_bytes(&m), &[3, 2]).unwrap().to_vec(),
+            vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]
+        );
+        assert_eq!(dtype_of::<f32>(), Dtype::F32);
+        assert_eq!(dtype_of::<f64>(), Dtype::F64);
+    }
+
+    #[test]
+    fn mismatch_message_lists_everything() {
+        let m = StateDictMismatch {
+            source: Some("w.safetensors".into()),
+            missing: vec!["a.weight".into()],
+            unexpected: vec!["b".into(), "c".into()],
+            mismatched: vec![("d".into(), "size mismatch: x".into())],
+        };
+        assert_eq!(
+            NnError::StateDict(m).to_string(),
+            "error(s) in loading state_dict from w.safetensors (nothing was loaded):\n    Missing key(s) in state_dict: \"a.weight\".\n    Unexpected key(s) in state_dict: \"b\", \"c\".\n    d: size mismatch: x."
+        );
+    }
+}

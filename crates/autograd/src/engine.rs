@@ -1,6 +1,5 @@
 //! Backward: one iterative topological sort of the graph, then each node's rule in order.
 
-use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
@@ -70,13 +69,74 @@ impl Hasher for PtrHasher {
 
 type PtrMap<V> = HashMap<usize, V, BuildHasherDefault<PtrHasher>>;
 
+/// Vertex key -> position: a short list searched in place for small graphs (the notebook's
+/// have a handful of vertices), a hash map past that.
+enum KeyIndex {
+    Small(Vec<(usize, usize)>),
+    Large(PtrMap<usize>),
+}
+
+impl KeyIndex {
+    const SMALL: usize = 32;
+
+    fn new() -> Self {
+        KeyIndex::Small(Vec::with_capacity(16))
+    }
+
+    fn get(&self, key: usize) -> Option<usize> {
+        match self {
+            KeyIndex::Small(v) => v.iter().find(|(k, _)| *k == key).map(|&(_, i)| i),
+            KeyIndex::Large(m) => m.get(&key).copied(),
+        }
+    }
+
+    /// Inserts `key -> value` unless `key` is present; says whether it inserted.
+    fn insert_new(&mut self, key: usize, value: usize) -> bool {
+        if self.get(key).is_some() {
+            return false;
+        }
+        match self {
+            KeyIndex::Small(v) if v.len() < Self::SMALL => v.push((key, value)),
+            KeyIndex::Small(v) => {
+                let mut m: PtrMap<usize> = v.drain(..).collect();
+                m.insert(key, value);
+                *self = KeyIndex::Large(m);
+            }
+            KeyIndex::Large(m) => {
+                m.insert(key, value);
+            }
+        }
+        true
+    }
+
+    fn set(&mut self, key: usize, value: usize) {
+        match self {
+            KeyIndex::Small(v) => {
+                if let Some(slot) = v.iter_mut().find(|(k, _)| *k == key) {
+                    slot.1 = value;
+                }
+            }
+            KeyIndex::Large(m) => {
+                m.insert(key, value);
+            }
+        }
+    }
+
+    fn map_values(&mut self, f: impl Fn(usize) -> usize) {
+        match self {
+            KeyIndex::Small(v) => v.iter_mut().for_each(|(_, i)| *i = f(*i)),
+            KeyIndex::Large(m) => m.values_mut().for_each(|i| *i = f(*i)),
+        }
+    }
+}
+
 /// Vertices reachable from `root`, each before every vertex it depends on, and the position
 /// of each vertex by its key.
-fn topological_order<T: Float>(root: Vertex<T>) -> (Vec<Vertex<T>>, PtrMap<usize>) {
+fn topological_order<T: Float>(root: Vertex<T>) -> (Vec<Vertex<T>>, KeyIndex) {
     let mut post: Vec<Vertex<T>> = Vec::new();
     // Key -> position in `post` (usize::MAX while the vertex is still on the stack).
-    let mut index: PtrMap<usize> = PtrMap::default();
-    index.insert(root.key(), usize::MAX);
+    let mut index = KeyIndex::new();
+    index.insert_new(root.key(), usize::MAX);
     // (vertex, index of the next input to visit)
     let mut stack: Vec<(Vertex<T>, usize)> = vec![(root, 0)];
     while let Some((v, i)) = stack.pop() {
@@ -86,14 +146,13 @@ fn topological_order<T: Float>(root: Vertex<T>) -> (Vec<Vertex<T>>, PtrMap<usize
         };
         match next {
             None => {
-                index.insert(v.key(), post.len());
+                index.set(v.key(), post.len());
                 post.push(v);
             }
             Some(child) => {
                 stack.push((v, i + 1));
                 if let Some(c) = child {
-                    if let Entry::Vacant(slot) = index.entry(c.key()) {
-                        slot.insert(usize::MAX);
+                    if index.insert_new(c.key(), usize::MAX) {
                         stack.push((c, 0));
                     }
                 }
@@ -103,9 +162,7 @@ fn topological_order<T: Float>(root: Vertex<T>) -> (Vec<Vertex<T>>, PtrMap<usize
     // Reverse post-order: consumers before producers.
     let n = post.len();
     post.reverse();
-    for i in index.values_mut() {
-        *i = n - 1 - *i;
-    }
+    index.map_values(|i| n - 1 - i);
     (post, index)
 }
 
@@ -292,7 +349,7 @@ pub(crate) fn run_backward<T: Float>(
                     if anomaly {
                         check_finite(node, k, &g)?;
                     }
-                    let j = index[&key];
+                    let j = index.get(key).expect("every input was visited");
                     pending[j] = Some(match pending[j].take() {
                         None => g,
                         Some(acc) => accumulate(acc, &g, options.create_graph),

@@ -386,6 +386,10 @@ impl<T: Float> Tensor<T> {
                 hint: None,
             });
         }
+        // A gradient summed to one element (a scalar parameter's): one pass, no bookkeeping.
+        if shape.iter().all(|&s| s == 1) {
+            return Ok(Tensor::full(shape, self.array().sum()));
+        }
         let keep: Vec<bool> = (0..own.len())
             .map(|i| i >= lead && shape[i - lead] == own[i])
             .collect();

@@ -11,7 +11,8 @@
 //! FashionMNIST-shaped set instead (`--synthetic-size` images), so it always runs. Each epoch
 //! shows a progress bar with the running loss, then the test loss and accuracy; at the end the
 //! weights go to `--out` as safetensors (PyTorch reads them with
-//! `model.load_state_dict(safetensors.torch.load_file(path))`) and the loss curves to `--plot`
+//! `model.load_state_dict(safetensors.torch.load_file(path))`), the loss curves to `--plot`
+//! and the accuracy per epoch to `accuracy.svg` beside it, both
 //! as SVG. `--quick` is a smoke run: one epoch on at most 2048 training images.
 
 use std::path::PathBuf;
@@ -180,6 +181,10 @@ fn run(args: &Args) -> Result<History, Error> {
         "loss curves (training, test) saved to {}",
         args.plot.display()
     );
+    let accuracy_plot = args.plot.with_file_name("accuracy.svg");
+    let svg = antorcha::viz::plot::accuracy_curve(&history.accuracy)?;
+    std::fs::write(&accuracy_plot, svg).map_err(|e| format!("{}: {e}", accuracy_plot.display()))?;
+    println!("accuracy per epoch saved to {}", accuracy_plot.display());
     println!(
         "accuracy per epoch: {}",
         history
@@ -338,6 +343,9 @@ mod tests {
         assert!(std::fs::read_to_string(&args.plot)
             .unwrap()
             .contains("<svg"));
+        assert!(std::fs::read_to_string(dir.join("accuracy.svg"))
+            .unwrap()
+            .contains("Test accuracy"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

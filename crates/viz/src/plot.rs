@@ -245,6 +245,58 @@ where
     Ok(())
 }
 
+/// Accuracy per epoch (fractions in `[0, 1]`, drawn as percentages on a 0–100 axis), titled
+/// "Accuracy", for classifiers such as the FashionMNIST example. Returns the SVG text.
+///
+/// ```
+/// let svg = antorcha_viz::plot::accuracy_curve(&[0.5f64, 0.7, 0.8]).unwrap();
+/// assert!(svg.contains("Accuracy") && svg.contains("Test accuracy"));
+/// assert!(antorcha_viz::plot::accuracy_curve::<f64>(&[]).is_err());
+/// ```
+pub fn accuracy_curve<T: Float>(accuracy: &[T]) -> Result<String> {
+    const PLOT: &str = "accuracy_curve";
+    let values = series(PLOT, "accuracy", accuracy)?;
+    let epochs = values.len();
+    let xr = -0.02 * epochs as f64..(epochs.max(2) - 1) as f64 * 1.02;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (800, 500)).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_err(PLOT))?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption("Accuracy", TITLE_FONT)
+            .margin(16)
+            .x_label_area_size(48)
+            .y_label_area_size(72)
+            .build_cartesian_2d(xr, 0.0..100.0)
+            .map_err(plot_err(PLOT))?;
+        chart
+            .configure_mesh()
+            .x_desc("Epochs")
+            .y_desc("Test accuracy (%)")
+            .axis_desc_style(LABEL_FONT)
+            .label_style(TICK_FONT)
+            .draw()
+            .map_err(plot_err(PLOT))?;
+        let points: Vec<(f64, f64)> = values
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| (i as f64, 100.0 * v))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(points.clone(), TRAIN_COLOR.stroke_width(2)))
+            .map_err(plot_err(PLOT))?;
+        chart
+            .draw_series(
+                points
+                    .iter()
+                    .map(|&p| Circle::new(p, 3, TRAIN_COLOR.filled())),
+            )
+            .map_err(plot_err(PLOT))?;
+        root.present().map_err(plot_err(PLOT))?;
+    }
+    Ok(svg)
+}
+
 /// The data as points and the fitted line `y = a + b x` across them, with a legend giving
 /// `a` and `b`. Returns the SVG text.
 ///

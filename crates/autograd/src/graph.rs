@@ -65,9 +65,9 @@ impl<T: Float> NodeRef<T> {
         self.node.name
     }
 
-    /// A unique, stable identity for this node.
+    /// An identity for this node, unique among the nodes alive (its address).
     pub fn id(&self) -> u64 {
-        self.node.id
+        Arc::as_ptr(&self.node) as u64
     }
 
     /// The shape of the op's result.

@@ -3,7 +3,7 @@
 //! without recursion.
 
 use std::panic::Location;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use antorcha_tensor::ndarray::IxDyn;
@@ -118,7 +118,6 @@ pub(crate) struct NodeState<T: Float> {
 }
 
 static LIVE_NODES: AtomicUsize = AtomicUsize::new(0);
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// The number of graph nodes alive in the process: a training loop's count must stay flat.
 pub fn live_nodes() -> usize {
@@ -127,7 +126,6 @@ pub fn live_nodes() -> usize {
 
 /// One recorded op.
 pub struct Node<T: Float> {
-    pub(crate) id: u64,
     pub(crate) name: &'static str,
     pub(crate) location: &'static Location<'static>,
     pub(crate) shape: IxDyn,
@@ -159,7 +157,6 @@ impl<T: Float> Node<T> {
     ) -> Self {
         LIVE_NODES.fetch_add(1, Ordering::Relaxed);
         Node {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             name,
             location,
             shape,

@@ -152,6 +152,7 @@ where
             batches,
             next: 0,
             workers,
+            ahead: None,
         }
     }
 }
@@ -361,6 +362,10 @@ pub struct Iter<D, B> {
     batches: Arc<Vec<Vec<usize>>>,
     next: usize,
     workers: Option<Workers<B>>,
+    /// Without workers but with two threads, batches are made two at a time (one on each
+    /// core): the second waits here for the next call, with its panic if it panicked (resumed
+    /// then, at the batch that caused it).
+    ahead: Option<std::thread::Result<Result<B>>>,
 }
 
 impl<D, B> Iter<D, B> {
@@ -370,7 +375,7 @@ impl<D, B> Iter<D, B> {
     }
 }
 
-impl<D, B> Iterator for Iter<D, B> {
+impl<D: Sync, B: Send> Iterator for Iter<D, B> {
     type Item = Result<B>;
 
     fn next(&mut self) -> Option<Result<B>> {
@@ -379,10 +384,29 @@ impl<D, B> Iterator for Iter<D, B> {
             return None;
         }
         self.next += 1;
-        Some(match &self.workers {
-            None => (self.fetch)(&self.dataset, &self.batches[k]),
-            Some(w) => w.receive(k),
-        })
+        if let Some(w) = &self.workers {
+            return Some(w.receive(k));
+        }
+        if let Some(batch) = self.ahead.take() {
+            return Some(batch.unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        }
+        let (dataset, fetch, batches) = (&*self.dataset, &*self.fetch, &*self.batches);
+        if k + 1 < batches.len() && antorcha_tensor::num_threads() >= 2 {
+            // Gather this batch and the next one on both cores (the rows of a batch are
+            // random reads from the whole dataset: memory-bound, and free to overlap).
+            let (mut this, mut next) = (None, None);
+            antorcha_tensor::join(
+                || this = Some(fetch(dataset, &batches[k])),
+                || {
+                    next = Some(catch_unwind(AssertUnwindSafe(|| {
+                        fetch(dataset, &batches[k + 1])
+                    })))
+                },
+            );
+            self.ahead = next;
+            return this;
+        }
+        Some(fetch(dataset, &batches[k]))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -391,7 +415,7 @@ impl<D, B> Iterator for Iter<D, B> {
     }
 }
 
-impl<D, B> ExactSizeIterator for Iter<D, B> {}
+impl<D: Sync, B: Send> ExactSizeIterator for Iter<D, B> {}
 
 /// Worker threads of one epoch: worker `w` makes batches `w, w + n, w + 2n, …` and sends them
 /// through its own bounded channel, so the iterator takes batch `k` from worker `k % n` and the
@@ -662,6 +686,54 @@ mod tests {
         let e = results[2].as_ref().unwrap_err();
         assert!(matches!(e, DataError::WorkerPanic { batch: 2, .. }), "{e}");
         assert!(e.to_string().contains("sample 4 is broken"), "{e}");
+    }
+
+    #[test]
+    fn two_threads_make_the_same_batches_errors_and_panics_in_order() {
+        let before = antorcha_tensor::num_threads();
+        let run = |threads: usize| {
+            antorcha_tensor::set_num_threads(threads);
+            let loader = DataLoader::builder(ds(23))
+                .batch_size(3)
+                .shuffle(true)
+                .seed(7)
+                .build()
+                .unwrap();
+            let epochs: Vec<_> = (0..2).map(|_| labels(&loader)).collect();
+            let bad = DataLoader::builder(ds(3))
+                .batch_size(1)
+                .sampler(SequentialSampler::new(5))
+                .build()
+                .unwrap();
+            let oks: Vec<bool> = bad.iter().map(|r| r.is_ok()).collect();
+            // A panic in batch 1 surfaces at batch 1, not while batch 0 is being made (with
+            // two threads both are made at once), and one in batch 2 at batch 2.
+            let panicky = |bad: i64| {
+                DataLoader::builder(ds(6).map(move |(x, y)| {
+                    if y.item() == bad {
+                        panic!("sample {bad} is broken");
+                    }
+                    Ok((x, y))
+                }))
+                .batch_size(2)
+                .build()
+                .unwrap()
+            };
+            let mut panics_at = vec![];
+            for bad in [2, 4] {
+                let loader = panicky(bad);
+                let mut it = loader.iter();
+                let at = (0..3).position(|_| catch_unwind(AssertUnwindSafe(|| it.next())).is_err());
+                panics_at.push(at);
+            }
+            (epochs, oks, panics_at)
+        };
+        let one = run(1);
+        let two = run(2);
+        antorcha_tensor::set_num_threads(before);
+        assert_eq!(one, two);
+        assert_eq!(two.1, vec![true, true, true, false, false]);
+        assert_eq!(two.2, vec![Some(1), Some(2)]);
     }
 
     #[test]

@@ -125,11 +125,9 @@ impl<T: Float> Module<T> for Linear<T> {
                 ),
             });
         }
-        let y = x.try_matmul(&self.weight.t())?;
-        Ok(match &self.bias {
-            Some(b) => y.try_add(b)?,
-            None => y,
-        })
+        // One fused op (`AddmmBackward0`): the weight goes into GEMM as a transposed view,
+        // forward and backward, instead of a copied `weight.t()`.
+        Ok(x.try_linear(&self.weight, self.bias.as_ref())?)
     }
 
     fn visit_parameters(&self, f: &mut dyn FnMut(&str, &Var<T>)) {
@@ -204,6 +202,27 @@ mod tests {
         fc.forward(&x).sum().backward().unwrap();
         assert_eq!(fc.weight().grad().unwrap().to_vec(), vec![4.0, 6.0]);
         assert_eq!(fc.bias().unwrap().grad().unwrap().to_vec(), vec![2.0]);
+    }
+
+    #[test]
+    fn forward_is_one_fused_op_with_the_numbers_of_matmul_plus_bias() {
+        let mut rng = StdRng::seed_from_u64(1);
+        let fc = Linear::<f32>::with_rng(300, 40, true, &mut rng);
+        let x = Var::new(Tensor::uniform_with(&[64, 300], -1.0, 1.0, &mut rng));
+        let y = fc.forward(&x);
+        assert_eq!(y.grad_fn_name(), Some("AddmmBackward0"));
+        let (w, b) = (fc.weight().data(), fc.bias().unwrap().data());
+        assert_eq!(y.data(), &x.data().matmul(&w.t()) + &b);
+        // Gradients: dW = gᵀ·x, db = Σ_rows g, exactly as the composed ops give them.
+        y.sum().backward().unwrap();
+        let g = Tensor::<f32>::ones(&[64, 40]);
+        assert_eq!(fc.weight().grad().unwrap(), g.t().matmul(&x.data()));
+        assert_eq!(fc.bias().unwrap().grad().unwrap(), g.sum_dim(0, false));
+        let no_bias = Linear::<f32>::with_rng(3, 2, false, &mut rng);
+        assert_eq!(
+            no_bias.forward(&Var::ones(&[1, 3])).grad_fn_name(),
+            Some("MmBackward0")
+        );
     }
 
     #[test]

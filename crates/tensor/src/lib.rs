@@ -19,6 +19,7 @@ mod join;
 mod matmul;
 mod mt19937;
 mod ops;
+mod parallel;
 mod random;
 mod reduce;
 mod shape;
@@ -30,6 +31,7 @@ pub use broadcast::broadcast_shapes;
 pub use element::{Element, Float};
 pub use error::{Result, TensorError};
 pub use mt19937::Mt19937;
+pub use parallel::{join, num_threads, set_num_threads};
 pub use random::{manual_seed, with_global_rng, Generator};
 pub use tensor::Tensor;
 

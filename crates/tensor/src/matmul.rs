@@ -1,12 +1,20 @@
-//! Matrix products with `torch.matmul`'s rules, on ndarray's GEMM (`general_mat_mul`, backed by
-//! matrixmultiply, which takes any strides: transposed views go straight in without a copy).
+//! Matrix products with `torch.matmul`'s rules, plus the GEMM-shaped products autograd and
+//! `Linear` need without materialising a transpose: [`Tensor::mm_t`] (`op(a)·op(b)`, BLAS's
+//! `transa`/`transb`) and [`Tensor::linear`] (`x·Wᵀ + b`).
+//!
+//! Every product goes through one GEMM entry point on strided operands (matrixmultiply, with
+//! its AVX-512 kernels where the CPU has them: a transposed view costs nothing), and a large
+//! product is split in two column (or row) blocks run on both cores when
+//! [`num_threads`](crate::num_threads) allows it.
 
-use ndarray::linalg::general_mat_mul;
-use ndarray::{ArrayD, ArrayView2, ArrayViewD, Axis, Ix1, Ix2, IxDyn};
+use std::any::TypeId;
+
+use ndarray::{Array2, ArrayD, ArrayView2, ArrayViewD, ArrayViewMut2, Axis, Ix1, Ix2, IxDyn};
 
 use crate::broadcast::broadcast_shapes;
 use crate::element::Float;
 use crate::error::{ok, Result, TensorError};
+use crate::parallel::{join, num_threads};
 use crate::tensor::Tensor;
 
 const TRANSPOSE_HINT: &str = "did you mean `a.matmul(&b.t())`?";
@@ -87,6 +95,177 @@ impl<T: Float> Tensor<T> {
             ));
         }
         matmul_views("mm", self.view(), other.view()).map(Tensor::from_array)
+    }
+
+    /// `op(self) · op(other)` for 2-D matrices, where `op` transposes its matrix when the flag
+    /// is set (BLAS's `transa`/`transb`): `a.mm_t(&b, false, true)` is `a.mm(&b.t())` without
+    /// copying `b`'s transpose. The transposed operand goes into GEMM as a strided view.
+    ///
+    /// ```
+    /// use antorcha_tensor::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]);
+    /// assert_eq!(a.mm_t(&a, false, true).to_vec(), vec![14.0, 32.0, 32.0, 77.0]); // a·aᵀ
+    /// assert_eq!(a.mm_t(&a, true, false).shape(), &[3, 3]); // aᵀ·a
+    /// ```
+    ///
+    /// # Panics
+    /// If an operand is not 2-D or the inner dims differ; [`Tensor::try_mm_t`] returns the
+    /// error.
+    #[track_caller]
+    pub fn mm_t(
+        &self,
+        other: &Tensor<T>,
+        transpose_self: bool,
+        transpose_other: bool,
+    ) -> Tensor<T> {
+        ok(self.try_mm_t(other, transpose_self, transpose_other))
+    }
+
+    /// `mm_t` returning an error when an operand is not 2-D or the inner dims differ.
+    pub fn try_mm_t(
+        &self,
+        other: &Tensor<T>,
+        transpose_self: bool,
+        transpose_other: bool,
+    ) -> Result<Tensor<T>> {
+        let (a, b) = (self.view(), other.view());
+        let (Ok(a), Ok(b)) = (
+            a.into_dimensionality::<Ix2>(),
+            b.into_dimensionality::<Ix2>(),
+        ) else {
+            return Err(mismatch(
+                "mm_t",
+                self.shape(),
+                other.shape(),
+                format!(
+                    "mm_t needs two 2-D matrices, got {}-D and {}-D",
+                    self.ndim(),
+                    other.ndim()
+                ),
+            ));
+        };
+        let (a, b) = (maybe_t(a, transpose_self), maybe_t(b, transpose_other));
+        if a.ncols() != b.nrows() {
+            return Err(mismatch(
+                "mm_t",
+                self.shape(),
+                other.shape(),
+                format!(
+                    "op(a) is {:?} and op(b) is {:?} (transposes: {transpose_self}, {transpose_other}): the inner dims differ",
+                    a.shape(),
+                    b.shape()
+                ),
+            ));
+        }
+        Ok(Tensor::from_array(gemm_new(&a, &b).into_dyn()))
+    }
+
+    /// `self · otherᵀ` for 2-D matrices (`mm_t(other, false, true)`), e.g. a batch of rows
+    /// times a `[out, in]` weight.
+    ///
+    /// # Panics
+    /// If an operand is not 2-D or the inner dims differ.
+    #[track_caller]
+    pub fn mm_nt(&self, other: &Tensor<T>) -> Tensor<T> {
+        ok(self.try_mm_t(other, false, true))
+    }
+
+    /// `selfᵀ · other` for 2-D matrices (`mm_t(other, true, false)`), e.g. a weight gradient
+    /// `gᵀ · x`.
+    ///
+    /// # Panics
+    /// If an operand is not 2-D or the inner dims differ.
+    #[track_caller]
+    pub fn mm_tn(&self, other: &Tensor<T>) -> Tensor<T> {
+        ok(self.try_mm_t(other, true, false))
+    }
+
+    /// `self · weightᵀ + bias` over the last dim of `self`, like
+    /// `torch.nn.functional.linear(input, weight, bias)`: `weight` is `[out, in]`, `bias`
+    /// `[out]`; `self` is `[*, in]` (any number of leading dims, or none) and the result
+    /// `[*, out]`. One GEMM on the transposed weight as a strided view, then the bias added in
+    /// place: the same numbers as `self.matmul(&weight.t()) + bias`, without the transpose.
+    ///
+    /// ```
+    /// use antorcha_tensor::Tensor;
+    /// let x = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]);
+    /// let w = Tensor::from_vec(vec![1.0, 0.0, 1.0, 1.0, 0.0, 2.0], &[3, 2]);
+    /// let b = Tensor::from_vec(vec![0.5, 0.0, -1.0], &[3]);
+    /// assert_eq!(x.linear(&w, Some(&b)).to_vec(), vec![1.5, 3.0, 3.0, 3.5, 7.0, 7.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// If the shapes do not fit; [`Tensor::try_linear`] returns the error.
+    #[track_caller]
+    pub fn linear(&self, weight: &Tensor<T>, bias: Option<&Tensor<T>>) -> Tensor<T> {
+        ok(self.try_linear(weight, bias))
+    }
+
+    /// `linear`, or an error naming the shapes when `weight` is not 2-D, the last dim of
+    /// `self` is not `weight`'s second, or `bias` is not `[out]`.
+    pub fn try_linear(&self, weight: &Tensor<T>, bias: Option<&Tensor<T>>) -> Result<Tensor<T>> {
+        let shape = self.shape();
+        let bad = |reason: String| mismatch("linear", shape, weight.shape(), reason);
+        if weight.ndim() != 2 {
+            return Err(bad(format!(
+                "the weight must be 2-D [out_features, in_features], got {}-D",
+                weight.ndim()
+            )));
+        }
+        let (out_f, in_f) = (weight.shape()[0], weight.shape()[1]);
+        if shape.last() != Some(&in_f) {
+            return Err(bad(format!(
+                "the input's last dim must be in_features = {in_f} (the weight's second dim)"
+            )));
+        }
+        if let Some(b) = bias {
+            if b.shape() != [out_f] {
+                return Err(bad(format!(
+                    "the bias must have shape [{out_f}], got {:?}",
+                    b.shape()
+                )));
+            }
+        }
+        let w = weight
+            .view()
+            .into_dimensionality::<Ix2>()
+            .expect("2-D")
+            .reversed_axes();
+        let x = self.view();
+        let rows = shape[..shape.len() - 1].iter().product::<usize>();
+        let mut out = if x.ndim() == 1 {
+            let x2 = x
+                .into_dimensionality::<Ix1>()
+                .expect("1-D")
+                .insert_axis(Axis(0));
+            gemm_new(&x2, &w)
+        } else if let Some(x2) = (rows > 0).then(|| fold_rows(&x)).flatten() {
+            gemm_new(&x2, &w)
+        } else {
+            let x2 = x
+                .as_standard_layout()
+                .into_owned()
+                .into_shape_with_order((rows, in_f))
+                .expect("row-major copy");
+            gemm_new(&x2.view(), &w)
+        };
+        if let Some(b) = bias {
+            let b = b.to_vec();
+            if out_f > 0 {
+                let flat = out.as_slice_mut().expect("fresh row-major result");
+                for row in flat.chunks_exact_mut(out_f) {
+                    for (o, &bv) in row.iter_mut().zip(&b) {
+                        *o += bv;
+                    }
+                }
+            }
+        }
+        let mut final_shape = shape[..shape.len() - 1].to_vec();
+        final_shape.push(out_f);
+        Ok(Tensor::from_array(
+            out.into_shape_with_order(IxDyn(&final_shape))
+                .expect("row-major result"),
+        ))
     }
 }
 
@@ -190,7 +369,7 @@ fn matmul_views<T: Float>(
                 .view_mut()
                 .into_shape_with_order((bsz * m, n))
                 .expect("fresh row-major output");
-            general_mat_mul(T::one(), &a2, &b2, T::zero(), &mut c2);
+            gemm_views(&a2, &b2, T::zero(), &mut c2);
             return Ok(out
                 .into_shape_with_order(IxDyn(&final_shape))
                 .expect("same length"));
@@ -211,7 +390,7 @@ fn matmul_views<T: Float>(
     let mut idx = vec![0usize; batch.len()];
     for mut c in c3.outer_iter_mut() {
         let (a2, b2) = (matrix_at(&ab, &idx), matrix_at(&bb, &idx));
-        general_mat_mul(T::one(), &a2, &b2, T::zero(), &mut c);
+        gemm_views(&a2, &b2, T::zero(), &mut c);
         for d in (0..idx.len()).rev() {
             idx[d] += 1;
             if idx[d] < batch[d] {
@@ -223,6 +402,248 @@ fn matmul_views<T: Float>(
     Ok(out
         .into_shape_with_order(IxDyn(&final_shape))
         .expect("same length"))
+}
+
+/// A matrix operand of the GEMM core: a pointer to element `[0, 0]` and strides in elements
+/// (any sign, any layout).
+#[derive(Clone, Copy)]
+struct MatRef<T> {
+    ptr: *const T,
+    rows: usize,
+    cols: usize,
+    rs: isize,
+    cs: isize,
+}
+
+/// The output of the GEMM core; its strides must not make two elements alias.
+#[derive(Clone, Copy)]
+struct MatMut<T> {
+    ptr: *mut T,
+    rows: usize,
+    cols: usize,
+    rs: isize,
+    cs: isize,
+}
+
+// SAFETY: the core only reads through `MatRef` and writes disjoint blocks of `MatMut` from
+// the two sides of a `join`, both within the borrows of the views they were made from.
+unsafe impl<T: Sync> Send for MatRef<T> {}
+unsafe impl<T: Send> Send for MatMut<T> {}
+
+impl<T> MatRef<T> {
+    fn of(v: &ArrayView2<'_, T>) -> Self {
+        let s = v.strides();
+        MatRef {
+            ptr: v.as_ptr(),
+            rows: v.nrows(),
+            cols: v.ncols(),
+            rs: s[0],
+            cs: s[1],
+        }
+    }
+
+    /// Columns `start..start + len` (pointer arithmetic only: the caller keeps it in bounds).
+    fn cols(self, start: usize, len: usize) -> Self {
+        MatRef {
+            ptr: self.ptr.wrapping_offset(start as isize * self.cs),
+            cols: len,
+            ..self
+        }
+    }
+
+    fn rows(self, start: usize, len: usize) -> Self {
+        MatRef {
+            ptr: self.ptr.wrapping_offset(start as isize * self.rs),
+            rows: len,
+            ..self
+        }
+    }
+}
+
+impl<T> MatMut<T> {
+    fn cols(self, start: usize, len: usize) -> Self {
+        MatMut {
+            ptr: self.ptr.wrapping_offset(start as isize * self.cs),
+            cols: len,
+            ..self
+        }
+    }
+
+    fn rows(self, start: usize, len: usize) -> Self {
+        MatMut {
+            ptr: self.ptr.wrapping_offset(start as isize * self.rs),
+            rows: len,
+            ..self
+        }
+    }
+}
+
+/// Products with at least this many multiply-adds are split across two threads (about 25 µs
+/// of work on one core: well above the cost of waking the helper).
+const PAR_MIN_MACS: usize = 1 << 21;
+
+/// `C = A·B + beta·C` (`beta` 0: `C` is only written, so it may be uninitialised memory).
+///
+/// # Safety
+/// The operands must describe valid matrices (`A` is `m x k`, `B` `k x n`, `C` `m x n`) for the
+/// whole call, `C` must not overlap `A` or `B`, and with `beta != 0` `C` must be initialised.
+unsafe fn gemm_raw<T: Float>(a: MatRef<T>, b: MatRef<T>, beta: T, c: MatMut<T>) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    debug_assert!(b.rows == k && c.rows == m && c.cols == n);
+    if m == 0 || n == 0 {
+        return;
+    }
+    if m.saturating_mul(n).saturating_mul(k) >= PAR_MIN_MACS && num_threads() >= 2 {
+        // Split the wider side of C so that each half still feeds full kernel tiles: a
+        // 64-row product is split by columns (splitting its rows was seen to slow it down).
+        let (a2, b2, c2) = (a, b, c);
+        if n >= m && n >= 32 {
+            let h = (n / 2).div_ceil(16) * 16;
+            join(
+                move || unsafe { gemm_serial(a, b.cols(0, h), beta, c.cols(0, h)) },
+                move || unsafe { gemm_serial(a2, b2.cols(h, n - h), beta, c2.cols(h, n - h)) },
+            );
+            return;
+        }
+        if m > n && m >= 32 {
+            let h = (m / 2).div_ceil(16) * 16;
+            join(
+                move || unsafe { gemm_serial(a.rows(0, h), b, beta, c.rows(0, h)) },
+                move || unsafe { gemm_serial(a2.rows(h, m - h), b2, beta, c2.rows(h, m - h)) },
+            );
+            return;
+        }
+    }
+    gemm_serial(a, b, beta, c)
+}
+
+/// One thread's GEMM: matrixmultiply's `sgemm`/`dgemm` (which take any strides) for `f32` and
+/// `f64`, a plain loop for any other float type.
+///
+/// # Safety
+/// As [`gemm_raw`].
+unsafe fn gemm_serial<T: Float>(a: MatRef<T>, b: MatRef<T>, beta: T, c: MatMut<T>) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        // An empty sum: C = beta·C (and C may be uninitialised when beta is 0).
+        for i in 0..m {
+            for j in 0..n {
+                let p = c.ptr.offset(i as isize * c.rs + j as isize * c.cs);
+                let v = if beta == T::zero() {
+                    T::zero()
+                } else {
+                    beta * *p
+                };
+                p.write(v);
+            }
+        }
+        return;
+    }
+    if TypeId::of::<T>() == TypeId::of::<f32>() {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            1.0,
+            a.ptr.cast(),
+            a.rs,
+            a.cs,
+            b.ptr.cast(),
+            b.rs,
+            b.cs,
+            beta.as_f64() as f32,
+            c.ptr.cast(),
+            c.rs,
+            c.cs,
+        );
+    } else if TypeId::of::<T>() == TypeId::of::<f64>() {
+        matrixmultiply::dgemm(
+            m,
+            k,
+            n,
+            1.0,
+            a.ptr.cast(),
+            a.rs,
+            a.cs,
+            b.ptr.cast(),
+            b.rs,
+            b.cs,
+            beta.as_f64(),
+            c.ptr.cast(),
+            c.rs,
+            c.cs,
+        );
+    } else {
+        for i in 0..m {
+            for j in 0..n {
+                let mut acc = T::zero();
+                for l in 0..k {
+                    acc += *a.ptr.offset(i as isize * a.rs + l as isize * a.cs)
+                        * *b.ptr.offset(l as isize * b.rs + j as isize * b.cs);
+                }
+                let p = c.ptr.offset(i as isize * c.rs + j as isize * c.cs);
+                let v = if beta == T::zero() {
+                    acc
+                } else {
+                    acc + beta * *p
+                };
+                p.write(v);
+            }
+        }
+    }
+}
+
+/// `c = a·b + beta·c` on views.
+fn gemm_views<T: Float>(
+    a: &ArrayView2<'_, T>,
+    b: &ArrayView2<'_, T>,
+    beta: T,
+    c: &mut ArrayViewMut2<'_, T>,
+) {
+    assert!(a.ncols() == b.nrows() && c.nrows() == a.nrows() && c.ncols() == b.ncols());
+    let s = [c.strides()[0], c.strides()[1]];
+    let cm = MatMut {
+        ptr: c.as_mut_ptr(),
+        rows: c.nrows(),
+        cols: c.ncols(),
+        rs: s[0],
+        cs: s[1],
+    };
+    // SAFETY: the views are valid for the call; `c` is borrowed mutably, so it cannot overlap
+    // `a` or `b`; it is initialised.
+    unsafe { gemm_raw(MatRef::of(a), MatRef::of(b), beta, cm) }
+}
+
+/// `a·b` into a fresh row-major `[m, n]` array, without zeroing it first.
+fn gemm_new<T: Float>(a: &ArrayView2<'_, T>, b: &ArrayView2<'_, T>) -> Array2<T> {
+    let (m, n) = (a.nrows(), b.ncols());
+    assert_eq!(a.ncols(), b.nrows());
+    let mut out = Array2::<T>::uninit((m, n));
+    let cm = MatMut {
+        ptr: out.as_mut_ptr().cast::<T>(),
+        rows: m,
+        cols: n,
+        rs: n as isize,
+        cs: 1,
+    };
+    // SAFETY: `out` is a fresh m x n row-major buffer; with beta = 0 every element is written
+    // (the k = 0 case writes zeros) and none is read, so it is initialised afterwards.
+    unsafe {
+        gemm_raw(MatRef::of(a), MatRef::of(b), T::zero(), cm);
+        out.assume_init()
+    }
+}
+
+/// `v` as a 2-D view, transposed (a free stride swap) when `t` is set.
+fn maybe_t<'a, T>(v: ArrayView2<'a, T>, t: bool) -> ArrayView2<'a, T> {
+    if t {
+        v.reversed_axes()
+    } else {
+        v
+    }
 }
 
 /// The matrix at batch index `idx` (one index per leading dim) of `v`.
@@ -430,5 +851,152 @@ mod tests {
     fn f32_matmul() {
         let a = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0], &[2, 2]);
         assert_eq!(a.matmul(&a).to_vec(), vec![7.0f32, 10.0, 15.0, 22.0]);
+    }
+
+    /// Deterministic values in [-1, 1) that are not small integers (so rounding shows).
+    fn noise32(shape: &[usize], seed: u64) -> Tensor<f32> {
+        let n: usize = shape.iter().product();
+        let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        let data = (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                ((x >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+            })
+            .collect();
+        Tensor::from_vec(data, shape)
+    }
+
+    #[test]
+    fn mm_t_equals_mm_of_materialised_transposes_exactly() {
+        // Shapes on both sides of the two-thread threshold (64·256·128 = 2^21 multiply-adds).
+        for &(m, k, n) in &[(3, 5, 4), (1, 7, 1), (64, 256, 128), (130, 256, 70)] {
+            let a = noise32(&[m, k], 1);
+            let b = noise32(&[k, n], 2);
+            let at = a.t().contiguous(); // [k, m] row-major
+            let bt = b.t().contiguous(); // [n, k] row-major
+            let want = a.mm(&b);
+            assert_eq!(a.mm_t(&b, false, false), want);
+            assert_eq!(a.mm_t(&bt, false, true), want);
+            assert_eq!(at.mm_t(&b, true, false), want);
+            assert_eq!(at.mm_t(&bt, true, true), want);
+            assert_eq!(a.mm_nt(&bt), want);
+            assert_eq!(at.mm_tn(&b), want);
+            // Against a plain f64 loop, to a float32 tolerance.
+            let (av, bv, wv) = (a.to_vec(), b.to_vec(), want.to_vec());
+            for i in 0..m {
+                for j in 0..n {
+                    let exact: f64 = (0..k)
+                        .map(|l| av[i * k + l] as f64 * bv[l * n + j] as f64)
+                        .sum();
+                    assert!((wv[i * n + j] as f64 - exact).abs() < 1e-4, "{m}x{k}x{n}");
+                }
+            }
+            assert!(want.array().is_standard_layout());
+        }
+    }
+
+    #[test]
+    fn products_do_not_depend_on_the_thread_count() {
+        let before = crate::num_threads();
+        let a = noise32(&[96, 300], 3);
+        let b = noise32(&[300, 128], 4);
+        let x = noise32(&[64, 256], 5);
+        crate::set_num_threads(1);
+        let one = (a.mm(&b), a.mm_t(&b.t(), false, true), x.mm_tn(&x));
+        crate::set_num_threads(2);
+        let two = (a.mm(&b), a.mm_t(&b.t(), false, true), x.mm_tn(&x));
+        crate::set_num_threads(before);
+        assert_eq!(one, two);
+    }
+
+    #[test]
+    fn mm_t_shapes_and_errors() {
+        let a = iota(&[2, 3]);
+        assert_eq!(
+            a.mm_t(&a, false, true).to_vec(),
+            vec![5.0, 14.0, 14.0, 50.0]
+        );
+        assert_eq!(a.mm_t(&a, true, false).shape(), &[3, 3]);
+        // Empty inner dim: zeros; empty outer dims: empty.
+        let z = Tensor::<f64>::zeros(&[2, 0]).mm_t(&Tensor::zeros(&[3, 0]), false, true);
+        assert_eq!((z.shape(), z.to_vec()), (&[2usize, 3][..], vec![0.0; 6]));
+        assert_eq!(
+            Tensor::<f64>::zeros(&[0, 4])
+                .mm_t(&Tensor::zeros(&[0, 2]), true, false)
+                .shape(),
+            &[4, 2]
+        );
+        let e = a.try_mm_t(&a, false, false).unwrap_err().to_string();
+        assert!(e.starts_with("mm_t:") && e.contains("[2, 3]"), "{e}");
+        let e = a
+            .try_mm_t(&iota(&[3]), false, false)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("2-D"), "{e}");
+    }
+
+    #[test]
+    fn linear_equals_matmul_of_the_transpose_plus_bias_exactly() {
+        let w = noise32(&[10, 256], 6);
+        let b = noise32(&[10], 7);
+        for shape in [vec![64, 256], vec![3, 5, 256], vec![256], vec![0, 256]] {
+            let x = noise32(&shape, 8);
+            let want = &x.matmul(&w.t()) + &b;
+            assert_eq!(x.linear(&w, Some(&b)), want, "{shape:?}");
+            assert_eq!(x.linear(&w, None), x.matmul(&w.t()), "{shape:?}");
+        }
+        // A layer as wide as W2's first one crosses the two-thread threshold.
+        let x = noise32(&[64, 784], 9);
+        let w1 = noise32(&[256, 784], 10);
+        let b1 = noise32(&[256], 11);
+        assert_eq!(x.linear(&w1, Some(&b1)), &x.matmul(&w1.t()) + &b1);
+        // A non-contiguous input.
+        let xt = noise32(&[256, 4], 12).t();
+        assert!(!xt.is_contiguous());
+        assert_eq!(
+            xt.linear(&w, Some(&b)),
+            &xt.contiguous().matmul(&w.t()) + &b
+        );
+        let xs = noise32(&[4, 3, 256], 13).transpose(0, 1);
+        assert_eq!(xs.linear(&w, None), xs.contiguous().matmul(&w.t()));
+        // Hand-checked values and zero features.
+        let x = t(&[1.0, 2.0], &[1, 2]);
+        let w = t(&[1.0, 1.0, 0.0, 1.0, 2.0, 0.0], &[3, 2]);
+        let y = x.linear(&w, Some(&t(&[0.0, 0.5, -1.0], &[3])));
+        assert_eq!(
+            (y.shape(), y.to_vec()),
+            (&[1usize, 3][..], vec![3.0, 2.5, 1.0])
+        );
+        let y = Tensor::<f64>::zeros(&[2, 0])
+            .linear(&Tensor::zeros(&[3, 0]), Some(&t(&[1.0, 2.0, 3.0], &[3])));
+        assert_eq!(y.to_vec(), vec![1.0, 2.0, 3.0, 1.0, 2.0, 3.0]);
+    }
+
+    #[test]
+    fn linear_errors_name_the_shapes() {
+        let x = Tensor::<f64>::zeros(&[2, 3]);
+        let e = x
+            .try_linear(&Tensor::zeros(&[4, 2]), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("linear:") && e.contains("in_features = 2"),
+            "{e}"
+        );
+        let e = x
+            .try_linear(&Tensor::zeros(&[3]), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("2-D"), "{e}");
+        let e = x
+            .try_linear(&Tensor::zeros(&[4, 3]), Some(&Tensor::zeros(&[3])))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("bias must have shape [4]"), "{e}");
+        assert!(Tensor::scalar(1.0f64)
+            .try_linear(&Tensor::zeros(&[1, 1]), None)
+            .is_err());
     }
 }

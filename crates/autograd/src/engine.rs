@@ -92,21 +92,30 @@ impl KeyIndex {
 
     /// Inserts `key -> value` unless `key` is present; says whether it inserted.
     fn insert_new(&mut self, key: usize, value: usize) -> bool {
-        if self.get(key).is_some() {
-            return false;
-        }
         match self {
-            KeyIndex::Small(v) if v.len() < Self::SMALL => v.push((key, value)),
             KeyIndex::Small(v) => {
-                let mut m: PtrMap<usize> = v.drain(..).collect();
-                m.insert(key, value);
-                *self = KeyIndex::Large(m);
+                if v.iter().any(|(k, _)| *k == key) {
+                    return false;
+                }
+                if v.len() < Self::SMALL {
+                    v.push((key, value));
+                } else {
+                    let mut m: PtrMap<usize> =
+                        PtrMap::with_capacity_and_hasher(4 * Self::SMALL, Default::default());
+                    m.extend(v.drain(..));
+                    m.insert(key, value);
+                    *self = KeyIndex::Large(m);
+                }
+                true
             }
-            KeyIndex::Large(m) => {
-                m.insert(key, value);
-            }
+            KeyIndex::Large(m) => match m.entry(key) {
+                std::collections::hash_map::Entry::Occupied(_) => false,
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(value);
+                    true
+                }
+            },
         }
-        true
     }
 
     fn set(&mut self, key: usize, value: usize) {
@@ -133,12 +142,13 @@ impl KeyIndex {
 /// Vertices reachable from `root`, each before every vertex it depends on, and the position
 /// of each vertex by its key.
 fn topological_order<T: Float>(root: Vertex<T>) -> (Vec<Vertex<T>>, KeyIndex) {
-    let mut post: Vec<Vertex<T>> = Vec::new();
+    let mut post: Vec<Vertex<T>> = Vec::with_capacity(16);
     // Key -> position in `post` (usize::MAX while the vertex is still on the stack).
     let mut index = KeyIndex::new();
     index.insert_new(root.key(), usize::MAX);
     // (vertex, index of the next input to visit)
-    let mut stack: Vec<(Vertex<T>, usize)> = vec![(root, 0)];
+    let mut stack: Vec<(Vertex<T>, usize)> = Vec::with_capacity(16);
+    stack.push((root, 0));
     while let Some((v, i)) = stack.pop() {
         let next = match &v {
             Vertex::Node(n) => n.inputs.get(i).map(|e| Vertex::from_edge(e)),
@@ -259,7 +269,10 @@ pub(crate) fn run_backward<T: Float>(
         match vertex {
             Vertex::Leaf(leaf) => {
                 grad = run_hooks(&lock(&leaf.hooks), grad);
-                if let Some(slots) = wanted.get(&vertex.key()) {
+                if let Some(slots) = (!wanted.is_empty())
+                    .then(|| wanted.get(&vertex.key()))
+                    .flatten()
+                {
                     for &s in slots {
                         results[s] = Some(grad.clone());
                     }
@@ -281,7 +294,10 @@ pub(crate) fn run_backward<T: Float>(
                         }
                     }
                 }
-                if let Some(slots) = wanted.get(&vertex.key()) {
+                if let Some(slots) = (!wanted.is_empty())
+                    .then(|| wanted.get(&vertex.key()))
+                    .flatten()
+                {
                     for &s in slots {
                         results[s] = Some(grad.clone());
                     }
@@ -389,16 +405,19 @@ impl<T: Float> Var<T> {
 }
 
 fn seed_for<T: Float>(output: &Var<T>, gradient: Option<&Tensor<T>>) -> Result<Tensor<T>> {
-    let shape = output.shape();
     match gradient {
-        Some(g) if g.shape() == shape.as_slice() => Ok(g.clone()),
+        Some(g) if output.with_data(|t| t.shape() == g.shape()) => Ok(g.clone()),
         Some(g) => Err(AutogradError::GradShape {
             context: "backward: the output gradient".into(),
             grad: g.shape().to_vec(),
-            expected: shape,
+            expected: output.shape(),
         }),
-        None if shape.iter().product::<usize>() == 1 => Ok(Tensor::ones(&shape)),
-        None => Err(AutogradError::NonScalarOutput { shape }),
+        None => match output.with_data(|t| (t.numel() == 1).then(|| t.full_like(T::one()))) {
+            Some(seed) => Ok(seed),
+            None => Err(AutogradError::NonScalarOutput {
+                shape: output.shape(),
+            }),
+        },
     }
 }
 

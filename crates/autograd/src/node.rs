@@ -238,7 +238,7 @@ enum Droppable<T: Float> {
 }
 
 fn push_edges<T: Float>(stack: &mut Vec<Droppable<T>>, node: &mut Node<T>) {
-    for e in std::mem::take(&mut node.inputs) {
+    for e in node.inputs.drain(..) {
         match e {
             Edge::None => {}
             Edge::Leaf(v) => stack.push(Droppable::Var(v)),
@@ -247,7 +247,7 @@ fn push_edges<T: Float>(stack: &mut Vec<Droppable<T>>, node: &mut Node<T>) {
     }
     let state = node.state.get_mut().unwrap_or_else(|p| p.into_inner());
     state.backward = None;
-    for (_, saved) in std::mem::take(&mut state.saved) {
+    for (_, saved) in state.saved.drain(..) {
         if let Some(Saved::Var { var, .. }) = saved {
             stack.push(Droppable::Var(var.into_inner()));
         }
@@ -257,19 +257,33 @@ fn push_edges<T: Float>(stack: &mut Vec<Droppable<T>>, node: &mut Node<T>) {
 impl<T: Float> Drop for Node<T> {
     fn drop(&mut self) {
         LIVE_NODES.fetch_sub(1, Ordering::Relaxed);
-        let mut stack = Vec::new();
+        if self.inputs.is_empty() {
+            let state = self.state.get_mut().unwrap_or_else(|p| p.into_inner());
+            if state.saved.is_empty() {
+                // Already unlinked (by an outer drop, or a freed leaf-only node): nothing to walk.
+                return;
+            }
+        }
+        let mut stack = Vec::with_capacity(8);
         push_edges(&mut stack, self);
         // Unlink the rest of the graph one level at a time: whatever this was the last owner
-        // of is emptied here before it drops, so no drop recurses more than one level.
+        // of is emptied here before it drops, so no drop recurses more than one level. Sole
+        // owners are emptied in place (`get_mut`), which avoids moving the value out.
         while let Some(item) = stack.pop() {
             match item {
-                Droppable::Node(n) => {
-                    if let Some(mut node) = Arc::into_inner(n) {
+                Droppable::Node(mut n) => {
+                    if let Some(node) = Arc::get_mut(&mut n) {
+                        push_edges(&mut stack, node);
+                    } else if let Some(mut node) = Arc::into_inner(n) {
                         push_edges(&mut stack, &mut node);
                     }
                 }
-                Droppable::Var(v) => {
-                    if let Some(mut inner) = Arc::into_inner(v) {
+                Droppable::Var(mut v) => {
+                    if let Some(inner) = Arc::get_mut(&mut v) {
+                        if let Some(n) = inner.grad_fn.take() {
+                            stack.push(Droppable::Node(n));
+                        }
+                    } else if let Some(mut inner) = Arc::into_inner(v) {
                         if let Some(n) = inner.grad_fn.take() {
                             stack.push(Droppable::Node(n));
                         }

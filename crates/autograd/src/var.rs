@@ -296,6 +296,59 @@ impl<T: Float> Var<T> {
         }
     }
 
+    /// For backward rules: `f` applied to every element of the incoming gradient, done in
+    /// place when no graph is being recorded and this handle is the only one on the gradient
+    /// (the engine's temporary), so nothing else can observe the change. `None` otherwise:
+    /// the caller then computes a new var with the differentiable op.
+    pub(crate) fn map_grad_in_place(&self, f: impl Fn(T) -> T) -> Option<Var<T>> {
+        if is_grad_enabled()
+            || Arc::strong_count(&self.inner) != 1
+            || Arc::weak_count(&self.inner) != 0
+        {
+            return None;
+        }
+        {
+            let mut data = self.inner.data.write().unwrap_or_else(|p| p.into_inner());
+            // Copies first if the tensor's storage is shared (e.g. with a leaf's `.grad`).
+            let a = data.array_mut();
+            match a.as_slice_mut() {
+                Some(xs) => xs.iter_mut().for_each(|x| *x = f(*x)),
+                None => a.mapv_inplace(f),
+            }
+        }
+        Some(self.clone())
+    }
+
+    /// [`Var::map_grad_in_place`] for a rule that combines the gradient with a tensor of the
+    /// same shape, element by element: `g[i] = f(g[i], other[i])`.
+    pub(crate) fn zip_grad_in_place(
+        &self,
+        other: &Tensor<T>,
+        f: impl Fn(T, T) -> T,
+    ) -> Option<Var<T>> {
+        if is_grad_enabled()
+            || Arc::strong_count(&self.inner) != 1
+            || Arc::weak_count(&self.inner) != 0
+        {
+            return None;
+        }
+        {
+            let mut data = self.inner.data.write().unwrap_or_else(|p| p.into_inner());
+            if data.shape() != other.shape() {
+                return None;
+            }
+            let ys = other.array();
+            let a = data.array_mut();
+            match (a.as_slice_mut(), ys.as_slice()) {
+                (Some(xs), Some(ys)) => xs.iter_mut().zip(ys).for_each(|(x, &y)| *x = f(*x, y)),
+                _ => antorcha_tensor::ndarray::Zip::from(a)
+                    .and(ys)
+                    .for_each(|x, &y| *x = f(*x, y)),
+            }
+        }
+        Some(self.clone())
+    }
+
     /// A new leaf sharing this value but with no history and no grad (`tensor.detach()`).
     pub fn detach(&self) -> Var<T> {
         Var::new(self.data())

@@ -1,6 +1,6 @@
 //! Elementwise binary ops with broadcasting, their scalar forms and their in-place forms.
 
-use crate::broadcast::{zip_inplace, zip_map};
+use crate::broadcast::{zip_inplace, zip_map_same};
 use crate::element::Float;
 use crate::error::{ok, Result};
 use crate::tensor::Tensor;
@@ -40,7 +40,7 @@ macro_rules! binary_ops {
 
                 #[doc = concat!("`", stringify!($name), "` returning an error when the shapes do not broadcast.")]
                 pub fn $try_name(&self, other: &Tensor<T>) -> Result<Tensor<T>> {
-                    zip_map(stringify!($name), self, other, |$x: T, $y: T| $body)
+                    zip_map_same(stringify!($name), self, other, |$x: T, $y: T| $body)
                 }
 
                 #[doc = concat!("In-place `", stringify!($name), "`: `other` broadcasts to `self`'s shape.")]
@@ -62,12 +62,12 @@ macro_rules! binary_ops {
 
                 #[doc = concat!("`", stringify!($name), "` with a scalar on the right.")]
                 pub fn $scalar(&self, $y: T) -> Tensor<T> {
-                    Tensor::from_array(self.array().mapv(|$x| $body))
+                    self.map_same(|$x| $body)
                 }
 
                 #[doc = concat!("`", stringify!($name), "` with a scalar on the left.")]
                 pub fn $rscalar(&self, $x: T) -> Tensor<T> {
-                    Tensor::from_array(self.array().mapv(|$y| $body))
+                    self.map_same(|$y| $body)
                 }
             )*
         }
@@ -94,7 +94,11 @@ binary_ops! {
 impl<T: Float> Tensor<T> {
     /// Sets every element to `value`, like `tensor.fill_(value)`.
     pub fn fill_(&mut self, value: T) {
-        self.array_mut().fill(value);
+        let a = self.array_mut();
+        match a.as_slice_mut() {
+            Some(xs) => xs.fill(value),
+            None => a.fill(value),
+        }
     }
 
     /// Sets every element to zero, like `tensor.zero_()`.

@@ -90,6 +90,40 @@ pub(crate) fn zip_map<A: Element, B: Element, U: Element>(
     ))
 }
 
+/// [`zip_map`] for ops whose operands and result share one element type: the result starts as
+/// a copy of the operand with the result's shape and is updated in place, which avoids
+/// building a new `IxDyn` array (the main cost of an op on a small tensor).
+pub(crate) fn zip_map_same<T: Element>(
+    op: &'static str,
+    a: &Tensor<T>,
+    b: &Tensor<T>,
+    f: impl Fn(T, T) -> T,
+) -> Result<Tensor<T>> {
+    let (av, bv) = (a.array(), b.array());
+    if av.shape() == bv.shape() {
+        let mut out = av.clone();
+        if let (Some(xs), Some(ys)) = (out.as_slice_mut(), bv.as_slice()) {
+            xs.iter_mut()
+                .zip(ys)
+                .for_each(|(x, y)| *x = f(x.clone(), y.clone()));
+        } else {
+            Zip::from(&mut out)
+                .and(bv)
+                .for_each(|x, y| *x = f(x.clone(), y.clone()));
+        }
+        return Ok(Tensor::from_array(out));
+    }
+    if bv.len() == 1 && bv.ndim() <= av.ndim() {
+        let y = bv.first().expect("one element").clone();
+        return Ok(a.map_same(|x| f(x, y.clone())));
+    }
+    if av.len() == 1 && av.ndim() <= bv.ndim() {
+        let x = av.first().expect("one element").clone();
+        return Ok(b.map_same(|y| f(x.clone(), y)));
+    }
+    zip_map(op, a, b, f)
+}
+
 /// `f(&mut a, b)` for each element of `a`, with `b` broadcast to `a`'s shape (which must not grow).
 pub(crate) fn zip_inplace<T: Element, B: Element>(
     op: &'static str,
@@ -97,6 +131,16 @@ pub(crate) fn zip_inplace<T: Element, B: Element>(
     b: &Tensor<B>,
     f: impl Fn(&mut T, B),
 ) -> Result<()> {
+    if a.shape() == b.shape() {
+        let ys = b.array();
+        let target = a.array_mut();
+        if let (Some(xs), Some(ys)) = (target.as_slice_mut(), ys.as_slice()) {
+            xs.iter_mut().zip(ys).for_each(|(x, y)| f(x, y.clone()));
+        } else {
+            Zip::from(target).and(ys).for_each(|x, y| f(x, y.clone()));
+        }
+        return Ok(());
+    }
     let out = broadcast_shapes(op, a.shape(), b.shape())?;
     if out != a.shape() {
         return Err(TensorError::ShapeMismatch {

@@ -270,6 +270,11 @@ impl<T: Element> Tensor<T> {
         if self.shape() == shape {
             return Ok(self.clone());
         }
+        if self.numel() == 1 && self.ndim() <= shape.len() {
+            // One element broadcasts to any shape with at least as many dims.
+            let v = self.array().first().expect("one element").clone();
+            return Ok(Tensor::full(shape, v));
+        }
         let view = self
             .array()
             .broadcast(IxDyn(shape))
@@ -278,10 +283,6 @@ impl<T: Element> Tensor<T> {
                 lhs: self.shape().to_vec(),
                 rhs: shape.to_vec(),
             })?;
-        if self.numel() == 1 {
-            let v = self.array().iter().next().expect("one element").clone();
-            return Ok(Tensor::full(shape, v));
-        }
         match self.array().as_slice() {
             Some(src) if !shape.contains(&0) => Ok(Tensor::from_array(
                 ArrayD::from_shape_vec(IxDyn(shape), broadcast_rows(src, self.shape(), shape))

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn};
+use ndarray::{Array1, Array2, ArrayD, ArrayViewD, ArrayViewMutD, IxDyn};
 
 use crate::element::{Element, Float};
 use crate::error::{ok, Result, TensorError};
@@ -51,19 +51,32 @@ impl<T: Element> Tensor<T> {
                 expected,
             });
         }
-        Ok(Self::from_array(
-            ArrayD::from_shape_vec(IxDyn(shape), data).expect("length checked above"),
-        ))
+        // Fixed-dimension constructors for the common ranks skip most of `IxDyn`'s overhead.
+        let array = match *shape {
+            [] => ndarray::arr0(data.into_iter().next().expect("length checked above")).into_dyn(),
+            [_] => Array1::from_vec(data).into_dyn(),
+            [a, b] => Array2::from_shape_vec((a, b), data)
+                .expect("length checked above")
+                .into_dyn(),
+            _ => ArrayD::from_shape_vec(IxDyn(shape), data).expect("length checked above"),
+        };
+        Ok(Self::from_array(array))
     }
 
     /// A 0-d tensor holding one value, like `torch.tensor(3.0)`.
     pub fn scalar(value: T) -> Self {
-        Self::from_array(ArrayD::from_elem(IxDyn(&[]), value))
+        Self::from_array(ndarray::arr0(value).into_dyn())
     }
 
     /// A tensor of `shape` with every element equal to `value`.
     pub fn full(shape: &[usize], value: T) -> Self {
-        Self::from_array(ArrayD::from_elem(IxDyn(shape), value))
+        // Fixed-dimension constructors for the common ranks skip most of `IxDyn`'s overhead.
+        Self::from_array(match *shape {
+            [] => ndarray::arr0(value).into_dyn(),
+            [n] => Array1::from_elem(n, value).into_dyn(),
+            [a, b] => Array2::from_elem((a, b), value).into_dyn(),
+            _ => ArrayD::from_elem(IxDyn(shape), value),
+        })
     }
 
     /// A tensor of the same shape as `self` filled with `value`.
@@ -131,6 +144,18 @@ impl<T: Element> Tensor<T> {
     /// Takes the array out, without copying when this is the only reference to it.
     pub fn into_array(self) -> ArrayD<T> {
         Arc::try_unwrap(self.data).unwrap_or_else(|shared| (*shared).clone())
+    }
+
+    /// `f` applied to every element, keeping the shape: copies the array and maps the copy in
+    /// place, which for small tensors is much cheaper than building a new `IxDyn` array.
+    #[inline]
+    pub(crate) fn map_same(&self, f: impl Fn(T) -> T) -> Tensor<T> {
+        let mut out = self.array().clone();
+        match out.as_slice_mut() {
+            Some(xs) => xs.iter_mut().for_each(|x| *x = f(x.clone())),
+            None => out.mapv_inplace(f),
+        }
+        Tensor::from_array(out)
     }
 
     /// Whether two tensors share the same storage.

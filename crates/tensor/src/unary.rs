@@ -9,7 +9,7 @@ macro_rules! unary_ops {
             $(
                 $(#[$doc])*
                 pub fn $name(&self) -> Tensor<T> {
-                    Tensor::from_array(self.array().mapv(|$x: T| $body))
+                    self.map_same(|$x: T| $body)
                 }
             )*
         }
@@ -56,9 +56,9 @@ impl<T: Float> Tensor<T> {
     pub fn powf(&self, exponent: T) -> Tensor<T> {
         let two = T::one() + T::one();
         if exponent == two {
-            return Tensor::from_array(self.array().mapv(|x| x * x));
+            return self.map_same(|x| x * x);
         }
-        Tensor::from_array(self.array().mapv(|x| x.powf(exponent)))
+        self.map_same(|x| x.powf(exponent))
     }
 
     /// Limits every element to `[min, max]` (either bound may be absent; NaN stays NaN),

@@ -9,6 +9,35 @@ use crate::error::Result;
 use crate::node::{Attr, Saved};
 use crate::var::{needs_graph, Var};
 
+/// `-sum_to(g, shape)`; with `alone` (no other input's rule reads `g`), negated in place
+/// when the gradient is the engine's only handle.
+fn neg_sum_to<T: Float>(g: &Var<T>, shape: &[usize], alone: bool) -> Var<T> {
+    if alone && g.with_data(|t| t.shape() == shape) {
+        if let Some(r) = g.map_grad_in_place(|x| -x) {
+            return r;
+        }
+    }
+    let s = g.sum_to(shape);
+    s.map_grad_in_place(|x| -x).unwrap_or_else(|| s.neg())
+}
+
+/// `sum_to(g * other, shape)`; with `alone` (no other input's rule reads `g`), the product
+/// is formed in place in the gradient when it is the engine's only handle.
+fn mul_sum_to<T: Float>(
+    g: &Var<T>,
+    other: &Option<Var<T>>,
+    shape: &[usize],
+    alone: bool,
+) -> Var<T> {
+    let other = other.as_ref().expect("saved");
+    if alone {
+        if let Some(r) = other.with_data(|o| g.zip_grad_in_place(o, |x, y| x * y)) {
+            return r.sum_to(shape);
+        }
+    }
+    g.mul(other).sum_to(shape)
+}
+
 impl<T: Float> Var<T> {
     plain!(
         /// `self + other` with broadcasting (`AddBackward0`).
@@ -44,7 +73,8 @@ impl<T: Float> Var<T> {
     /// `self + other` or an error naming both shapes.
     #[track_caller]
     pub fn try_add(&self, other: &Var<T>) -> Result<Var<T>> {
-        let value = self.data().try_add(&other.data())?;
+        let rhs = other.data();
+        let value = self.with_data(|t| t.try_add(&rhs))?;
         if !needs_graph(&[self, other]) {
             return Ok(Var::new(value));
         }
@@ -67,7 +97,8 @@ impl<T: Float> Var<T> {
     /// `self - other` or an error naming both shapes.
     #[track_caller]
     pub fn try_sub(&self, other: &Var<T>) -> Result<Var<T>> {
-        let value = self.data().try_sub(&other.data())?;
+        let rhs = other.data();
+        let value = self.with_data(|t| t.try_sub(&rhs))?;
         if !needs_graph(&[self, other]) {
             return Ok(Var::new(value));
         }
@@ -81,7 +112,7 @@ impl<T: Float> Var<T> {
             Box::new(move |g, _, needs| {
                 Ok(smallvec![
                     needs[0].then(|| g.sum_to(sa.slice())),
-                    needs[1].then(|| g.sum_to(sb.slice()).neg()),
+                    needs[1].then(|| neg_sum_to(g, sb.slice(), !needs[0])),
                 ])
             }),
         ))
@@ -90,7 +121,8 @@ impl<T: Float> Var<T> {
     /// `self * other` or an error naming both shapes.
     #[track_caller]
     pub fn try_mul(&self, other: &Var<T>) -> Result<Var<T>> {
-        let value = self.data().try_mul(&other.data())?;
+        let rhs = other.data();
+        let value = self.with_data(|t| t.try_mul(&rhs))?;
         if !needs_graph(&[self, other]) {
             return Ok(Var::new(value));
         }
@@ -108,8 +140,8 @@ impl<T: Float> Var<T> {
             smallvec![],
             Box::new(move |g, saved, needs| {
                 Ok(smallvec![
-                    needs[0].then(|| g.mul(saved[0].as_ref().expect("saved")).sum_to(sa.slice())),
-                    needs[1].then(|| g.mul(saved[1].as_ref().expect("saved")).sum_to(sb.slice())),
+                    needs[0].then(|| mul_sum_to(g, &saved[0], sa.slice(), !needs[1])),
+                    needs[1].then(|| mul_sum_to(g, &saved[1], sb.slice(), !needs[0])),
                 ])
             }),
         ))
@@ -118,7 +150,8 @@ impl<T: Float> Var<T> {
     /// `self / other` or an error naming both shapes.
     #[track_caller]
     pub fn try_div(&self, other: &Var<T>) -> Result<Var<T>> {
-        let value = self.data().try_div(&other.data())?;
+        let rhs = other.data();
+        let value = self.with_data(|t| t.try_div(&rhs))?;
         if !needs_graph(&[self, other]) {
             return Ok(Var::new(value));
         }
@@ -150,7 +183,8 @@ impl<T: Float> Var<T> {
     /// `self ** other` or an error naming both shapes.
     #[track_caller]
     pub fn try_pow(&self, other: &Var<T>) -> Result<Var<T>> {
-        let value = self.data().try_pow(&other.data())?;
+        let rhs = other.data();
+        let value = self.with_data(|t| t.try_pow(&rhs))?;
         if !needs_graph(&[self, other]) {
             return Ok(Var::new(value));
         }

@@ -67,9 +67,11 @@ impl<T: Float> Var<T> {
                 ("self_sym_sizes", Attr::shape(shape.slice())),
             ],
             Box::new(move |g, _, _| {
-                Ok(smallvec![Some(
-                    g.div_scalar(T::cast(n as f64)).broadcast_to(shape.slice()),
-                )])
+                let n = T::cast(n as f64);
+                let g = g
+                    .map_grad_in_place(|x| x / n)
+                    .unwrap_or_else(|| g.div_scalar(n));
+                Ok(smallvec![Some(g.broadcast_to(shape.slice()))])
             }),
         )
     }

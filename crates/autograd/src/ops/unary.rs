@@ -27,7 +27,7 @@ macro_rules! unary_op {
         $(#[$doc])*
         #[track_caller]
         pub fn $name(&self) -> Var<T> {
-            let value = self.data().$name();
+            let value = self.with_data(|t| t.$name());
             if !needs_graph(&[self]) {
                 return Var::new(value);
             }
@@ -91,7 +91,7 @@ impl<T: Float> Var<T> {
     /// `-x` (`NegBackward0`).
     #[track_caller]
     pub fn neg(&self) -> Var<T> {
-        let value = self.data().neg();
+        let value = self.with_data(|t| t.neg());
         if !needs_graph(&[self]) {
             return Var::new(value);
         }
@@ -101,14 +101,18 @@ impl<T: Float> Var<T> {
             &[self],
             smallvec![],
             smallvec![],
-            Box::new(|g, _, _| Ok(smallvec![Some(g.neg())])),
+            Box::new(|g, _, _| {
+                Ok(smallvec![Some(
+                    g.map_grad_in_place(|x| -x).unwrap_or_else(|| g.neg())
+                )])
+            }),
         )
     }
 
     /// `-1`, `0` or `1` by sign; its gradient is zero (`SignBackward0`).
     #[track_caller]
     pub fn sign(&self) -> Var<T> {
-        let value = self.data().sign();
+        let value = self.with_data(|t| t.sign());
         if !needs_graph(&[self]) {
             return Var::new(value);
         }
@@ -125,7 +129,7 @@ impl<T: Float> Var<T> {
     /// `x ** exponent` for a number (`PowBackward0`), like `error ** 2`.
     #[track_caller]
     pub fn powf(&self, exponent: T) -> Var<T> {
-        let value = self.data().powf(exponent);
+        let value = self.with_data(|t| t.powf(exponent));
         if !needs_graph(&[self]) {
             return Var::new(value);
         }
@@ -141,6 +145,16 @@ impl<T: Float> Var<T> {
                     return Ok(smallvec![Some(times_const(g, g.data().zeros_like()))]);
                 }
                 let two = T::cast(2.0);
+                // g * (2x) or g * (x^(e-1) * e), in place on the gradient when possible.
+                let fast = if exponent == two {
+                    x.with_data(|t| g.zip_grad_in_place(t, |g, x| g * (x * two)))
+                } else {
+                    let e1 = exponent - T::one();
+                    x.with_data(|t| g.zip_grad_in_place(t, |g, x| g * (x.powf(e1) * exponent)))
+                };
+                if let Some(r) = fast {
+                    return Ok(smallvec![Some(r)]);
+                }
                 let d = if exponent == two {
                     x.mul_scalar(two)
                 } else {
@@ -155,7 +169,7 @@ impl<T: Float> Var<T> {
     /// `min <= x <= max` (`ClampBackward1`).
     #[track_caller]
     pub fn clamp(&self, min: Option<T>, max: Option<T>) -> Var<T> {
-        let value = self.data().clamp(min, max);
+        let value = self.with_data(|t| t.clamp(min, max));
         if !needs_graph(&[self]) {
             return Var::new(value);
         }
@@ -184,7 +198,7 @@ impl<T: Float> Var<T> {
     /// `1 / x` (`ReciprocalBackward0`).
     #[track_caller]
     pub fn reciprocal(&self) -> Var<T> {
-        let value = self.data().rdiv_scalar(T::one());
+        let value = self.with_data(|t| t.rdiv_scalar(T::one()));
         if !needs_graph(&[self]) {
             return Var::new(value);
         }
@@ -205,7 +219,7 @@ impl<T: Float> Var<T> {
     /// `x + s` for a number (`AddBackward0`).
     #[track_caller]
     pub fn add_scalar(&self, s: T) -> Var<T> {
-        let value = self.data().add_scalar(s);
+        let value = self.with_data(|t| t.add_scalar(s));
         self.scalar_op(
             value,
             "AddBackward0",
@@ -217,7 +231,7 @@ impl<T: Float> Var<T> {
     /// `x - s` for a number (`SubBackward0`).
     #[track_caller]
     pub fn sub_scalar(&self, s: T) -> Var<T> {
-        let value = self.data().sub_scalar(s);
+        let value = self.with_data(|t| t.sub_scalar(s));
         self.scalar_op(
             value,
             "SubBackward0",
@@ -229,36 +243,42 @@ impl<T: Float> Var<T> {
     /// `s - x` for a number (`RsubBackward1`).
     #[track_caller]
     pub fn rsub_scalar(&self, s: T) -> Var<T> {
-        let value = self.data().rsub_scalar(s);
+        let value = self.with_data(|t| t.rsub_scalar(s));
         self.scalar_op(
             value,
             "RsubBackward1",
             smallvec![("alpha", Attr::Int(1))],
-            |g| g.neg(),
+            |g| g.map_grad_in_place(|x| -x).unwrap_or_else(|| g.neg()),
         )
     }
 
     /// `x * s` for a number (`MulBackward0`).
     #[track_caller]
     pub fn mul_scalar(&self, s: T) -> Var<T> {
-        let value = self.data().mul_scalar(s);
+        let value = self.with_data(|t| t.mul_scalar(s));
         self.scalar_op(
             value,
             "MulBackward0",
             smallvec![("other", Attr::Float(s.as_f64()))],
-            move |g| g.mul_scalar(s),
+            move |g| {
+                g.map_grad_in_place(|x| x * s)
+                    .unwrap_or_else(|| g.mul_scalar(s))
+            },
         )
     }
 
     /// `x / s` for a number (`DivBackward0`).
     #[track_caller]
     pub fn div_scalar(&self, s: T) -> Var<T> {
-        let value = self.data().div_scalar(s);
+        let value = self.with_data(|t| t.div_scalar(s));
         self.scalar_op(
             value,
             "DivBackward0",
             smallvec![("other", Attr::Float(s.as_f64()))],
-            move |g| g.div_scalar(s),
+            move |g| {
+                g.map_grad_in_place(|x| x / s)
+                    .unwrap_or_else(|| g.div_scalar(s))
+            },
         )
     }
 

@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod bench;
 mod graph;
 
 /// Antorcha's project chores.
@@ -18,6 +19,8 @@ enum Command {
     Crates,
     /// Prints (or writes with -o) the DOT of the notebook's computation graph, as torchviz draws it.
     Graph(graph::GraphArgs),
+    /// Times docs/WORKLOADS.md's workloads in Antorcha and PyTorch (if found) and prints the table.
+    Bench(bench::BenchArgs),
 }
 
 fn main() {
@@ -36,6 +39,7 @@ fn main() {
             }
         }
         Some(Command::Graph(args)) => graph::main(&args),
+        Some(Command::Bench(args)) => bench::main(&args),
         None => {
             use clap::CommandFactory;
             Cli::command().print_help().expect("stdout");

@@ -116,6 +116,62 @@ pub fn write_pictures<T: Float>(
     Ok(paths)
 }
 
+/// What Examples 2 and 3 (PyTorch's f32 training) produce.
+pub struct TorchRun {
+    /// `a` and `b` as initialised, before training.
+    pub init: (Var<f32>, Var<f32>),
+    pub a: Var<f32>,
+    pub b: Var<f32>,
+    /// The loss of each epoch.
+    pub losses: Vec<f64>,
+    /// The loss graph of one more forward pass, for the picture.
+    pub last_loss: Var<f32>,
+}
+
+/// Prints what the notebook prints for Examples 2 and 3, the check, and the pictures.
+pub fn report_torch_run(
+    options: &Options,
+    data: &NotebookData,
+    run: &TorchRun,
+) -> Result<(), Box<dyn std::error::Error>> {
+    println!(
+        "a and b after initialization: {} {}",
+        run.init.0, run.init.1
+    );
+    println!(
+        "a and b after {} epochs: {} {}",
+        options.epochs, run.a, run.b
+    );
+    let (a, b) = (run.a.item() as f64, run.b.item() as f64);
+    println!("fitted a = {a:.8}, b = {b:.8}");
+    report_check(a, b, data, 1e-5);
+    let graph = Some((&run.last_loss, &run.a, &run.b));
+    for path in write_pictures(&options.out, data, &run.losses, (a, b), graph)? {
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+/// Asserts that a 1000-epoch run gave PyTorch's numbers (numpy_randomstate.json,
+/// `seed_notebook.torch_float32_sgd`): initial values, first loss, fitted values, printing.
+pub fn assert_pytorch_numbers(data: &NotebookData, run: &TorchRun) {
+    assert_eq!(run.init.0.item(), 0.336_690_37);
+    assert_eq!(run.init.1.item(), 0.128_809_4);
+    assert!(
+        (run.losses[0] - 2.747_486_591_339_111_3).abs() < 1e-6,
+        "{}",
+        run.losses[0]
+    );
+    let (a, b) = (run.a.item() as f64, run.b.item() as f64);
+    assert!((a - 1.023_543_119_430_542).abs() < 1e-5, "a = {a}");
+    assert!((b - 1.968_960_046_768_188_5).abs() < 1e-5, "b = {b}");
+    assert!(report_check(a, b, data, 1e-5));
+    assert_eq!(
+        format!("{}", run.init.0),
+        "tensor([0.3367], requires_grad=True)"
+    );
+}
+
 /// Prints the check against the closed form and the notebook, and says whether both agree.
 pub fn report_check(a: f64, b: f64, data: &NotebookData, tolerance: f64) -> bool {
     let (la, lb) = least_squares(&data.x_train.to_vec(), &data.y_train.to_vec());

@@ -200,17 +200,10 @@ fn check_finite<T: Float>(node: &Node<T>, input: usize, g: &Var<T>) -> Result<()
 }
 
 /// `acc + g`: in place when no graph is being recorded and nothing else holds `acc`.
-fn accumulate<T: Float>(mut acc: Var<T>, g: &Var<T>, create_graph: bool) -> Var<T> {
-    if !create_graph {
-        if let Some(inner) = Arc::get_mut(&mut acc.inner) {
-            let data = inner.data.get_mut().unwrap_or_else(|p| p.into_inner());
-            // Shapes were checked against the vertex already, so this cannot fail to fit.
-            if g.with_data(|gt| data.try_add_(gt)).is_ok() {
-                return acc;
-            }
-        }
-    }
-    acc.add(g)
+fn accumulate<T: Float>(acc: Var<T>, g: &Var<T>) -> Var<T> {
+    // Shapes were checked against the vertex already, so the in-place sum always fits.
+    g.with_data(|gt| acc.zip_grad_in_place(gt, |x, y| x + y))
+        .unwrap_or_else(|| acc.add(g))
 }
 
 fn run_hooks<T: Float>(hooks: &[crate::node::Hook<T>], mut g: Var<T>) -> Var<T> {
@@ -368,7 +361,7 @@ pub(crate) fn run_backward<T: Float>(
                     let j = index.get(key).expect("every input was visited");
                     pending[j] = Some(match pending[j].take() {
                         None => g,
-                        Some(acc) => accumulate(acc, &g, options.create_graph),
+                        Some(acc) => accumulate(acc, &g),
                     });
                 }
             }

@@ -319,6 +319,11 @@ impl<T: Float> Var<T> {
         Some(self.clone())
     }
 
+    /// `-self` for backward rules: in place when [`Var::map_grad_in_place`] allows it.
+    pub(crate) fn neg_grad(&self) -> Var<T> {
+        self.map_grad_in_place(|x| -x).unwrap_or_else(|| self.neg())
+    }
+
     /// [`Var::map_grad_in_place`] for a rule that combines the gradient with a tensor of the
     /// same shape, element by element: `g[i] = f(g[i], other[i])`.
     pub(crate) fn zip_grad_in_place(

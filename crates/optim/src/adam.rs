@@ -384,16 +384,7 @@ impl_optimizer!(AdamW, AdamOptions);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use antorcha_autograd::Tensor;
-
-    fn param(v: Vec<f64>) -> Var<f64> {
-        let n = v.len();
-        Var::from_vec(v, &[n]).requires_grad()
-    }
-
-    fn set_grad(p: &Var<f64>, g: Vec<f64>) {
-        p.set_grad(Some(Tensor::from_vec(g, &p.shape())));
-    }
+    use crate::test_util::{param, set_grad};
 
     #[test]
     fn two_adam_steps_by_hand() {

@@ -38,6 +38,8 @@ mod optimizer;
 mod rmsprop;
 mod scheduler;
 mod sgd;
+#[cfg(test)]
+mod test_util;
 
 pub use adagrad::{Adagrad, AdagradOptions};
 pub use adam::{Adam, AdamOptions, AdamW};

@@ -421,16 +421,8 @@ impl_optimizer!(SGD, SgdOptions);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_util::{param, set_grad};
     use antorcha_autograd::Tensor;
-
-    fn param(v: Vec<f64>) -> Var<f64> {
-        let n = v.len();
-        Var::from_vec(v, &[n]).requires_grad()
-    }
-
-    fn set_grad(p: &Var<f64>, g: Vec<f64>) {
-        p.set_grad(Some(Tensor::from_vec(g, &p.shape())));
-    }
 
     /// PyTorch's `_single_tensor_sgd` on one element, the reference for the fast loops.
     fn reference(o: &SgdOptions, p: f32, g: f32, buf: Option<f32>) -> (f32, f32) {

@@ -13,12 +13,9 @@ use crate::var::{needs_graph, Var};
 /// when the gradient is the engine's only handle.
 fn neg_sum_to<T: Float>(g: &Var<T>, shape: &[usize], alone: bool) -> Var<T> {
     if alone && g.with_data(|t| t.shape() == shape) {
-        if let Some(r) = g.map_grad_in_place(|x| -x) {
-            return r;
-        }
+        return g.neg_grad();
     }
-    let s = g.sum_to(shape);
-    s.map_grad_in_place(|x| -x).unwrap_or_else(|| s.neg())
+    g.sum_to(shape).neg_grad()
 }
 
 /// `sum_to(g * other, shape)`; with `alone` (no other input's rule reads `g`), the product

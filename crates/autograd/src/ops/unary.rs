@@ -101,11 +101,7 @@ impl<T: Float> Var<T> {
             &[self],
             smallvec![],
             smallvec![],
-            Box::new(|g, _, _| {
-                Ok(smallvec![Some(
-                    g.map_grad_in_place(|x| -x).unwrap_or_else(|| g.neg())
-                )])
-            }),
+            Box::new(|g, _, _| Ok(smallvec![Some(g.neg_grad())])),
         )
     }
 
@@ -248,7 +244,7 @@ impl<T: Float> Var<T> {
             value,
             "RsubBackward1",
             smallvec![("alpha", Attr::Int(1))],
-            |g| g.map_grad_in_place(|x| -x).unwrap_or_else(|| g.neg()),
+            |g| g.neg_grad(),
         )
     }
 

@@ -2,17 +2,17 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::Arc;
 
 use antorcha_tensor::ndarray::Dimension;
 use antorcha_tensor::{Float, Tensor};
+use smallvec::SmallVec;
 
 use crate::error::{AutogradError, Result};
 use crate::grad_mode::{is_anomaly_enabled, set_grad_enabled};
 use std::sync::atomic::Ordering;
 
-use crate::node::{lock, Edge, Node};
-use crate::var::{Var, VarInner};
+use crate::node::{lock, Edge, Node, NodeArc};
+use crate::var::{accumulate_into, Var, VarArc};
 
 /// Options for a backward pass (`tensor.backward(gradient, retain_graph, create_graph)`).
 #[derive(Debug, Clone, Copy, Default)]
@@ -24,25 +24,33 @@ pub struct BackwardOptions {
     pub create_graph: bool,
 }
 
-/// A vertex of the backward graph: an op's node, or a leaf's `AccumulateGrad`.
-enum Vertex<T: Float> {
-    Node(Arc<Node<T>>),
-    Leaf(Arc<VarInner<T>>),
+/// A vertex of the backward graph: an op's node, or a leaf's `AccumulateGrad`. Borrowed from
+/// the root's graph, which outlives the pass: no reference counts change while walking it.
+enum Vertex<'g, T: Float> {
+    Node(&'g NodeArc<T>),
+    Leaf(&'g VarArc<T>),
 }
 
-impl<T: Float> Vertex<T> {
+impl<T: Float> Clone for Vertex<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T: Float> Copy for Vertex<'_, T> {}
+
+impl<'g, T: Float> Vertex<'g, T> {
     fn key(&self) -> usize {
         match self {
-            Vertex::Node(n) => Arc::as_ptr(n) as usize,
-            Vertex::Leaf(v) => Arc::as_ptr(v) as usize,
+            Vertex::Node(n) => NodeArc::as_ptr(n) as usize,
+            Vertex::Leaf(v) => VarArc::as_ptr(v) as usize,
         }
     }
 
-    fn from_edge(e: &Edge<T>) -> Option<Vertex<T>> {
+    fn from_edge(e: &'g Edge<T>) -> Option<Vertex<'g, T>> {
         match e {
             Edge::None => None,
-            Edge::Leaf(v) => Some(Vertex::Leaf(v.clone())),
-            Edge::Node(n) => Some(Vertex::Node(n.clone())),
+            Edge::Leaf(v) => Some(Vertex::Leaf(v)),
+            Edge::Node(n) => Some(Vertex::Node(n)),
         }
     }
 }
@@ -69,89 +77,97 @@ impl Hasher for PtrHasher {
 
 type PtrMap<V> = HashMap<usize, V, BuildHasherDefault<PtrHasher>>;
 
-/// Vertex key -> position: a short list searched in place for small graphs (the notebook's
-/// have a handful of vertices), a hash map past that.
-enum KeyIndex {
-    Small(Vec<(usize, usize)>),
-    Large(PtrMap<usize>),
+/// Vertex key -> position: a short inline list searched in place for small graphs (the
+/// notebook's have a handful of vertices), a hash map once it outgrows that.
+struct KeyIndex {
+    small: SmallVec<[(usize, usize); 16]>,
+    large: Option<PtrMap<usize>>,
 }
 
 impl KeyIndex {
     const SMALL: usize = 32;
 
+    #[inline]
     fn new() -> Self {
-        KeyIndex::Small(Vec::with_capacity(16))
+        KeyIndex {
+            small: SmallVec::new(),
+            large: None,
+        }
     }
 
+    #[inline]
     fn get(&self, key: usize) -> Option<usize> {
-        match self {
-            KeyIndex::Small(v) => v.iter().find(|(k, _)| *k == key).map(|&(_, i)| i),
-            KeyIndex::Large(m) => m.get(&key).copied(),
+        match &self.large {
+            None => self.small.iter().find(|(k, _)| *k == key).map(|&(_, i)| i),
+            Some(m) => m.get(&key).copied(),
         }
     }
 
     /// Inserts `key -> value` unless `key` is present; says whether it inserted.
+    #[inline]
     fn insert_new(&mut self, key: usize, value: usize) -> bool {
-        match self {
-            KeyIndex::Small(v) => {
-                if v.iter().any(|(k, _)| *k == key) {
-                    return false;
-                }
-                if v.len() < Self::SMALL {
-                    v.push((key, value));
-                } else {
-                    let mut m: PtrMap<usize> =
-                        PtrMap::with_capacity_and_hasher(4 * Self::SMALL, Default::default());
-                    m.extend(v.drain(..));
-                    m.insert(key, value);
-                    *self = KeyIndex::Large(m);
-                }
-                true
-            }
-            KeyIndex::Large(m) => match m.entry(key) {
+        if let Some(m) = &mut self.large {
+            return match m.entry(key) {
                 std::collections::hash_map::Entry::Occupied(_) => false,
                 std::collections::hash_map::Entry::Vacant(e) => {
                     e.insert(value);
                     true
                 }
-            },
+            };
         }
+        if self.small.iter().any(|(k, _)| *k == key) {
+            return false;
+        }
+        if self.small.len() < Self::SMALL {
+            self.small.push((key, value));
+        } else {
+            let mut m: PtrMap<usize> =
+                PtrMap::with_capacity_and_hasher(4 * Self::SMALL, Default::default());
+            m.extend(self.small.drain(..));
+            m.insert(key, value);
+            self.large = Some(m);
+        }
+        true
     }
 
+    #[inline]
     fn set(&mut self, key: usize, value: usize) {
-        match self {
-            KeyIndex::Small(v) => {
-                if let Some(slot) = v.iter_mut().find(|(k, _)| *k == key) {
+        match &mut self.large {
+            None => {
+                if let Some(slot) = self.small.iter_mut().find(|(k, _)| *k == key) {
                     slot.1 = value;
                 }
             }
-            KeyIndex::Large(m) => {
+            Some(m) => {
                 m.insert(key, value);
             }
         }
     }
 
     fn map_values(&mut self, f: impl Fn(usize) -> usize) {
-        match self {
-            KeyIndex::Small(v) => v.iter_mut().for_each(|(_, i)| *i = f(*i)),
-            KeyIndex::Large(m) => m.values_mut().for_each(|i| *i = f(*i)),
+        match &mut self.large {
+            None => self.small.iter_mut().for_each(|(_, i)| *i = f(*i)),
+            Some(m) => m.values_mut().for_each(|i| *i = f(*i)),
         }
     }
 }
 
+/// A graph's vertices in order; the notebook's graphs fit without allocating.
+type Vertices<'g, T> = SmallVec<[Vertex<'g, T>; 16]>;
+
 /// Vertices reachable from `root`, each before every vertex it depends on, and the position
 /// of each vertex by its key.
-fn topological_order<T: Float>(root: Vertex<T>) -> (Vec<Vertex<T>>, KeyIndex) {
-    let mut post: Vec<Vertex<T>> = Vec::with_capacity(16);
+fn topological_order<T: Float>(root: Vertex<'_, T>) -> (Vertices<'_, T>, KeyIndex) {
+    let mut post: Vertices<T> = SmallVec::new();
     // Key -> position in `post` (usize::MAX while the vertex is still on the stack).
     let mut index = KeyIndex::new();
     index.insert_new(root.key(), usize::MAX);
     // (vertex, index of the next input to visit)
-    let mut stack: Vec<(Vertex<T>, usize)> = Vec::with_capacity(16);
+    let mut stack: SmallVec<[(Vertex<T>, usize); 16]> = SmallVec::new();
     stack.push((root, 0));
     while let Some((v, i)) = stack.pop() {
-        let next = match &v {
-            Vertex::Node(n) => n.inputs.get(i).map(|e| Vertex::from_edge(e)),
+        let next = match v {
+            Vertex::Node(n) => n.inputs.get(i).map(Vertex::from_edge),
             Vertex::Leaf(_) => None,
         };
         match next {
@@ -206,14 +222,32 @@ fn accumulate<T: Float>(acc: Var<T>, g: &Var<T>) -> Var<T> {
         .unwrap_or_else(|| acc.add(g))
 }
 
-fn run_hooks<T: Float>(hooks: &[crate::node::Hook<T>], mut g: Var<T>) -> Var<T> {
+/// Runs the hooks on a gradient in order, each seeing the last one's replacement; a
+/// replacement must keep the gradient's shape (PyTorch: "hook has changed the size of value").
+fn run_hooks<T: Float>(
+    hooks: &[crate::node::Hook<T>],
+    mut g: Var<T>,
+    whose: impl Fn() -> String,
+) -> Result<Var<T>> {
     for hook in hooks {
-        let replaced = g.with_data(|t| hook(t));
+        let replaced = g.with_data(|t| {
+            hook(t).map(|new| {
+                if new.shape() == t.shape() {
+                    Ok(new)
+                } else {
+                    Err(AutogradError::GradShape {
+                        context: format!("the value a hook on {} returned", whose()),
+                        grad: new.shape().to_vec(),
+                        expected: t.shape().to_vec(),
+                    })
+                }
+            })
+        });
         if let Some(t) = replaced {
-            g = Var::new(t);
+            g = Var::new(t?);
         }
     }
-    g
+    Ok(g)
 }
 
 /// Runs backward from `root` seeded with `seed`. With `targets`, returns their gradients and
@@ -229,8 +263,8 @@ pub(crate) fn run_backward<T: Float>(
     let anomaly = is_anomaly_enabled();
 
     let root_vertex = match &root.inner.grad_fn {
-        Some(n) => Vertex::Node(n.clone()),
-        None if root.needs_grad() => Vertex::Leaf(root.inner.clone()),
+        Some(n) => Vertex::Node(n),
+        None if root.needs_grad() => Vertex::Leaf(&root.inner),
         None => {
             return Err(AutogradError::NoGradFn {
                 shape: root.shape(),
@@ -244,15 +278,15 @@ pub(crate) fn run_backward<T: Float>(
     if let Some(ts) = targets {
         for (i, t) in ts.iter().enumerate() {
             let key = match &t.inner.grad_fn {
-                Some(n) => Arc::as_ptr(n) as usize,
-                None => Arc::as_ptr(&t.inner) as usize,
+                Some(n) => NodeArc::as_ptr(n) as usize,
+                None => VarArc::as_ptr(&t.inner) as usize,
             };
             wanted.entry(key).or_default().push(i);
         }
     }
     let mut results: Vec<Option<Var<T>>> = vec![None; targets.map_or(0, |t| t.len())];
 
-    let mut pending: Vec<Option<Var<T>>> = vec![None; order.len()];
+    let mut pending: SmallVec<[Option<Var<T>>; 16]> = smallvec::smallvec![None; order.len()];
     pending[0] = Some(Var::new(seed));
 
     for (i, vertex) in order.iter().enumerate() {
@@ -261,7 +295,9 @@ pub(crate) fn run_backward<T: Float>(
         };
         match vertex {
             Vertex::Leaf(leaf) => {
-                grad = run_hooks(&lock(&leaf.hooks), grad);
+                if leaf.has_hooks.load(Ordering::Acquire) {
+                    grad = run_hooks(&lock(&leaf.hooks), grad, || "a leaf".into())?;
+                }
                 if let Some(slots) = (!wanted.is_empty())
                     .then(|| wanted.get(&vertex.key()))
                     .flatten()
@@ -271,20 +307,16 @@ pub(crate) fn run_backward<T: Float>(
                     }
                 }
                 if targets.is_none() {
-                    Var {
-                        inner: leaf.clone(),
-                    }
-                    .accumulate_grad(grad.data());
+                    accumulate_into(&leaf.grad, grad.into_data());
                 }
             }
             Vertex::Node(node) => {
                 if node.has_extras.load(Ordering::Acquire) {
-                    grad = run_hooks(&lock(&node.hooks), grad);
-                    if targets.is_none() {
-                        let retained = lock(&node.retained).as_ref().and_then(|w| w.upgrade());
-                        if let Some(inner) = retained {
-                            Var { inner }.accumulate_grad(grad.data());
-                        }
+                    grad = run_hooks(&lock(&node.hooks), grad, || {
+                        format!("{} (created at {})", node.name, node.location_string())
+                    })?;
+                    if targets.is_none() && node.retains_grad.load(Ordering::Acquire) {
+                        accumulate_into(&node.retained, grad.data());
                     }
                 }
                 if let Some(slots) = (!wanted.is_empty())
@@ -312,7 +344,7 @@ pub(crate) fn run_backward<T: Float>(
                 };
                 let grads = {
                     let mut state = lock(&node.state);
-                    let saved = node.unpack_saved(&state)?;
+                    let saved = Node::unpack_saved(node, &state)?;
                     let Some(backward) = state.backward.as_ref() else {
                         return Err(AutogradError::FreedGraph {
                             node: node.name,
@@ -329,32 +361,25 @@ pub(crate) fn run_backward<T: Float>(
                 drop(grad);
                 for (k, (edge, g)) in node.inputs.iter().zip(grads).enumerate() {
                     let Some(g) = g else { continue };
-                    let (key, fits) = match edge {
+                    // Every rule returns its input's shape (the gradient property tests check
+                    // each one; hooks are checked where they run), so this costs nothing in
+                    // release builds, where reading the shape would take two locks.
+                    debug_assert!(
+                        g.with_data(|t| match edge {
+                            Edge::Node(n) => t.shape() == n.shape.slice(),
+                            Edge::Leaf(v) => v.same_shape(t),
+                            Edge::None => true,
+                        }),
+                        "{} (created at {}) returned a gradient of shape {:?} for input {k}",
+                        node.name,
+                        node.location_string(),
+                        g.shape()
+                    );
+                    let key = match edge {
                         Edge::None => continue,
-                        Edge::Node(n) => (
-                            Arc::as_ptr(n) as usize,
-                            g.with_data(|t| t.shape() == n.shape.slice()),
-                        ),
-                        Edge::Leaf(v) => {
-                            (Arc::as_ptr(v) as usize, g.with_data(|t| v.same_shape(t)))
-                        }
+                        Edge::Node(n) => NodeArc::as_ptr(n) as usize,
+                        Edge::Leaf(v) => VarArc::as_ptr(v) as usize,
                     };
-                    if !fits {
-                        let expected = match edge {
-                            Edge::Node(n) => n.shape.slice().to_vec(),
-                            Edge::Leaf(v) => v.shape(),
-                            Edge::None => unreachable!("skipped above"),
-                        };
-                        return Err(AutogradError::GradShape {
-                            context: format!(
-                                "{} (created at {}) input {k}",
-                                node.name,
-                                node.location_string()
-                            ),
-                            grad: g.shape(),
-                            expected,
-                        });
-                    }
                     if anomaly {
                         check_finite(node, k, &g)?;
                     }

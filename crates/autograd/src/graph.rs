@@ -1,17 +1,15 @@
 //! A read-only view of the backward graph, for pictures (`viz`) and analysis.
 
-use std::sync::Arc;
-
 use antorcha_tensor::ndarray::Dimension;
 use antorcha_tensor::Float;
 
-use crate::node::{lock, Attr, Edge, Node};
-use crate::var::{Var, VarInner};
+use crate::node::{lock, Attr, Edge, NodeArc};
+use crate::var::{Var, VarArc};
 
 /// A backward node (`tensor.grad_fn`): the op's PyTorch name, its inputs, attributes and
 /// saved values.
 pub struct NodeRef<T: Float> {
-    node: Arc<Node<T>>,
+    node: NodeArc<T>,
 }
 
 impl<T: Float> Clone for NodeRef<T> {
@@ -24,7 +22,7 @@ impl<T: Float> Clone for NodeRef<T> {
 
 /// A leaf that requires grad, as seen from the graph (its `AccumulateGrad`).
 pub struct LeafRef<T: Float> {
-    var: Arc<VarInner<T>>,
+    var: VarArc<T>,
 }
 
 impl<T: Float> Clone for LeafRef<T> {
@@ -56,7 +54,7 @@ pub struct SavedInfo {
 }
 
 impl<T: Float> NodeRef<T> {
-    pub(crate) fn new(node: Arc<Node<T>>) -> Self {
+    pub(crate) fn new(node: NodeArc<T>) -> Self {
         NodeRef { node }
     }
 
@@ -67,7 +65,7 @@ impl<T: Float> NodeRef<T> {
 
     /// An identity for this node, unique among the nodes alive (its address).
     pub fn id(&self) -> u64 {
-        Arc::as_ptr(&self.node) as u64
+        NodeArc::as_ptr(&self.node) as u64
     }
 
     /// The shape of the op's result.
@@ -131,7 +129,7 @@ impl<T: Float> LeafRef<T> {
 
     /// The leaf's identity: equal to `Var::id` of the leaf.
     pub fn id(&self) -> usize {
-        Arc::as_ptr(&self.var) as usize
+        VarArc::as_ptr(&self.var) as usize
     }
 
     /// A handle on the leaf itself.

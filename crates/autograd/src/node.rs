@@ -3,15 +3,20 @@
 //! without recursion.
 
 use std::panic::Location;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use antorcha_tensor::ndarray::IxDyn;
 use antorcha_tensor::{Float, Tensor};
 use smallvec::SmallVec;
 
 use crate::error::{AutogradError, Result};
-use crate::var::{Var, VarInner};
+use crate::var::{Var, VarArc};
+
+/// A shared node. triomphe's `Arc` has no weak count (nodes never need one): freeing a node
+/// is one atomic operation instead of two, and the unique-owner check when a graph is dropped
+/// is a plain load.
+pub(crate) type NodeArc<T> = triomphe::Arc<Node<T>>;
 
 /// The gradient of each input of an op (most ops have one or two: no allocation).
 pub(crate) type Grads<T> = SmallVec<[Option<Var<T>>; 2]>;
@@ -35,9 +40,9 @@ pub(crate) enum Edge<T: Float> {
     /// The input does not require grad.
     None,
     /// A leaf that requires grad: its gradient is accumulated into `.grad` (`AccumulateGrad`).
-    Leaf(Arc<VarInner<T>>),
+    Leaf(VarArc<T>),
     /// An interior value: its gradient flows on into the op that made it.
-    Node(Arc<Node<T>>),
+    Node(NodeArc<T>),
 }
 
 impl<T: Float> Clone for Edge<T> {
@@ -55,12 +60,9 @@ pub(crate) enum Saved<T: Float> {
     /// An input (or a constant operand), with its version when saved.
     Var { var: Var<T>, version: u64 },
     /// The op's own result: re-attached to this node when unpacked, so that `create_graph`
-    /// backward sees it as the differentiable function it is.
-    Output {
-        value: Tensor<T>,
-        var: Weak<VarInner<T>>,
-        version: u64,
-    },
+    /// backward sees it as the differentiable function it is. Its version is the result's at
+    /// the op, compared at backward with the node's `output_version`.
+    Output { value: Tensor<T>, version: u64 },
 }
 
 impl<T: Float> Saved<T> {
@@ -117,11 +119,50 @@ pub(crate) struct NodeState<T: Float> {
     pub(crate) saved: SavedList<T>,
 }
 
-static LIVE_NODES: AtomicUsize = AtomicUsize::new(0);
+/// Nodes made minus nodes dropped, counted per thread: each thread writes only its own cell with
+/// a plain load and store (no atomic read-modify-write, which costs as much as a small op), and
+/// `live_nodes` adds the cells up. A thread's count moves to `RETIRED` when the thread ends.
+static CELLS: Mutex<Vec<Arc<AtomicIsize>>> = Mutex::new(Vec::new());
+static RETIRED: AtomicIsize = AtomicIsize::new(0);
+
+struct CountCell(Arc<AtomicIsize>);
+
+impl CountCell {
+    fn register() -> Self {
+        let cell = Arc::new(AtomicIsize::new(0));
+        lock(&CELLS).push(cell.clone());
+        CountCell(cell)
+    }
+}
+
+impl Drop for CountCell {
+    fn drop(&mut self) {
+        let mut cells = lock(&CELLS);
+        cells.retain(|c| !Arc::ptr_eq(c, &self.0));
+        RETIRED.fetch_add(self.0.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
+}
+
+thread_local! {
+    static COUNT: CountCell = CountCell::register();
+}
+
+fn count_nodes(delta: isize) {
+    let counted = COUNT.try_with(|c| {
+        let cell = &c.0;
+        cell.store(cell.load(Ordering::Relaxed) + delta, Ordering::Relaxed);
+    });
+    if counted.is_err() {
+        // This thread's cell is gone (a graph dropped while the thread exits).
+        RETIRED.fetch_add(delta, Ordering::Relaxed);
+    }
+}
 
 /// The number of graph nodes alive in the process: a training loop's count must stay flat.
 pub fn live_nodes() -> usize {
-    LIVE_NODES.load(Ordering::Relaxed)
+    let cells = lock(&CELLS);
+    let live: isize = cells.iter().map(|c| c.load(Ordering::Relaxed)).sum();
+    (live + RETIRED.load(Ordering::Relaxed)).max(0) as usize
 }
 
 /// One recorded op.
@@ -134,7 +175,12 @@ pub struct Node<T: Float> {
     pub(crate) state: Mutex<NodeState<T>>,
     pub(crate) hooks: Mutex<Vec<Hook<T>>>,
     /// Set by `retain_grad()` on the var this node made.
-    pub(crate) retained: Mutex<Option<Weak<VarInner<T>>>>,
+    pub(crate) retained: Mutex<Option<Tensor<T>>>,
+    /// Whether `retain_grad()` was called on the var this node made.
+    pub(crate) retains_grad: AtomicBool,
+    /// The version of the var this node made, kept here by its in-place ops so that a saved
+    /// result can be checked without a handle back to that var.
+    pub(crate) output_version: AtomicU64,
     /// Whether `hooks` or `retained` may be set: lets backward skip both locks.
     pub(crate) has_extras: AtomicBool,
 }
@@ -155,7 +201,7 @@ impl<T: Float> Node<T> {
         attrs: Attrs,
         backward: BackwardFn<T>,
     ) -> Self {
-        LIVE_NODES.fetch_add(1, Ordering::Relaxed);
+        count_nodes(1);
         Node {
             name,
             location,
@@ -168,6 +214,8 @@ impl<T: Float> Node<T> {
             }),
             hooks: Mutex::new(Vec::new()),
             retained: Mutex::new(None),
+            retains_grad: AtomicBool::new(false),
+            output_version: AtomicU64::new(0),
             has_extras: AtomicBool::new(false),
         }
     }
@@ -177,7 +225,7 @@ impl<T: Float> Node<T> {
     }
 
     /// Unpacks the saved values for backward, checking that none was changed in place.
-    pub(crate) fn unpack_saved(self: &Arc<Self>, state: &NodeState<T>) -> Result<Grads<T>> {
+    pub(crate) fn unpack_saved(this: &NodeArc<T>, state: &NodeState<T>) -> Result<Grads<T>> {
         let mut out = Grads::new();
         for (name, saved) in &state.saved {
             let unpacked = match saved {
@@ -185,27 +233,16 @@ impl<T: Float> Node<T> {
                 Some(Saved::Var { var, version }) => {
                     let found = var.version();
                     if found != *version {
-                        return Err(self.modified(name, var.shape(), *version, found));
+                        return Err(this.modified(name, var.shape(), *version, found));
                     }
                     Some(var.clone())
                 }
-                Some(Saved::Output {
-                    value,
-                    var,
-                    version,
-                }) => {
-                    if let Some(v) = var.upgrade() {
-                        let found = v.version.load(Ordering::Relaxed);
-                        if found != *version {
-                            return Err(self.modified(
-                                name,
-                                value.shape().to_vec(),
-                                *version,
-                                found,
-                            ));
-                        }
+                Some(Saved::Output { value, version }) => {
+                    let found = this.output_version.load(Ordering::Acquire);
+                    if found != *version {
+                        return Err(this.modified(name, value.shape().to_vec(), *version, found));
                     }
-                    Some(Var::from_saved_output(value.clone(), self.clone()))
+                    Some(Var::from_saved_output(value.clone(), this.clone()))
                 }
             };
             out.push(unpacked);
@@ -233,11 +270,14 @@ impl<T: Float> Node<T> {
 
 /// What a graph hands to its dropper: nodes and vars whose last reference may be here.
 enum Droppable<T: Float> {
-    Node(Arc<Node<T>>),
-    Var(Arc<VarInner<T>>),
+    Node(NodeArc<T>),
+    Var(VarArc<T>),
 }
 
-fn push_edges<T: Float>(stack: &mut Vec<Droppable<T>>, node: &mut Node<T>) {
+/// The dropper's work list: a small graph is unlinked without allocating.
+type Stack<T> = SmallVec<[Droppable<T>; 16]>;
+
+fn push_edges<T: Float>(stack: &mut Stack<T>, node: &mut Node<T>) {
     for e in node.inputs.drain(..) {
         match e {
             Edge::None => {}
@@ -256,7 +296,7 @@ fn push_edges<T: Float>(stack: &mut Vec<Droppable<T>>, node: &mut Node<T>) {
 
 impl<T: Float> Drop for Node<T> {
     fn drop(&mut self) {
-        LIVE_NODES.fetch_sub(1, Ordering::Relaxed);
+        count_nodes(-1);
         if self.inputs.is_empty() {
             let state = self.state.get_mut().unwrap_or_else(|p| p.into_inner());
             if state.saved.is_empty() {
@@ -264,7 +304,7 @@ impl<T: Float> Drop for Node<T> {
                 return;
             }
         }
-        let mut stack = Vec::with_capacity(8);
+        let mut stack: Stack<T> = SmallVec::new();
         push_edges(&mut stack, self);
         // Unlink the rest of the graph one level at a time: whatever this was the last owner
         // of is emptied here before it drops, so no drop recurses more than one level. Sole
@@ -272,18 +312,12 @@ impl<T: Float> Drop for Node<T> {
         while let Some(item) = stack.pop() {
             match item {
                 Droppable::Node(mut n) => {
-                    if let Some(node) = Arc::get_mut(&mut n) {
+                    if let Some(node) = NodeArc::get_mut(&mut n) {
                         push_edges(&mut stack, node);
-                    } else if let Some(mut node) = Arc::into_inner(n) {
-                        push_edges(&mut stack, &mut node);
                     }
                 }
                 Droppable::Var(mut v) => {
-                    if let Some(inner) = Arc::get_mut(&mut v) {
-                        if let Some(n) = inner.grad_fn.take() {
-                            stack.push(Droppable::Node(n));
-                        }
-                    } else if let Some(mut inner) = Arc::into_inner(v) {
+                    if let Some(inner) = VarArc::get_mut(&mut v) {
                         if let Some(n) = inner.grad_fn.take() {
                             stack.push(Droppable::Node(n));
                         }

@@ -3,14 +3,14 @@
 use std::fmt;
 use std::panic::Location;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Mutex, RwLock};
 
 use antorcha_tensor::{broadcast_shapes, Float, Tensor, TensorError};
 
 use crate::error::{ok, AutogradError, Result};
 use crate::grad_mode::is_grad_enabled;
 use crate::graph::NodeRef;
-use crate::node::{lock, Attrs, BackwardFn, Edge, Hook, Node, Saved, SavedList};
+use crate::node::{lock, Attrs, BackwardFn, Edge, Hook, Node, NodeArc, SavedList};
 
 /// A tensor in the autograd graph, like a `torch.Tensor` with `requires_grad`.
 ///
@@ -24,14 +24,20 @@ use crate::node::{lock, Attrs, BackwardFn, Edge, Hook, Node, Saved, SavedList};
 /// assert_eq!(a.grad().unwrap().to_vec(), vec![4.0]);  // 2a
 /// ```
 pub struct Var<T: Float = f32> {
-    pub(crate) inner: Arc<VarInner<T>>,
+    pub(crate) inner: VarArc<T>,
 }
+
+/// A var's shared state. triomphe's `Arc` has no weak count (nothing needs one): freeing a
+/// var is one atomic operation instead of two, and the unique-owner checks are plain loads.
+pub(crate) type VarArc<T> = triomphe::Arc<VarInner<T>>;
 
 pub(crate) struct VarInner<T: Float> {
     pub(crate) data: RwLock<Tensor<T>>,
     pub(crate) version: AtomicU64,
     pub(crate) requires_grad: AtomicBool,
-    pub(crate) grad_fn: Option<Arc<Node<T>>>,
+    /// Whether `hooks` may be non-empty: lets backward skip their lock.
+    pub(crate) has_hooks: AtomicBool,
+    pub(crate) grad_fn: Option<NodeArc<T>>,
     pub(crate) grad: Mutex<Option<Tensor<T>>>,
     pub(crate) name: Mutex<Option<String>>,
     pub(crate) hooks: Mutex<Vec<Hook<T>>>,
@@ -52,11 +58,12 @@ pub(crate) fn needs_graph<T: Float>(inputs: &[&Var<T>]) -> bool {
 }
 
 impl<T: Float> VarInner<T> {
-    fn new(data: Tensor<T>, requires_grad: bool, grad_fn: Option<Arc<Node<T>>>) -> Self {
+    fn new(data: Tensor<T>, requires_grad: bool, grad_fn: Option<NodeArc<T>>) -> Self {
         VarInner {
             data: RwLock::new(data),
             version: AtomicU64::new(0),
             requires_grad: AtomicBool::new(requires_grad),
+            has_hooks: AtomicBool::new(false),
             grad_fn,
             grad: Mutex::new(None),
             name: Mutex::new(None),
@@ -77,11 +84,20 @@ impl<T: Float> VarInner<T> {
     }
 }
 
+/// Adds `g` into a stored gradient in place (a leaf's `AccumulateGrad`, or a retained grad).
+pub(crate) fn accumulate_into<T: Float>(slot: &Mutex<Option<Tensor<T>>>, g: Tensor<T>) {
+    let mut slot = lock(slot);
+    match slot.as_mut() {
+        None => *slot = Some(g),
+        Some(acc) => acc.add_(&g),
+    }
+}
+
 impl<T: Float> Var<T> {
     /// A leaf holding `value` that does not require grad (a constant, like input data).
     pub fn new(value: Tensor<T>) -> Self {
         Var {
-            inner: Arc::new(VarInner::new(value, false, None)),
+            inner: VarArc::new(VarInner::new(value, false, None)),
         }
     }
 
@@ -196,10 +212,34 @@ impl<T: Float> Var<T> {
             .clone()
     }
 
+    /// The value, taken out without a lock or a copy when this is the last handle (the
+    /// engine's gradients); a shared handle otherwise.
+    pub(crate) fn into_data(self) -> Tensor<T> {
+        match VarArc::try_unwrap(self.inner) {
+            Ok(inner) => inner.data.into_inner().unwrap_or_else(|p| p.into_inner()),
+            Err(inner) => Var { inner }.data(),
+        }
+    }
+
     /// Runs `f` on the current value without cloning the handle.
     #[inline]
     pub(crate) fn with_data<R>(&self, f: impl FnOnce(&Tensor<T>) -> R) -> R {
         f(&self.inner.data.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Runs `f` on this value and `other`'s, each read under one lock (a var used on both
+    /// sides, `x * x`, is read once).
+    #[inline]
+    pub(crate) fn with_data2<R>(
+        &self,
+        other: &Var<T>,
+        f: impl FnOnce(&Tensor<T>, &Tensor<T>) -> R,
+    ) -> R {
+        if VarArc::ptr_eq(&self.inner, &other.inner) {
+            self.with_data(|a| f(a, a))
+        } else {
+            self.with_data(|a| other.with_data(|b| f(a, b)))
+        }
     }
 
     /// The shape of the value as ndarray's dimension (no allocation for up to 4 dims).
@@ -240,13 +280,13 @@ impl<T: Float> Var<T> {
 
     /// An identity for this var (stable while it lives), used by graph pictures.
     pub fn id(&self) -> usize {
-        Arc::as_ptr(&self.inner) as usize
+        VarArc::as_ptr(&self.inner) as usize
     }
 
     /// The accumulated gradient of a leaf (or of a var that asked for `retain_grad`), like
     /// `tensor.grad`; `None` until a backward reaches it or after `zero_grad`.
     pub fn grad(&self) -> Option<Tensor<T>> {
-        lock(&self.inner.grad).clone()
+        lock(self.grad_slot()).clone()
     }
 
     /// Replaces the gradient (`tensor.grad = …`).
@@ -270,29 +310,20 @@ impl<T: Float> Var<T> {
                 });
             }
         }
-        *lock(&self.inner.grad) = grad;
+        *lock(self.grad_slot()) = grad;
         Ok(())
     }
 
     /// Clears the gradient to `None`, as PyTorch 2's `zero_grad()` does.
     pub fn zero_grad(&self) {
-        *lock(&self.inner.grad) = None;
+        *lock(self.grad_slot()) = None;
     }
 
     /// Fills the existing gradient with zeros in place (`tensor.grad.zero_()`), keeping its
     /// memory; does nothing when there is no gradient.
     pub fn fill_grad_zero(&self) {
-        if let Some(g) = lock(&self.inner.grad).as_mut() {
+        if let Some(g) = lock(self.grad_slot()).as_mut() {
             g.zero_();
-        }
-    }
-
-    /// Adds `g` into the stored gradient in place (the leaf's `AccumulateGrad`).
-    pub(crate) fn accumulate_grad(&self, g: Tensor<T>) {
-        let mut slot = lock(&self.inner.grad);
-        match slot.as_mut() {
-            None => *slot = Some(g),
-            Some(acc) => acc.add_(&g),
         }
     }
 
@@ -301,10 +332,7 @@ impl<T: Float> Var<T> {
     /// (the engine's temporary), so nothing else can observe the change. `None` otherwise:
     /// the caller then computes a new var with the differentiable op.
     pub(crate) fn map_grad_in_place(&self, f: impl Fn(T) -> T) -> Option<Var<T>> {
-        if is_grad_enabled()
-            || Arc::strong_count(&self.inner) != 1
-            || Arc::weak_count(&self.inner) != 0
-        {
+        if is_grad_enabled() || !self.inner.is_unique() {
             return None;
         }
         {
@@ -331,10 +359,7 @@ impl<T: Float> Var<T> {
         other: &Tensor<T>,
         f: impl Fn(T, T) -> T,
     ) -> Option<Var<T>> {
-        if is_grad_enabled()
-            || Arc::strong_count(&self.inner) != 1
-            || Arc::weak_count(&self.inner) != 0
-        {
+        if is_grad_enabled() || !self.inner.is_unique() {
             return None;
         }
         {
@@ -359,11 +384,20 @@ impl<T: Float> Var<T> {
         Var::new(self.data())
     }
 
+    /// Where `.grad` lives: in the var for a leaf, in the node that made it for an interior var
+    /// that called `retain_grad` (so the node needs no handle back to its result).
+    fn grad_slot(&self) -> &Mutex<Option<Tensor<T>>> {
+        match &self.inner.grad_fn {
+            Some(node) if node.retains_grad.load(Ordering::Acquire) => &node.retained,
+            _ => &self.inner.grad,
+        }
+    }
+
     /// Keeps the gradient of this interior var in `.grad` during backward (`retain_grad()`);
     /// a leaf keeps its gradient anyway.
     pub fn retain_grad(&self) {
         if let Some(node) = &self.inner.grad_fn {
-            *lock(&node.retained) = Some(Arc::downgrade(&self.inner));
+            node.retains_grad.store(true, Ordering::Release);
             node.has_extras.store(true, Ordering::Release);
         }
     }
@@ -380,7 +414,10 @@ impl<T: Float> Var<T> {
                 lock(&node.hooks).push(hook);
                 node.has_extras.store(true, Ordering::Release);
             }
-            None => lock(&self.inner.hooks).push(hook),
+            None => {
+                lock(&self.inner.hooks).push(hook);
+                self.inner.has_hooks.store(true, Ordering::Release);
+            }
         }
     }
 
@@ -410,7 +447,15 @@ impl<T: Float> Var<T> {
         }
         let mut data = self.inner.data.write().unwrap_or_else(|p| p.into_inner());
         f(&mut data)?;
-        self.inner.version.fetch_add(1, Ordering::Relaxed);
+        // Writers hold the write lock, so a plain load and store cannot lose a bump (and
+        // costs no atomic read-modify-write).
+        let version = &self.inner.version;
+        let bumped = version.load(Ordering::Relaxed) + 1;
+        version.store(bumped, Ordering::Release);
+        if let Some(node) = &self.inner.grad_fn {
+            // A result that its own node saved is checked against this at backward.
+            node.output_version.store(bumped, Ordering::Release);
+        }
         Ok(())
     }
 
@@ -482,10 +527,7 @@ impl<T: Float> Var<T> {
         attrs: Attrs,
         backward: BackwardFn<T>,
     ) -> Var<T> {
-        let saves_output = saved
-            .iter()
-            .any(|(_, s)| matches!(s, Some(Saved::Output { .. })));
-        let node = Arc::new(Node::new(
+        let node = NodeArc::new(Node::new(
             name,
             Location::caller(),
             value.array().raw_dim(),
@@ -494,28 +536,19 @@ impl<T: Float> Var<T> {
             attrs,
             backward,
         ));
-        let var = Var {
-            inner: Arc::new(VarInner::new(value, true, Some(node.clone()))),
-        };
-        if saves_output {
-            let mut state = lock(&node.state);
-            for (_, s) in state.saved.iter_mut() {
-                if let Some(Saved::Output { var: weak, .. }) = s {
-                    *weak = Arc::downgrade(&var.inner);
-                }
-            }
+        Var {
+            inner: VarArc::new(VarInner::new(value, true, Some(node))),
         }
-        var
     }
 
     /// The op's own result as saved for backward, re-attached to `node`.
-    pub(crate) fn from_saved_output(value: Tensor<T>, node: Arc<Node<T>>) -> Var<T> {
+    pub(crate) fn from_saved_output(value: Tensor<T>, node: NodeArc<T>) -> Var<T> {
         Var {
-            inner: Arc::new(VarInner::new(value, true, Some(node))),
+            inner: VarArc::new(VarInner::new(value, true, Some(node))),
         }
     }
 
-    pub(crate) fn into_inner(self) -> Arc<VarInner<T>> {
+    pub(crate) fn into_inner(self) -> VarArc<T> {
         self.inner
     }
 }

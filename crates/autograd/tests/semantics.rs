@@ -353,3 +353,45 @@ fn example_two_converges_to_least_squares() {
     );
     assert!((b.item() - slope).abs() < 1e-4, "b {} vs {slope}", b.item());
 }
+
+#[test]
+fn a_hook_that_changes_the_gradient_shape_is_an_error() {
+    let x = v(&[1.0, 2.0], &[2]).requires_grad();
+    let h = &x * 3.0;
+    h.register_hook(|_| Some(Tensor::ones(&[3])));
+    let e = h.sum().backward().unwrap_err();
+    assert!(
+        matches!(e, AutogradError::GradShape { ref grad, ref expected, .. }
+            if grad == &[3] && expected == &[2]),
+        "{e}"
+    );
+    assert!(e.to_string().contains("hook"), "{e}");
+    // The same on a leaf's hook.
+    let y = v(&[1.0, 2.0], &[2]).requires_grad();
+    y.register_hook(|_| Some(Tensor::ones(&[1])));
+    assert!(matches!(
+        (&y * 2.0).sum().backward(),
+        Err(AutogradError::GradShape { .. })
+    ));
+}
+
+#[test]
+fn changing_a_saved_result_in_place_is_reported_at_backward() {
+    // exp saves its result; changing that result in place (under no_grad) must be caught.
+    let x = v(&[0.5, 1.0], &[2]).requires_grad();
+    let y = x.exp();
+    antorcha_autograd::with_no_grad(|| y.add_(&Tensor::ones(&[2]))).unwrap();
+    let e = y.sum().backward().unwrap_err();
+    assert!(
+        matches!(
+            e,
+            AutogradError::SavedValueModified {
+                saved: "result",
+                expected: 0,
+                found: 1,
+                ..
+            }
+        ),
+        "{e}"
+    );
+}

@@ -1,7 +1,11 @@
 //! The `Tensor` type: an `ndarray::ArrayD` behind an `Arc`, so clones are cheap and writes copy
 //! only when the data is shared.
+//!
+//! The `Arc` is triomphe's: it has no weak count, so dropping a tensor is one atomic operation
+//! instead of two and the uniqueness check before an in-place write is a plain load. Atomic
+//! read-modify-writes cost ~8 ns each on the machines we measure, as much as a whole small op.
 
-use std::sync::Arc;
+use triomphe::Arc;
 
 use ndarray::{Array1, Array2, ArrayD, ArrayViewD, ArrayViewMutD, IxDyn};
 

@@ -1,13 +1,30 @@
 //! Elementwise binary ops with broadcasting; every gradient is summed back to its input's shape.
 
-use antorcha_tensor::ndarray::Dimension;
-use antorcha_tensor::Float;
+use antorcha_tensor::ndarray::{Dimension, IxDyn};
+use antorcha_tensor::{Float, Tensor};
 use smallvec::smallvec;
 
 use super::plain;
 use crate::error::Result;
 use crate::node::{Attr, Saved};
 use crate::var::{needs_graph, Var};
+
+/// A binary op's forward: `f` on both values, each read under one lock, and the inputs' shapes
+/// when the op is recorded (`None`: nothing to record).
+type Forward<T> = (Tensor<T>, Option<(IxDyn, IxDyn)>);
+
+fn forward2<T: Float>(
+    a: &Var<T>,
+    b: &Var<T>,
+    f: impl FnOnce(&Tensor<T>, &Tensor<T>) -> antorcha_tensor::Result<Tensor<T>>,
+) -> Result<Forward<T>> {
+    let record = needs_graph(&[a, b]);
+    a.with_data2(b, |x, y| {
+        let value = f(x, y)?;
+        let dims = record.then(|| (x.array().raw_dim(), y.array().raw_dim()));
+        Ok((value, dims))
+    })
+}
 
 /// `-sum_to(g, shape)`; with `alone` (no other input's rule reads `g`), negated in place
 /// when the gradient is the engine's only handle.
@@ -70,12 +87,10 @@ impl<T: Float> Var<T> {
     /// `self + other` or an error naming both shapes.
     #[track_caller]
     pub fn try_add(&self, other: &Var<T>) -> Result<Var<T>> {
-        let rhs = other.data();
-        let value = self.with_data(|t| t.try_add(&rhs))?;
-        if !needs_graph(&[self, other]) {
+        let (value, dims) = forward2(self, other, |a, b| a.try_add(b))?;
+        let Some((sa, sb)) = dims else {
             return Ok(Var::new(value));
-        }
-        let (sa, sb) = (self.dim(), other.dim());
+        };
         Ok(Var::from_op(
             value,
             "AddBackward0",
@@ -94,12 +109,10 @@ impl<T: Float> Var<T> {
     /// `self - other` or an error naming both shapes.
     #[track_caller]
     pub fn try_sub(&self, other: &Var<T>) -> Result<Var<T>> {
-        let rhs = other.data();
-        let value = self.with_data(|t| t.try_sub(&rhs))?;
-        if !needs_graph(&[self, other]) {
+        let (value, dims) = forward2(self, other, |a, b| a.try_sub(b))?;
+        let Some((sa, sb)) = dims else {
             return Ok(Var::new(value));
-        }
-        let (sa, sb) = (self.dim(), other.dim());
+        };
         Ok(Var::from_op(
             value,
             "SubBackward0",
@@ -118,12 +131,10 @@ impl<T: Float> Var<T> {
     /// `self * other` or an error naming both shapes.
     #[track_caller]
     pub fn try_mul(&self, other: &Var<T>) -> Result<Var<T>> {
-        let rhs = other.data();
-        let value = self.with_data(|t| t.try_mul(&rhs))?;
-        if !needs_graph(&[self, other]) {
+        let (value, dims) = forward2(self, other, |a, b| a.try_mul(b))?;
+        let Some((sa, sb)) = dims else {
             return Ok(Var::new(value));
-        }
-        let (sa, sb) = (self.dim(), other.dim());
+        };
         // Each side's gradient needs the other side: keep only what will be used.
         let saved = smallvec![
             ("other", self.needs_grad().then(|| Saved::var(other))),
@@ -147,12 +158,10 @@ impl<T: Float> Var<T> {
     /// `self / other` or an error naming both shapes.
     #[track_caller]
     pub fn try_div(&self, other: &Var<T>) -> Result<Var<T>> {
-        let rhs = other.data();
-        let value = self.with_data(|t| t.try_div(&rhs))?;
-        if !needs_graph(&[self, other]) {
+        let (value, dims) = forward2(self, other, |a, b| a.try_div(b))?;
+        let Some((sa, sb)) = dims else {
             return Ok(Var::new(value));
-        }
-        let (sa, sb) = (self.dim(), other.dim());
+        };
         let saved = smallvec![
             ("other", Some(Saved::var(other))),
             ("self", other.needs_grad().then(|| Saved::var(self))),
@@ -180,12 +189,10 @@ impl<T: Float> Var<T> {
     /// `self ** other` or an error naming both shapes.
     #[track_caller]
     pub fn try_pow(&self, other: &Var<T>) -> Result<Var<T>> {
-        let rhs = other.data();
-        let value = self.with_data(|t| t.try_pow(&rhs))?;
-        if !needs_graph(&[self, other]) {
+        let (value, dims) = forward2(self, other, |a, b| a.try_pow(b))?;
+        let Some((sa, sb)) = dims else {
             return Ok(Var::new(value));
-        }
-        let (sa, sb) = (self.dim(), other.dim());
+        };
         let saved = smallvec![
             ("exponent", Some(Saved::var(other))),
             ("self", Some(Saved::var(self))),
@@ -193,7 +200,6 @@ impl<T: Float> Var<T> {
                 "result",
                 other.needs_grad().then(|| Saved::Output {
                     value: value.clone(),
-                    var: std::sync::Weak::new(),
                     version: 0,
                 }),
             ),

@@ -33,11 +33,10 @@ impl<T: Float> Var<T> {
     /// The sum of all elements, as a 0-d var (`SumBackward0`).
     #[track_caller]
     pub fn sum(&self) -> Var<T> {
-        let value = self.data().sum();
+        let (value, shape) = self.with_data(|x| (x.sum(), x.array().raw_dim()));
         if !needs_graph(&[self]) {
             return Var::new(value);
         }
-        let shape = self.dim();
         Var::from_op(
             value,
             "SumBackward0",
@@ -51,11 +50,10 @@ impl<T: Float> Var<T> {
     /// The mean of all elements, as a 0-d var (`MeanBackward0`); NaN for an empty var.
     #[track_caller]
     pub fn mean(&self) -> Var<T> {
-        let value = self.data().mean();
+        let (value, shape) = self.with_data(|x| (x.mean(), x.array().raw_dim()));
         if !needs_graph(&[self]) {
             return Var::new(value);
         }
-        let shape = self.dim();
         let n: usize = shape.size();
         Var::from_op(
             value,
@@ -291,22 +289,25 @@ impl<T: Float> Var<T> {
     /// `sum_to`, or an error when `self` is not a broadcast of `shape`.
     #[track_caller]
     pub fn try_sum_to(&self, shape: &[usize]) -> Result<Var<T>> {
-        let x = self.data();
-        if x.shape() == shape {
+        let Some((value, from)) = self.with_data(|x| {
+            if x.shape() == shape {
+                return Ok(None);
+            }
+            Ok::<_, crate::error::AutogradError>(Some((x.try_sum_to(shape)?, x.array().raw_dim())))
+        })?
+        else {
             return Ok(self.clone());
-        }
-        let value = x.try_sum_to(shape)?;
+        };
         if !needs_graph(&[self]) {
             return Ok(Var::new(value));
         }
-        let from = x.shape().to_vec();
         Ok(Var::from_op(
             value,
             "SumBackward1",
             &[self],
             smallvec![],
-            smallvec![("self_sym_sizes", Attr::shape(&from))],
-            Box::new(move |g, _, _| Ok(smallvec![Some(g.broadcast_to(&from))])),
+            smallvec![("self_sym_sizes", Attr::shape(from.slice()))],
+            Box::new(move |g, _, _| Ok(smallvec![Some(g.broadcast_to(from.slice()))])),
         ))
     }
 
@@ -323,22 +324,28 @@ impl<T: Float> Var<T> {
     /// `broadcast_to`, or an error naming both shapes.
     #[track_caller]
     pub fn try_broadcast_to(&self, shape: &[usize]) -> Result<Var<T>> {
-        let x = self.data();
-        if x.shape() == shape {
+        let Some((value, from)) = self.with_data(|x| {
+            if x.shape() == shape {
+                return Ok(None);
+            }
+            Ok::<_, crate::error::AutogradError>(Some((
+                x.try_broadcast_to(shape)?,
+                x.array().raw_dim(),
+            )))
+        })?
+        else {
             return Ok(self.clone());
-        }
-        let value = x.try_broadcast_to(shape)?;
+        };
         if !needs_graph(&[self]) {
             return Ok(Var::new(value));
         }
-        let from = x.shape().to_vec();
         Ok(Var::from_op(
             value,
             "ExpandBackward0",
             &[self],
             smallvec![],
-            smallvec![("self_sym_sizes", Attr::shape(&from))],
-            Box::new(move |g, _, _| Ok(smallvec![Some(g.sum_to(&from))])),
+            smallvec![("self_sym_sizes", Attr::shape(from.slice()))],
+            Box::new(move |g, _, _| Ok(smallvec![Some(g.sum_to(from.slice()))])),
         ))
     }
 }

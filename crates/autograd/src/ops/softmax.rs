@@ -11,7 +11,6 @@ use crate::var::{needs_graph, Var};
 fn result<T: Float>(value: &antorcha_tensor::Tensor<T>) -> Option<Saved<T>> {
     Some(Saved::Output {
         value: value.clone(),
-        var: std::sync::Weak::new(),
         version: 0,
     })
 }

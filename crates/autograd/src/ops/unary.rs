@@ -10,7 +10,6 @@ use crate::var::{needs_graph, Var};
 fn output<T: Float>(value: &Tensor<T>) -> Option<Saved<T>> {
     Some(Saved::Output {
         value: value.clone(),
-        var: std::sync::Weak::new(),
         version: 0,
     })
 }

@@ -34,4 +34,18 @@ fn training_loop_keeps_the_number_of_live_nodes_flat() {
     // While a step's loss lives, its five nodes (Mul, Add, Sub, Pow, Mean) do; then none.
     assert_eq!(counts[0], 5, "nodes alive during a step: {counts:?}");
     assert_eq!(live_nodes(), 0);
+
+    // The counter is kept per thread and summed: a graph made on one thread and dropped on
+    // another, or made on a thread that has ended, is still counted right.
+    let loss = (&y - (&a + &b * &x)).powf(2.0).mean();
+    assert_eq!(live_nodes(), 5);
+    std::thread::spawn(move || drop(loss)).join().unwrap();
+    assert_eq!(live_nodes(), 0);
+    let (a2, b2, x2, y2) = (a.clone(), b.clone(), x.clone(), y.clone());
+    let loss = std::thread::spawn(move || (&y2 - (&a2 + &b2 * &x2)).powf(2.0).mean())
+        .join()
+        .unwrap();
+    assert_eq!(live_nodes(), 5, "nodes made by a thread that has ended");
+    drop(loss);
+    assert_eq!(live_nodes(), 0);
 }

@@ -117,6 +117,17 @@ fn slice_sum<T: Float>(xs: &[T]) -> T {
     ndarray::aview1(xs).sum()
 }
 
+/// The sum of all elements: ndarray's own sum, reached through a row-major slice when there is
+/// one (the same unrolled loop, same result, without ndarray's `IxDyn` contiguity check, which
+/// costs more than summing a small tensor).
+#[inline]
+fn sum_all<T: Float>(a: &ndarray::ArrayD<T>) -> T {
+    match a.as_slice() {
+        Some(xs) => slice_sum(xs),
+        None => a.sum(),
+    }
+}
+
 fn from_shape_vec<U: crate::element::Element>(shape: &[usize], data: Vec<U>) -> Tensor<U> {
     Tensor::from_array(ArrayD::from_shape_vec(IxDyn(shape), data).expect("length matches shape"))
 }
@@ -248,7 +259,7 @@ impl<T: Float> Tensor<T> {
     /// assert_eq!(x.sum().item(), 10.0);
     /// ```
     pub fn sum(&self) -> Tensor<T> {
-        Tensor::scalar(self.array().sum())
+        Tensor::scalar(sum_all(self.array()))
     }
 
     /// The sum over `dim` (negative counts from the end), keeping it as size 1 with `keepdim`,
@@ -388,7 +399,7 @@ impl<T: Float> Tensor<T> {
         }
         // A gradient summed to one element (a scalar parameter's): one pass, no bookkeeping.
         if shape.iter().all(|&s| s == 1) {
-            return Ok(Tensor::full(shape, self.array().sum()));
+            return Ok(Tensor::full(shape, sum_all(self.array())));
         }
         let keep: Vec<bool> = (0..own.len())
             .map(|i| i >= lead && shape[i - lead] == own[i])
@@ -411,7 +422,7 @@ impl<T: Float> Tensor<T> {
     /// ```
     pub fn mean(&self) -> Tensor<T> {
         let n = T::cast(self.numel() as f64);
-        Tensor::scalar(self.array().sum() / n)
+        Tensor::scalar(sum_all(self.array()) / n)
     }
 
     /// The mean over `dim`, like `torch.mean(x, dim, keepdim)` (NaN where `dim` has size 0).

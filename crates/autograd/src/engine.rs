@@ -11,6 +11,7 @@ use crate::error::{AutogradError, Result};
 use crate::grad_mode::{is_anomaly_enabled, set_grad_enabled};
 use std::sync::atomic::Ordering;
 
+use crate::flow::Flow;
 use crate::node::{lock, Edge, Node, NodeArc};
 use crate::var::{accumulate_into, Var, VarArc};
 
@@ -192,17 +193,15 @@ fn topological_order<T: Float>(root: Vertex<'_, T>) -> (Vertices<'_, T>, KeyInde
     (post, index)
 }
 
-fn check_finite<T: Float>(node: &Node<T>, input: usize, g: &Var<T>) -> Result<()> {
-    let bad = g.with_data(|t| {
-        t.array().iter().find_map(|x| {
-            if x.is_nan() {
-                Some("nan")
-            } else if x.is_infinite() {
-                Some("inf")
-            } else {
-                None
-            }
-        })
+fn check_finite<T: Float>(node: &Node<T>, input: usize, g: &Tensor<T>) -> Result<()> {
+    let bad = g.array().iter().find_map(|x| {
+        if x.is_nan() {
+            Some("nan")
+        } else if x.is_infinite() {
+            Some("inf")
+        } else {
+            None
+        }
     });
     match bad {
         None => Ok(()),
@@ -215,22 +214,15 @@ fn check_finite<T: Float>(node: &Node<T>, input: usize, g: &Var<T>) -> Result<()
     }
 }
 
-/// `acc + g`: in place when no graph is being recorded and nothing else holds `acc`.
-fn accumulate<T: Float>(acc: Var<T>, g: &Var<T>) -> Var<T> {
-    // Shapes were checked against the vertex already, so the in-place sum always fits.
-    g.with_data(|gt| acc.zip_grad_in_place(gt, |x, y| x + y))
-        .unwrap_or_else(|| acc.add(g))
-}
-
 /// Runs the hooks on a gradient in order, each seeing the last one's replacement; a
 /// replacement must keep the gradient's shape (PyTorch: "hook has changed the size of value").
-fn run_hooks<T: Float>(
+fn run_hooks<T: Float, F: Flow<T>>(
     hooks: &[crate::node::Hook<T>],
-    mut g: Var<T>,
+    mut g: F,
     whose: impl Fn() -> String,
-) -> Result<Var<T>> {
+) -> Result<F> {
     for hook in hooks {
-        let replaced = g.with_data(|t| {
+        let replaced = g.with_tensor(|t| {
             hook(t).map(|new| {
                 if new.shape() == t.shape() {
                     Ok(new)
@@ -244,7 +236,7 @@ fn run_hooks<T: Float>(
             })
         });
         if let Some(t) = replaced {
-            g = Var::new(t?);
+            g = F::from_tensor(t?);
         }
     }
     Ok(g)
@@ -258,10 +250,7 @@ pub(crate) fn run_backward<T: Float>(
     targets: Option<&[&Var<T>]>,
     options: BackwardOptions,
 ) -> Result<Vec<Option<Var<T>>>> {
-    let retain = options.retain_graph || options.create_graph;
     let _mode = set_grad_enabled(options.create_graph);
-    let anomaly = is_anomaly_enabled();
-
     let root_vertex = match &root.inner.grad_fn {
         Some(n) => Vertex::Node(n),
         None if root.needs_grad() => Vertex::Leaf(&root.inner),
@@ -272,127 +261,166 @@ pub(crate) fn run_backward<T: Float>(
         }
     };
     let (order, index) = topological_order(root_vertex);
+    let pass = Pass {
+        order: &order,
+        index: &index,
+        targets,
+        retain: options.retain_graph || options.create_graph,
+        anomaly: is_anomaly_enabled(),
+    };
+    if options.create_graph {
+        pass.run::<Var<T>>(seed)
+    } else {
+        pass.run::<Tensor<T>>(seed)
+    }
+}
 
-    // Gradients asked for by `grad()`, by the key of the vertex they arrive at.
-    let mut wanted: PtrMap<Vec<usize>> = PtrMap::default();
-    if let Some(ts) = targets {
-        for (i, t) in ts.iter().enumerate() {
-            let key = match &t.inner.grad_fn {
-                Some(n) => NodeArc::as_ptr(n) as usize,
-                None => VarArc::as_ptr(&t.inner) as usize,
+/// One backward pass over a sorted graph.
+struct Pass<'p, 'g, T: Float> {
+    order: &'p [Vertex<'g, T>],
+    index: &'p KeyIndex,
+    targets: Option<&'p [&'p Var<T>]>,
+    retain: bool,
+    anomaly: bool,
+}
+
+impl<T: Float> Pass<'_, '_, T> {
+    fn run<F: Flow<T>>(&self, seed: Tensor<T>) -> Result<Vec<Option<Var<T>>>> {
+        let targets = self.targets;
+        // Gradients asked for by `grad()`, by the key of the vertex they arrive at.
+        let mut wanted: PtrMap<Vec<usize>> = PtrMap::default();
+        if let Some(ts) = targets {
+            for (i, t) in ts.iter().enumerate() {
+                let key = match &t.inner.grad_fn {
+                    Some(n) => NodeArc::as_ptr(n) as usize,
+                    None => VarArc::as_ptr(&t.inner) as usize,
+                };
+                wanted.entry(key).or_default().push(i);
+            }
+        }
+        let mut results: Vec<Option<Var<T>>> = vec![None; targets.map_or(0, |t| t.len())];
+
+        let mut pending: SmallVec<[Option<F>; 16]> = (0..self.order.len()).map(|_| None).collect();
+        pending[0] = Some(F::from_tensor(seed));
+
+        for (i, vertex) in self.order.iter().enumerate() {
+            let Some(mut grad) = pending[i].take() else {
+                continue;
             };
-            wanted.entry(key).or_default().push(i);
-        }
-    }
-    let mut results: Vec<Option<Var<T>>> = vec![None; targets.map_or(0, |t| t.len())];
-
-    let mut pending: SmallVec<[Option<Var<T>>; 16]> = smallvec::smallvec![None; order.len()];
-    pending[0] = Some(Var::new(seed));
-
-    for (i, vertex) in order.iter().enumerate() {
-        let Some(mut grad) = pending[i].take() else {
-            continue;
-        };
-        match vertex {
-            Vertex::Leaf(leaf) => {
-                if leaf.has_hooks.load(Ordering::Acquire) {
-                    grad = run_hooks(&lock(&leaf.hooks), grad, || "a leaf".into())?;
-                }
-                if let Some(slots) = (!wanted.is_empty())
-                    .then(|| wanted.get(&vertex.key()))
-                    .flatten()
-                {
-                    for &s in slots {
-                        results[s] = Some(grad.clone());
+            match vertex {
+                Vertex::Leaf(leaf) => {
+                    if leaf.has_hooks.load(Ordering::Acquire) {
+                        grad = run_hooks(&lock(&leaf.hooks), grad, || "a leaf".into())?;
+                    }
+                    if let Some(slots) = (!wanted.is_empty())
+                        .then(|| wanted.get(&vertex.key()))
+                        .flatten()
+                    {
+                        for &s in slots {
+                            results[s] = Some(grad.to_var());
+                        }
+                    }
+                    if targets.is_none() {
+                        accumulate_into(&leaf.grad, grad.into_tensor());
                     }
                 }
-                if targets.is_none() {
-                    accumulate_into(&leaf.grad, grad.into_data());
-                }
-            }
-            Vertex::Node(node) => {
-                if node.has_extras.load(Ordering::Acquire) {
-                    grad = run_hooks(&lock(&node.hooks), grad, || {
-                        format!("{} (created at {})", node.name, node.location_string())
-                    })?;
-                    if targets.is_none() && node.retains_grad.load(Ordering::Acquire) {
-                        accumulate_into(&node.retained, grad.data());
+                Vertex::Node(node) => {
+                    if node.has_extras.load(Ordering::Acquire) {
+                        grad = run_hooks(&lock(&node.hooks), grad, || {
+                            format!("{} (created at {})", node.name, node.location_string())
+                        })?;
+                        if targets.is_none() && node.retains_grad.load(Ordering::Acquire) {
+                            accumulate_into(&node.retained, grad.with_tensor(|t| t.clone()));
+                        }
                     }
-                }
-                if let Some(slots) = (!wanted.is_empty())
-                    .then(|| wanted.get(&vertex.key()))
-                    .flatten()
-                {
-                    for &s in slots {
-                        results[s] = Some(grad.clone());
+                    if let Some(slots) = (!wanted.is_empty())
+                        .then(|| wanted.get(&vertex.key()))
+                        .flatten()
+                    {
+                        for &s in slots {
+                            results[s] = Some(grad.to_var());
+                        }
                     }
-                }
-                let mut needs_buf = [false; 8];
-                let needs_vec: Vec<bool>;
-                let needs: &[bool] = if node.inputs.len() <= needs_buf.len() {
-                    for (n, e) in needs_buf.iter_mut().zip(&node.inputs) {
-                        *n = !matches!(e, Edge::None);
-                    }
-                    &needs_buf[..node.inputs.len()]
-                } else {
-                    needs_vec = node
-                        .inputs
-                        .iter()
-                        .map(|e| !matches!(e, Edge::None))
-                        .collect();
-                    &needs_vec
-                };
-                let grads = {
-                    let mut state = lock(&node.state);
-                    let saved = Node::unpack_saved(node, &state)?;
-                    let Some(backward) = state.backward.as_ref() else {
-                        return Err(AutogradError::FreedGraph {
-                            node: node.name,
-                            location: node.location_string(),
+                    let grads = self.run_node(node, grad)?;
+                    for (k, (edge, g)) in node.inputs.iter().zip(grads).enumerate() {
+                        let Some(g) = g else { continue };
+                        // Every rule returns its input's shape (the gradient property tests
+                        // check each one; hooks are checked where they run), so this costs
+                        // nothing in release builds, where reading a var's shape takes a lock.
+                        debug_assert!(
+                            g.with_tensor(|t| match edge {
+                                Edge::Node(n) => t.shape() == n.shape.slice(),
+                                Edge::Leaf(v) => v.same_shape(t),
+                                Edge::None => true,
+                            }),
+                            "{} (created at {}) returned a gradient of shape {:?} for input {k}",
+                            node.name,
+                            node.location_string(),
+                            g.with_tensor(|t| t.shape().to_vec())
+                        );
+                        let key = match edge {
+                            Edge::None => continue,
+                            Edge::Node(n) => NodeArc::as_ptr(n) as usize,
+                            Edge::Leaf(v) => VarArc::as_ptr(v) as usize,
+                        };
+                        if self.anomaly {
+                            g.with_tensor(|t| check_finite(node, k, t))?;
+                        }
+                        let j = self.index.get(key).expect("every input was visited");
+                        pending[j] = Some(match pending[j].take() {
+                            None => g,
+                            Some(acc) => F::accumulate(acc, g),
                         });
-                    };
-                    let grads = backward(&grad, &saved, needs)?;
-                    if !retain {
-                        state.backward = None;
-                        state.saved.clear();
                     }
-                    grads
-                };
-                drop(grad);
-                for (k, (edge, g)) in node.inputs.iter().zip(grads).enumerate() {
-                    let Some(g) = g else { continue };
-                    // Every rule returns its input's shape (the gradient property tests check
-                    // each one; hooks are checked where they run), so this costs nothing in
-                    // release builds, where reading the shape would take two locks.
-                    debug_assert!(
-                        g.with_data(|t| match edge {
-                            Edge::Node(n) => t.shape() == n.shape.slice(),
-                            Edge::Leaf(v) => v.same_shape(t),
-                            Edge::None => true,
-                        }),
-                        "{} (created at {}) returned a gradient of shape {:?} for input {k}",
-                        node.name,
-                        node.location_string(),
-                        g.shape()
-                    );
-                    let key = match edge {
-                        Edge::None => continue,
-                        Edge::Node(n) => NodeArc::as_ptr(n) as usize,
-                        Edge::Leaf(v) => VarArc::as_ptr(v) as usize,
-                    };
-                    if anomaly {
-                        check_finite(node, k, &g)?;
-                    }
-                    let j = index.get(key).expect("every input was visited");
-                    pending[j] = Some(match pending[j].take() {
-                        None => g,
-                        Some(acc) => accumulate(acc, &g),
-                    });
                 }
             }
         }
+        Ok(results)
     }
-    Ok(results)
+
+    /// Runs a node's rule. Without `retain`, its rule and saved values are taken out first
+    /// (no lock is held while the rule runs) and freed after it, as PyTorch frees them.
+    fn run_node<F: Flow<T>>(&self, node: &NodeArc<T>, grad: F) -> Result<SmallVec<[Option<F>; 2]>> {
+        let mut needs_buf = [false; 8];
+        let needs_vec: Vec<bool>;
+        let needs: &[bool] = if node.inputs.len() <= needs_buf.len() {
+            for (n, e) in needs_buf.iter_mut().zip(&node.inputs) {
+                *n = !matches!(e, Edge::None);
+            }
+            &needs_buf[..node.inputs.len()]
+        } else {
+            needs_vec = node
+                .inputs
+                .iter()
+                .map(|e| !matches!(e, Edge::None))
+                .collect();
+            &needs_vec
+        };
+        let freed = || AutogradError::FreedGraph {
+            node: node.name,
+            location: node.location_string(),
+        };
+        if self.retain {
+            let state = lock(&node.state);
+            let rule = state.backward.as_ref().ok_or_else(freed)?;
+            return F::run(node, rule, &state.saved, grad, needs);
+        }
+        let (rule, saved) = {
+            let mut state = lock(&node.state);
+            (state.backward.take(), std::mem::take(&mut state.saved))
+        };
+        let rule = rule.ok_or_else(freed)?;
+        match F::run(node, &rule, &saved, grad, needs) {
+            Ok(grads) => Ok(grads),
+            Err(e) => {
+                // Leave the node as it was, so the error can be fixed and backward rerun.
+                let mut state = lock(&node.state);
+                state.backward = Some(rule);
+                state.saved = saved;
+                Err(e)
+            }
+        }
+    }
 }
 
 impl<T: Float> Var<T> {

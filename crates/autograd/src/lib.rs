@@ -23,10 +23,12 @@
 
 mod engine;
 mod error;
+mod flow;
 mod grad_mode;
 mod graph;
 mod node;
 mod ops;
+mod rule;
 mod var;
 
 pub use engine::{grad, BackwardOptions};

@@ -11,6 +11,7 @@ use antorcha_tensor::{Float, Tensor};
 use smallvec::SmallVec;
 
 use crate::error::{AutogradError, Result};
+use crate::rule::{Grads, Rule, SavedTensors};
 use crate::var::{Var, VarArc};
 
 /// A shared node. triomphe's `Arc` has no weak count (nodes never need one): freeing a node
@@ -18,19 +19,12 @@ use crate::var::{Var, VarArc};
 /// is a plain load.
 pub(crate) type NodeArc<T> = triomphe::Arc<Node<T>>;
 
-/// The gradient of each input of an op (most ops have one or two: no allocation).
-pub(crate) type Grads<T> = SmallVec<[Option<Var<T>>; 2]>;
 /// The edges to an op's inputs.
 pub(crate) type Inputs<T> = SmallVec<[Edge<T>; 2]>;
 /// The values an op saved, by PyTorch's name.
 pub(crate) type SavedList<T> = SmallVec<[(&'static str, Option<Saved<T>>); 2]>;
 /// An op's attributes, by PyTorch's name.
 pub(crate) type Attrs = SmallVec<[(&'static str, Attr); 2]>;
-
-/// A backward rule: from the output's gradient and the unpacked saved values, the gradient of
-/// each input (`None` where `needs[i]` is false or the gradient is zero by construction).
-pub(crate) type BackwardFn<T> =
-    Box<dyn Fn(&Var<T>, &[Option<Var<T>>], &[bool]) -> Result<Grads<T>> + Send + Sync>;
 
 /// A hook on the gradient flowing into a var: it may return a replacement.
 pub(crate) type Hook<T> = Box<dyn Fn(&Tensor<T>) -> Option<Tensor<T>> + Send + Sync>;
@@ -114,7 +108,7 @@ impl Attr {
 
 pub(crate) struct NodeState<T: Float> {
     /// `None` once backward has run without `retain_graph`.
-    pub(crate) backward: Option<BackwardFn<T>>,
+    pub(crate) backward: Option<Rule<T>>,
     /// Saved values by PyTorch's name; `None` for a value the op did not need to keep.
     pub(crate) saved: SavedList<T>,
 }
@@ -199,7 +193,7 @@ impl<T: Float> Node<T> {
         inputs: Inputs<T>,
         saved: SavedList<T>,
         attrs: Attrs,
-        backward: BackwardFn<T>,
+        backward: Rule<T>,
     ) -> Self {
         count_nodes(1);
         Node {
@@ -224,10 +218,11 @@ impl<T: Float> Node<T> {
         format!("{}:{}", self.location.file(), self.location.line())
     }
 
-    /// Unpacks the saved values for backward, checking that none was changed in place.
-    pub(crate) fn unpack_saved(this: &NodeArc<T>, state: &NodeState<T>) -> Result<Grads<T>> {
+    /// Unpacks the saved values for a recorded backward, checking that none was changed in
+    /// place.
+    pub(crate) fn unpack_saved(this: &NodeArc<T>, saved: &SavedList<T>) -> Result<Grads<T>> {
         let mut out = Grads::new();
-        for (name, saved) in &state.saved {
+        for (name, saved) in saved {
             let unpacked = match saved {
                 None => None,
                 Some(Saved::Var { var, version }) => {
@@ -243,6 +238,33 @@ impl<T: Float> Node<T> {
                         return Err(this.modified(name, value.shape().to_vec(), *version, found));
                     }
                     Some(Var::from_saved_output(value.clone(), this.clone()))
+                }
+            };
+            out.push(unpacked);
+        }
+        Ok(out)
+    }
+
+    /// Unpacks the saved values as plain tensors (a backward that records nothing), with the
+    /// same checks.
+    pub(crate) fn unpack_saved_tensors(&self, saved: &SavedList<T>) -> Result<SavedTensors<T>> {
+        let mut out = SavedTensors::new();
+        for (name, saved) in saved {
+            let unpacked = match saved {
+                None => None,
+                Some(Saved::Var { var, version }) => {
+                    let found = var.version();
+                    if found != *version {
+                        return Err(self.modified(name, var.shape(), *version, found));
+                    }
+                    Some(var.data())
+                }
+                Some(Saved::Output { value, version }) => {
+                    let found = self.output_version.load(Ordering::Acquire);
+                    if found != *version {
+                        return Err(self.modified(name, value.shape().to_vec(), *version, found));
+                    }
+                    Some(value.clone())
                 }
             };
             out.push(unpacked);

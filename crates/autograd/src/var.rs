@@ -10,7 +10,8 @@ use antorcha_tensor::{broadcast_shapes, Float, Tensor, TensorError};
 use crate::error::{ok, AutogradError, Result};
 use crate::grad_mode::is_grad_enabled;
 use crate::graph::NodeRef;
-use crate::node::{lock, Attrs, BackwardFn, Edge, Hook, Node, NodeArc, SavedList};
+use crate::node::{lock, Attrs, Edge, Hook, Node, NodeArc, SavedList};
+use crate::rule::{BackwardFn, Rule};
 
 /// A tensor in the autograd graph, like a `torch.Tensor` with `requires_grad`.
 ///
@@ -527,6 +528,19 @@ impl<T: Float> Var<T> {
         attrs: Attrs,
         backward: BackwardFn<T>,
     ) -> Var<T> {
+        Var::from_op_rule(value, name, inputs, saved, attrs, Rule::Vars(backward))
+    }
+
+    /// [`Var::from_op`] for a rule given on vars and on plain tensors ([`crate::rule::dual`]).
+    #[track_caller]
+    pub(crate) fn from_op_rule(
+        value: Tensor<T>,
+        name: &'static str,
+        inputs: &[&Var<T>],
+        saved: SavedList<T>,
+        attrs: Attrs,
+        rule: Rule<T>,
+    ) -> Var<T> {
         let node = NodeArc::new(Node::new(
             name,
             Location::caller(),
@@ -534,7 +548,7 @@ impl<T: Float> Var<T> {
             inputs.iter().map(|v| v.edge()).collect(),
             saved,
             attrs,
-            backward,
+            rule,
         ));
         Var {
             inner: VarArc::new(VarInner::new(value, true, Some(node))),

@@ -7,6 +7,7 @@ use smallvec::smallvec;
 use super::plain;
 use crate::error::Result;
 use crate::node::{Attr, Saved};
+use crate::rule::{apply, dual, split2, sum_to, zip_apply};
 use crate::var::{needs_graph, Var};
 
 /// A binary op's forward: `f` on both values, each read under one lock, and the inputs' shapes
@@ -91,18 +92,29 @@ impl<T: Float> Var<T> {
         let Some((sa, sb)) = dims else {
             return Ok(Var::new(value));
         };
-        Ok(Var::from_op(
+        Ok(Var::from_op_rule(
             value,
             "AddBackward0",
             &[self, other],
             smallvec![],
             smallvec![("alpha", Attr::Int(1))],
-            Box::new(move |g, _, needs| {
-                Ok(smallvec![
-                    needs[0].then(|| g.sum_to(sa.slice())),
-                    needs[1].then(|| g.sum_to(sb.slice())),
-                ])
-            }),
+            dual(
+                (sa, sb),
+                |(sa, sb), g, _, needs| {
+                    Ok(smallvec![
+                        needs[0].then(|| g.sum_to(sa.slice())),
+                        needs[1].then(|| g.sum_to(sb.slice())),
+                    ])
+                },
+                |(sa, sb), g, _, needs| {
+                    Ok(split2(
+                        g,
+                        needs,
+                        |g| sum_to(g, sa.slice()),
+                        |g| sum_to(g, sb.slice()),
+                    ))
+                },
+            ),
         ))
     }
 
@@ -113,18 +125,29 @@ impl<T: Float> Var<T> {
         let Some((sa, sb)) = dims else {
             return Ok(Var::new(value));
         };
-        Ok(Var::from_op(
+        Ok(Var::from_op_rule(
             value,
             "SubBackward0",
             &[self, other],
             smallvec![],
             smallvec![("alpha", Attr::Int(1))],
-            Box::new(move |g, _, needs| {
-                Ok(smallvec![
-                    needs[0].then(|| g.sum_to(sa.slice())),
-                    needs[1].then(|| neg_sum_to(g, sb.slice(), !needs[0])),
-                ])
-            }),
+            dual(
+                (sa, sb),
+                |(sa, sb), g, _, needs| {
+                    Ok(smallvec![
+                        needs[0].then(|| g.sum_to(sa.slice())),
+                        needs[1].then(|| neg_sum_to(g, sb.slice(), !needs[0])),
+                    ])
+                },
+                |(sa, sb), g, _, needs| {
+                    Ok(split2(
+                        g,
+                        needs,
+                        |g| sum_to(g, sa.slice()),
+                        |g| apply(sum_to(g, sb.slice()), |x: T| -x),
+                    ))
+                },
+            ),
         ))
     }
 
@@ -140,18 +163,32 @@ impl<T: Float> Var<T> {
             ("other", self.needs_grad().then(|| Saved::var(other))),
             ("self", other.needs_grad().then(|| Saved::var(self))),
         ];
-        Ok(Var::from_op(
+        Ok(Var::from_op_rule(
             value,
             "MulBackward0",
             &[self, other],
             saved,
             smallvec![],
-            Box::new(move |g, saved, needs| {
-                Ok(smallvec![
-                    needs[0].then(|| mul_sum_to(g, &saved[0], sa.slice(), !needs[1])),
-                    needs[1].then(|| mul_sum_to(g, &saved[1], sb.slice(), !needs[0])),
-                ])
-            }),
+            dual(
+                (sa, sb),
+                |(sa, sb), g, saved, needs| {
+                    Ok(smallvec![
+                        needs[0].then(|| mul_sum_to(g, &saved[0], sa.slice(), !needs[1])),
+                        needs[1].then(|| mul_sum_to(g, &saved[1], sb.slice(), !needs[0])),
+                    ])
+                },
+                |(sa, sb), g, saved, needs| {
+                    let times = |g, x: &Option<Tensor<T>>| {
+                        zip_apply(g, x.as_ref().expect("saved"), |g, x| g * x)
+                    };
+                    Ok(split2(
+                        g,
+                        needs,
+                        |g| sum_to(times(g, &saved[0]), sa.slice()),
+                        |g| sum_to(times(g, &saved[1]), sb.slice()),
+                    ))
+                },
+            ),
         ))
     }
 

@@ -8,6 +8,7 @@ use super::plain;
 use super::unary::times_const;
 use crate::error::Result;
 use crate::node::{Attr, Attrs, Saved};
+use crate::rule::{apply, dual, sum_to};
 use crate::var::{needs_graph, Var};
 
 fn dim_attrs(dim: usize, keepdim: bool, shape: &[usize]) -> Attrs {
@@ -37,13 +38,18 @@ impl<T: Float> Var<T> {
         if !needs_graph(&[self]) {
             return Var::new(value);
         }
-        Var::from_op(
+        let attrs = smallvec![("self_sym_sizes", Attr::shape(shape.slice()))];
+        Var::from_op_rule(
             value,
             "SumBackward0",
             &[self],
             smallvec![],
-            smallvec![("self_sym_sizes", Attr::shape(shape.slice()))],
-            Box::new(move |g, _, _| Ok(smallvec![Some(g.broadcast_to(shape.slice()))])),
+            attrs,
+            dual(
+                shape,
+                |shape, g, _, _| Ok(smallvec![Some(g.broadcast_to(shape.slice()))]),
+                |shape, g, _, _| Ok(smallvec![Some(g.broadcast_to(shape.slice()))]),
+            ),
         )
     }
 
@@ -55,22 +61,31 @@ impl<T: Float> Var<T> {
             return Var::new(value);
         }
         let n: usize = shape.size();
-        Var::from_op(
+        let attrs = smallvec![
+            ("self_sym_numel", Attr::Int(n as i64)),
+            ("self_sym_sizes", Attr::shape(shape.slice())),
+        ];
+        Var::from_op_rule(
             value,
             "MeanBackward0",
             &[self],
             smallvec![],
-            smallvec![
-                ("self_sym_numel", Attr::Int(n as i64)),
-                ("self_sym_sizes", Attr::shape(shape.slice())),
-            ],
-            Box::new(move |g, _, _| {
-                let n = T::cast(n as f64);
-                let g = g
-                    .map_grad_in_place(|x| x / n)
-                    .unwrap_or_else(|| g.div_scalar(n));
-                Ok(smallvec![Some(g.broadcast_to(shape.slice()))])
-            }),
+            attrs,
+            dual(
+                shape,
+                |shape, g, _, _| {
+                    let n = T::cast(shape.size() as f64);
+                    let g = g
+                        .map_grad_in_place(|x| x / n)
+                        .unwrap_or_else(|| g.div_scalar(n));
+                    Ok(smallvec![Some(g.broadcast_to(shape.slice()))])
+                },
+                |shape, g, _, _| {
+                    let n = T::cast(shape.size() as f64);
+                    let g = apply(g, |x| x / n);
+                    Ok(smallvec![Some(g.broadcast_to(shape.slice()))])
+                },
+            ),
         )
     }
 
@@ -301,13 +316,17 @@ impl<T: Float> Var<T> {
         if !needs_graph(&[self]) {
             return Ok(Var::new(value));
         }
-        Ok(Var::from_op(
+        Ok(Var::from_op_rule(
             value,
             "SumBackward1",
             &[self],
             smallvec![],
             smallvec![("self_sym_sizes", Attr::shape(from.slice()))],
-            Box::new(move |g, _, _| Ok(smallvec![Some(g.broadcast_to(from.slice()))])),
+            dual(
+                from,
+                |from, g, _, _| Ok(smallvec![Some(g.broadcast_to(from.slice()))]),
+                |from, g, _, _| Ok(smallvec![Some(g.broadcast_to(from.slice()))]),
+            ),
         ))
     }
 
@@ -339,13 +358,17 @@ impl<T: Float> Var<T> {
         if !needs_graph(&[self]) {
             return Ok(Var::new(value));
         }
-        Ok(Var::from_op(
+        Ok(Var::from_op_rule(
             value,
             "ExpandBackward0",
             &[self],
             smallvec![],
             smallvec![("self_sym_sizes", Attr::shape(from.slice()))],
-            Box::new(move |g, _, _| Ok(smallvec![Some(g.sum_to(from.slice()))])),
+            dual(
+                from,
+                |from, g, _, _| Ok(smallvec![Some(g.sum_to(from.slice()))]),
+                |from, g, _, _| Ok(smallvec![Some(sum_to(g, from.slice()))]),
+            ),
         ))
     }
 }

@@ -4,6 +4,7 @@ use antorcha_tensor::{Float, Tensor};
 use smallvec::smallvec;
 
 use crate::node::{Attr, Attrs, Saved};
+use crate::rule::{apply, dual, zip_apply, Grads};
 use crate::var::{needs_graph, Var};
 
 /// The op's result as a saved value (re-attached to its node at backward).
@@ -128,34 +129,23 @@ impl<T: Float> Var<T> {
         if !needs_graph(&[self]) {
             return Var::new(value);
         }
-        Var::from_op(
+        Var::from_op_rule(
             value,
             "PowBackward0",
             &[self],
             smallvec![("self", Some(Saved::var(self)))],
             smallvec![("exponent", Attr::Float(exponent.as_f64()))],
-            Box::new(move |g, saved, _| {
+            dual(exponent, pow_on_vars, |&exponent, g, saved, _| {
                 let x = saved[0].as_ref().expect("saved");
-                if exponent == T::zero() {
-                    return Ok(smallvec![Some(times_const(g, g.data().zeros_like()))]);
-                }
-                let two = T::cast(2.0);
-                // g * (2x) or g * (x^(e-1) * e), in place on the gradient when possible.
-                let fast = if exponent == two {
-                    x.with_data(|t| g.zip_grad_in_place(t, |g, x| g * (x * two)))
+                let g = if exponent == T::zero() {
+                    apply(g, |g| g * T::zero())
+                } else if exponent == T::cast(2.0) {
+                    zip_apply(g, x, |g, x| g * (x * T::cast(2.0)))
                 } else {
                     let e1 = exponent - T::one();
-                    x.with_data(|t| g.zip_grad_in_place(t, |g, x| g * (x.powf(e1) * exponent)))
+                    zip_apply(g, x, |g, x| g * (x.powf(e1) * exponent))
                 };
-                if let Some(r) = fast {
-                    return Ok(smallvec![Some(r)]);
-                }
-                let d = if exponent == two {
-                    x.mul_scalar(two)
-                } else {
-                    x.powf(exponent - T::one()).mul_scalar(exponent)
-                };
-                Ok(smallvec![Some(g.mul(&d))])
+                Ok(smallvec![Some(g)])
             }),
         )
     }
@@ -219,7 +209,7 @@ impl<T: Float> Var<T> {
             value,
             "AddBackward0",
             smallvec![("alpha", Attr::Int(1))],
-            |g| g.clone(),
+            Scale::One,
         )
     }
 
@@ -231,7 +221,7 @@ impl<T: Float> Var<T> {
             value,
             "SubBackward0",
             smallvec![("alpha", Attr::Int(1))],
-            |g| g.clone(),
+            Scale::One,
         )
     }
 
@@ -243,7 +233,7 @@ impl<T: Float> Var<T> {
             value,
             "RsubBackward1",
             smallvec![("alpha", Attr::Int(1))],
-            |g| g.neg_grad(),
+            Scale::Neg,
         )
     }
 
@@ -255,10 +245,7 @@ impl<T: Float> Var<T> {
             value,
             "MulBackward0",
             smallvec![("other", Attr::Float(s.as_f64()))],
-            move |g| {
-                g.map_grad_in_place(|x| x * s)
-                    .unwrap_or_else(|| g.mul_scalar(s))
-            },
+            Scale::Mul(s),
         )
     }
 
@@ -270,10 +257,7 @@ impl<T: Float> Var<T> {
             value,
             "DivBackward0",
             smallvec![("other", Attr::Float(s.as_f64()))],
-            move |g| {
-                g.map_grad_in_place(|x| x / s)
-                    .unwrap_or_else(|| g.div_scalar(s))
-            },
+            Scale::Div(s),
         )
     }
 
@@ -283,25 +267,86 @@ impl<T: Float> Var<T> {
         self.reciprocal().mul_scalar(s)
     }
 
-    /// Records a one-input op whose gradient is a fixed linear map of the output's gradient.
+    /// Records a one-input op whose gradient is the output's gradient scaled by a number.
     #[track_caller]
     fn scalar_op(
         &self,
         value: Tensor<T>,
         name: &'static str,
         attrs: Attrs,
-        backward: impl Fn(&Var<T>) -> Var<T> + Send + Sync + 'static,
+        scale: Scale<T>,
     ) -> Var<T> {
         if !needs_graph(&[self]) {
             return Var::new(value);
         }
-        Var::from_op(
+        Var::from_op_rule(
             value,
             name,
             &[self],
             smallvec![],
             attrs,
-            Box::new(move |g, _, _| Ok(smallvec![Some(backward(g))])),
+            dual(
+                scale,
+                |scale, g, _, _| {
+                    Ok(smallvec![Some(match *scale {
+                        Scale::One => g.clone(),
+                        Scale::Neg => g.neg_grad(),
+                        Scale::Mul(s) => g
+                            .map_grad_in_place(|x| x * s)
+                            .unwrap_or_else(|| g.mul_scalar(s)),
+                        Scale::Div(s) => g
+                            .map_grad_in_place(|x| x / s)
+                            .unwrap_or_else(|| g.div_scalar(s)),
+                    })])
+                },
+                |scale, g, _, _| {
+                    Ok(smallvec![Some(match *scale {
+                        Scale::One => g,
+                        Scale::Neg => apply(g, |x| -x),
+                        Scale::Mul(s) => apply(g, |x| x * s),
+                        Scale::Div(s) => apply(g, |x| x / s),
+                    })])
+                },
+            ),
         )
     }
+}
+
+/// How a scalar op's gradient scales the output's gradient.
+#[derive(Clone, Copy)]
+enum Scale<T> {
+    One,
+    Neg,
+    Mul(T),
+    Div(T),
+}
+
+/// `PowBackward0` on vars: `g * e x^(e-1)` (`g * 2x` for a square), zero for `e = 0`.
+fn pow_on_vars<T: Float>(
+    &exponent: &T,
+    g: &Var<T>,
+    saved: &[Option<Var<T>>],
+    _: &[bool],
+) -> crate::error::Result<Grads<T>> {
+    let x = saved[0].as_ref().expect("saved");
+    if exponent == T::zero() {
+        return Ok(smallvec![Some(times_const(g, g.data().zeros_like()))]);
+    }
+    let two = T::cast(2.0);
+    // g * (2x) or g * (x^(e-1) * e), in place on the gradient when possible.
+    let fast = if exponent == two {
+        x.with_data(|t| g.zip_grad_in_place(t, |g, x| g * (x * two)))
+    } else {
+        let e1 = exponent - T::one();
+        x.with_data(|t| g.zip_grad_in_place(t, |g, x| g * (x.powf(e1) * exponent)))
+    };
+    if let Some(r) = fast {
+        return Ok(smallvec![Some(r)]);
+    }
+    let d = if exponent == two {
+        x.mul_scalar(two)
+    } else {
+        x.powf(exponent - T::one()).mul_scalar(exponent)
+    };
+    Ok(smallvec![Some(g.mul(&d))])
 }

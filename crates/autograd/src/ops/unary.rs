@@ -92,17 +92,7 @@ impl<T: Float> Var<T> {
     #[track_caller]
     pub fn neg(&self) -> Var<T> {
         let value = self.with_data(|t| t.neg());
-        if !needs_graph(&[self]) {
-            return Var::new(value);
-        }
-        Var::from_op(
-            value,
-            "NegBackward0",
-            &[self],
-            smallvec![],
-            smallvec![],
-            Box::new(|g, _, _| Ok(smallvec![Some(g.neg_grad())])),
-        )
+        self.scalar_op(value, "NegBackward0", smallvec![], Negated)
     }
 
     /// `-1`, `0` or `1` by sign; its gradient is zero (`SignBackward0`).
@@ -209,7 +199,7 @@ impl<T: Float> Var<T> {
             value,
             "AddBackward0",
             smallvec![("alpha", Attr::Int(1))],
-            Scale::One,
+            Same,
         )
     }
 
@@ -221,7 +211,7 @@ impl<T: Float> Var<T> {
             value,
             "SubBackward0",
             smallvec![("alpha", Attr::Int(1))],
-            Scale::One,
+            Same,
         )
     }
 
@@ -233,7 +223,7 @@ impl<T: Float> Var<T> {
             value,
             "RsubBackward1",
             smallvec![("alpha", Attr::Int(1))],
-            Scale::Neg,
+            Negated,
         )
     }
 
@@ -245,7 +235,7 @@ impl<T: Float> Var<T> {
             value,
             "MulBackward0",
             smallvec![("other", Attr::Float(s.as_f64()))],
-            Scale::Mul(s),
+            Times(s),
         )
     }
 
@@ -257,7 +247,7 @@ impl<T: Float> Var<T> {
             value,
             "DivBackward0",
             smallvec![("other", Attr::Float(s.as_f64()))],
-            Scale::Div(s),
+            Over(s),
         )
     }
 
@@ -269,12 +259,12 @@ impl<T: Float> Var<T> {
 
     /// Records a one-input op whose gradient is the output's gradient scaled by a number.
     #[track_caller]
-    fn scalar_op(
+    fn scalar_op<S: Scaling<T>>(
         &self,
         value: Tensor<T>,
         name: &'static str,
         attrs: Attrs,
-        scale: Scale<T>,
+        scale: S,
     ) -> Var<T> {
         if !needs_graph(&[self]) {
             return Var::new(value);
@@ -287,38 +277,67 @@ impl<T: Float> Var<T> {
             attrs,
             dual(
                 scale,
-                |scale, g, _, _| {
-                    Ok(smallvec![Some(match *scale {
-                        Scale::One => g.clone(),
-                        Scale::Neg => g.neg_grad(),
-                        Scale::Mul(s) => g
-                            .map_grad_in_place(|x| x * s)
-                            .unwrap_or_else(|| g.mul_scalar(s)),
-                        Scale::Div(s) => g
-                            .map_grad_in_place(|x| x / s)
-                            .unwrap_or_else(|| g.div_scalar(s)),
-                    })])
-                },
-                |scale, g, _, _| {
-                    Ok(smallvec![Some(match *scale {
-                        Scale::One => g,
-                        Scale::Neg => apply(g, |x| -x),
-                        Scale::Mul(s) => apply(g, |x| x * s),
-                        Scale::Div(s) => apply(g, |x| x / s),
-                    })])
-                },
+                |s, g, _, _| Ok(smallvec![Some(s.on_var(g))]),
+                |s, g, _, _| Ok(smallvec![Some(s.on_tensor(g))]),
             ),
         )
     }
 }
 
-/// How a scalar op's gradient scales the output's gradient.
-#[derive(Clone, Copy)]
-enum Scale<T> {
-    One,
-    Neg,
-    Mul(T),
-    Div(T),
+/// How a scalar op's gradient scales the output's gradient. The scales without a number are
+/// zero-sized, so their nodes' rules allocate nothing.
+trait Scaling<T: Float>: Send + Sync + 'static {
+    fn on_var(&self, g: &Var<T>) -> Var<T>;
+    fn on_tensor(&self, g: Tensor<T>) -> Tensor<T>;
+}
+
+/// The gradient passes unchanged (`x + s`, `x - s`).
+struct Same;
+/// The gradient is negated (`s - x`).
+struct Negated;
+/// The gradient is multiplied by the number (`x * s`).
+struct Times<T>(T);
+/// The gradient is divided by the number (`x / s`).
+struct Over<T>(T);
+
+impl<T: Float> Scaling<T> for Same {
+    fn on_var(&self, g: &Var<T>) -> Var<T> {
+        g.clone()
+    }
+    fn on_tensor(&self, g: Tensor<T>) -> Tensor<T> {
+        g
+    }
+}
+
+impl<T: Float> Scaling<T> for Negated {
+    fn on_var(&self, g: &Var<T>) -> Var<T> {
+        g.neg_grad()
+    }
+    fn on_tensor(&self, g: Tensor<T>) -> Tensor<T> {
+        apply(g, |x| -x)
+    }
+}
+
+impl<T: Float> Scaling<T> for Times<T> {
+    fn on_var(&self, g: &Var<T>) -> Var<T> {
+        let s = self.0;
+        g.map_grad_in_place(|x| x * s)
+            .unwrap_or_else(|| g.mul_scalar(s))
+    }
+    fn on_tensor(&self, g: Tensor<T>) -> Tensor<T> {
+        apply(g, |x| x * self.0)
+    }
+}
+
+impl<T: Float> Scaling<T> for Over<T> {
+    fn on_var(&self, g: &Var<T>) -> Var<T> {
+        let s = self.0;
+        g.map_grad_in_place(|x| x / s)
+            .unwrap_or_else(|| g.div_scalar(s))
+    }
+    fn on_tensor(&self, g: Tensor<T>) -> Tensor<T> {
+        apply(g, |x| x / self.0)
+    }
 }
 
 /// `PowBackward0` on vars: `g * e x^(e-1)` (`g * 2x` for a square), zero for `e = 0`.

@@ -61,7 +61,7 @@ impl<T: Float> Flow<T> for Var<T> {
         let saved = Node::unpack_saved(node, saved)?;
         match rule {
             Rule::Vars(f) => f(&g, &saved, needs),
-            Rule::Both(r) => r.on_vars(&g, &saved, needs),
+            Rule::Both { ctx, on_vars, .. } => on_vars(ctx, &g, &saved, needs),
         }
     }
 }
@@ -98,9 +98,11 @@ impl<T: Float> Flow<T> for Tensor<T> {
         needs: &[bool],
     ) -> Result<SmallVec<[Option<Self>; 2]>> {
         match rule {
-            Rule::Both(r) => {
+            Rule::Both {
+                ctx, on_tensors, ..
+            } => {
                 let saved = node.unpack_saved_tensors(saved)?;
-                r.on_tensors(g, &saved, needs)
+                on_tensors(ctx, g, &saved, needs)
             }
             Rule::Vars(f) => {
                 let saved = Node::unpack_saved(node, saved)?;

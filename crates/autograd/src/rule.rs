@@ -2,6 +2,7 @@
 //! records it; the hot ops also give the same rule on plain tensors, which a backward that
 //! records nothing runs without a var, a lock or a reference count per gradient.
 
+use antorcha_tensor::ndarray::{Dimension, IxDyn};
 use antorcha_tensor::{Float, Tensor};
 use smallvec::SmallVec;
 
@@ -20,77 +21,66 @@ pub(crate) type SavedTensors<T> = SmallVec<[Option<Tensor<T>>; 4]>;
 pub(crate) type BackwardFn<T> =
     Box<dyn Fn(&Var<T>, &[Option<Var<T>>], &[bool]) -> Result<Grads<T>> + Send + Sync>;
 
-/// A rule given both ways; the two must agree (the gradient tests run the tensor form at first
-/// order and the var form through `create_graph`).
-pub(crate) trait DualRule<T: Float>: Send + Sync {
-    fn on_vars(&self, g: &Var<T>, saved: &[Option<Var<T>>], needs: &[bool]) -> Result<Grads<T>>;
-    fn on_tensors(
-        &self,
-        g: Tensor<T>,
-        saved: &[Option<Tensor<T>>],
-        needs: &[bool],
-    ) -> Result<TensorGrads<T>>;
+/// What a rule given both ways keeps from its forward, inline in the node (no allocation).
+pub(crate) enum Ctx<T> {
+    None,
+    Shape(IxDyn),
+    Shapes(IxDyn, IxDyn),
+    Number(T),
 }
+
+impl<T: Float> Ctx<T> {
+    /// The one input shape a reduction kept.
+    pub(crate) fn shape(&self) -> &IxDyn {
+        match self {
+            Ctx::Shape(s) => s,
+            _ => unreachable!("the rule was recorded with one shape"),
+        }
+    }
+
+    /// The two input shapes a binary op kept.
+    pub(crate) fn shapes(&self) -> (&[usize], &[usize]) {
+        match self {
+            Ctx::Shapes(a, b) => (a.slice(), b.slice()),
+            _ => unreachable!("the rule was recorded with two shapes"),
+        }
+    }
+
+    /// The number a scalar op kept.
+    pub(crate) fn number(&self) -> T {
+        match self {
+            Ctx::Number(x) => *x,
+            _ => unreachable!("the rule was recorded with a number"),
+        }
+    }
+}
+
+/// The var form of a rule given both ways.
+pub(crate) type OnVars<T> = fn(&Ctx<T>, &Var<T>, &[Option<Var<T>>], &[bool]) -> Result<Grads<T>>;
+/// The tensor form of a rule given both ways.
+pub(crate) type OnTensors<T> =
+    fn(&Ctx<T>, Tensor<T>, &[Option<Tensor<T>>], &[bool]) -> Result<TensorGrads<T>>;
 
 /// A node's rule.
 pub(crate) enum Rule<T: Float> {
     /// On vars only: a backward that records nothing wraps the gradient in a var for it.
     Vars(BackwardFn<T>),
-    /// On vars and on plain tensors.
-    Both(Box<dyn DualRule<T>>),
+    /// On vars and on plain tensors (the two must agree: the gradient tests run the tensor
+    /// form at first order and the var form through `create_graph`).
+    Both {
+        ctx: Ctx<T>,
+        on_vars: OnVars<T>,
+        on_tensors: OnTensors<T>,
+    },
 }
 
-impl<T: Float> From<BackwardFn<T>> for Rule<T> {
-    fn from(f: BackwardFn<T>) -> Self {
-        Rule::Vars(f)
-    }
-}
-
-/// The two forms share one context (the shapes and numbers the rule needs); the functions
-/// capture nothing, so a rule without context allocates nothing.
-struct Dual<C, V, P> {
-    ctx: C,
-    on_vars: V,
-    on_tensors: P,
-}
-
-impl<T, C, V, P> DualRule<T> for Dual<C, V, P>
-where
-    T: Float,
-    C: Send + Sync,
-    V: Fn(&C, &Var<T>, &[Option<Var<T>>], &[bool]) -> Result<Grads<T>> + Send + Sync,
-    P: Fn(&C, Tensor<T>, &[Option<Tensor<T>>], &[bool]) -> Result<TensorGrads<T>> + Send + Sync,
-{
-    fn on_vars(&self, g: &Var<T>, saved: &[Option<Var<T>>], needs: &[bool]) -> Result<Grads<T>> {
-        (self.on_vars)(&self.ctx, g, saved, needs)
-    }
-
-    fn on_tensors(
-        &self,
-        g: Tensor<T>,
-        saved: &[Option<Tensor<T>>],
-        needs: &[bool],
-    ) -> Result<TensorGrads<T>> {
-        (self.on_tensors)(&self.ctx, g, saved, needs)
-    }
-}
-
-/// A rule given on vars and on plain tensors, over a shared context.
-pub(crate) fn dual<T, C, V, P>(ctx: C, on_vars: V, on_tensors: P) -> Rule<T>
-where
-    T: Float,
-    C: Send + Sync + 'static,
-    V: Fn(&C, &Var<T>, &[Option<Var<T>>], &[bool]) -> Result<Grads<T>> + Send + Sync + 'static,
-    P: Fn(&C, Tensor<T>, &[Option<Tensor<T>>], &[bool]) -> Result<TensorGrads<T>>
-        + Send
-        + Sync
-        + 'static,
-{
-    Rule::Both(Box::new(Dual {
+/// A rule given on vars and on plain tensors, over what the forward kept.
+pub(crate) fn dual<T: Float>(ctx: Ctx<T>, on_vars: OnVars<T>, on_tensors: OnTensors<T>) -> Rule<T> {
+    Rule::Both {
         ctx,
         on_vars,
         on_tensors,
-    }))
+    }
 }
 
 /// `f` on every element of an owned gradient, in place (copied first only if it is shared).

@@ -7,7 +7,7 @@ use smallvec::smallvec;
 use super::plain;
 use crate::error::Result;
 use crate::node::{Attr, Saved};
-use crate::rule::{apply, dual, split2, sum_to, zip_apply};
+use crate::rule::{apply, dual, split2, sum_to, zip_apply, Ctx};
 use crate::var::{needs_graph, Var};
 
 /// A binary op's forward: `f` on both values, each read under one lock, and the inputs' shapes
@@ -99,20 +99,17 @@ impl<T: Float> Var<T> {
             smallvec![],
             smallvec![("alpha", Attr::Int(1))],
             dual(
-                (sa, sb),
-                |(sa, sb), g, _, needs| {
+                Ctx::Shapes(sa, sb),
+                |c, g, _, needs| {
+                    let (sa, sb) = c.shapes();
                     Ok(smallvec![
-                        needs[0].then(|| g.sum_to(sa.slice())),
-                        needs[1].then(|| g.sum_to(sb.slice())),
+                        needs[0].then(|| g.sum_to(sa)),
+                        needs[1].then(|| g.sum_to(sb)),
                     ])
                 },
-                |(sa, sb), g, _, needs| {
-                    Ok(split2(
-                        g,
-                        needs,
-                        |g| sum_to(g, sa.slice()),
-                        |g| sum_to(g, sb.slice()),
-                    ))
+                |c, g, _, needs| {
+                    let (sa, sb) = c.shapes();
+                    Ok(split2(g, needs, |g| sum_to(g, sa), |g| sum_to(g, sb)))
                 },
             ),
         ))
@@ -132,19 +129,21 @@ impl<T: Float> Var<T> {
             smallvec![],
             smallvec![("alpha", Attr::Int(1))],
             dual(
-                (sa, sb),
-                |(sa, sb), g, _, needs| {
+                Ctx::Shapes(sa, sb),
+                |c, g, _, needs| {
+                    let (sa, sb) = c.shapes();
                     Ok(smallvec![
-                        needs[0].then(|| g.sum_to(sa.slice())),
-                        needs[1].then(|| neg_sum_to(g, sb.slice(), !needs[0])),
+                        needs[0].then(|| g.sum_to(sa)),
+                        needs[1].then(|| neg_sum_to(g, sb, !needs[0])),
                     ])
                 },
-                |(sa, sb), g, _, needs| {
+                |c, g, _, needs| {
+                    let (sa, sb) = c.shapes();
                     Ok(split2(
                         g,
                         needs,
-                        |g| sum_to(g, sa.slice()),
-                        |g| apply(sum_to(g, sb.slice()), |x: T| -x),
+                        |g| sum_to(g, sa),
+                        |g| apply(sum_to(g, sb), |x: T| -x),
                     ))
                 },
             ),
@@ -170,22 +169,24 @@ impl<T: Float> Var<T> {
             saved,
             smallvec![],
             dual(
-                (sa, sb),
-                |(sa, sb), g, saved, needs| {
+                Ctx::Shapes(sa, sb),
+                |c, g, saved, needs| {
+                    let (sa, sb) = c.shapes();
                     Ok(smallvec![
-                        needs[0].then(|| mul_sum_to(g, &saved[0], sa.slice(), !needs[1])),
-                        needs[1].then(|| mul_sum_to(g, &saved[1], sb.slice(), !needs[0])),
+                        needs[0].then(|| mul_sum_to(g, &saved[0], sa, !needs[1])),
+                        needs[1].then(|| mul_sum_to(g, &saved[1], sb, !needs[0])),
                     ])
                 },
-                |(sa, sb), g, saved, needs| {
+                |c, g, saved, needs| {
+                    let (sa, sb) = c.shapes();
                     let times = |g, x: &Option<Tensor<T>>| {
                         zip_apply(g, x.as_ref().expect("saved"), |g, x| g * x)
                     };
                     Ok(split2(
                         g,
                         needs,
-                        |g| sum_to(times(g, &saved[0]), sa.slice()),
-                        |g| sum_to(times(g, &saved[1]), sb.slice()),
+                        |g| sum_to(times(g, &saved[0]), sa),
+                        |g| sum_to(times(g, &saved[1]), sb),
                     ))
                 },
             ),

@@ -8,7 +8,7 @@ use super::plain;
 use super::unary::times_const;
 use crate::error::Result;
 use crate::node::{Attr, Attrs, Saved};
-use crate::rule::{apply, dual, sum_to};
+use crate::rule::{apply, dual, sum_to, Ctx};
 use crate::var::{needs_graph, Var};
 
 fn dim_attrs(dim: usize, keepdim: bool, shape: &[usize]) -> Attrs {
@@ -46,9 +46,9 @@ impl<T: Float> Var<T> {
             smallvec![],
             attrs,
             dual(
-                shape,
-                |shape, g, _, _| Ok(smallvec![Some(g.broadcast_to(shape.slice()))]),
-                |shape, g, _, _| Ok(smallvec![Some(g.broadcast_to(shape.slice()))]),
+                Ctx::Shape(shape),
+                |c, g, _, _| Ok(smallvec![Some(g.broadcast_to(c.shape().slice()))]),
+                |c, g, _, _| Ok(smallvec![Some(g.broadcast_to(c.shape().slice()))]),
             ),
         )
     }
@@ -72,15 +72,17 @@ impl<T: Float> Var<T> {
             smallvec![],
             attrs,
             dual(
-                shape,
-                |shape, g, _, _| {
+                Ctx::Shape(shape),
+                |c, g, _, _| {
+                    let shape = c.shape();
                     let n = T::cast(shape.size() as f64);
                     let g = g
                         .map_grad_in_place(|x| x / n)
                         .unwrap_or_else(|| g.div_scalar(n));
                     Ok(smallvec![Some(g.broadcast_to(shape.slice()))])
                 },
-                |shape, g, _, _| {
+                |c, g, _, _| {
+                    let shape = c.shape();
                     let n = T::cast(shape.size() as f64);
                     let g = apply(g, |x| x / n);
                     Ok(smallvec![Some(g.broadcast_to(shape.slice()))])
@@ -323,9 +325,9 @@ impl<T: Float> Var<T> {
             smallvec![],
             smallvec![("self_sym_sizes", Attr::shape(from.slice()))],
             dual(
-                from,
-                |from, g, _, _| Ok(smallvec![Some(g.broadcast_to(from.slice()))]),
-                |from, g, _, _| Ok(smallvec![Some(g.broadcast_to(from.slice()))]),
+                Ctx::Shape(from),
+                |c, g, _, _| Ok(smallvec![Some(g.broadcast_to(c.shape().slice()))]),
+                |c, g, _, _| Ok(smallvec![Some(g.broadcast_to(c.shape().slice()))]),
             ),
         ))
     }
@@ -365,9 +367,9 @@ impl<T: Float> Var<T> {
             smallvec![],
             smallvec![("self_sym_sizes", Attr::shape(from.slice()))],
             dual(
-                from,
-                |from, g, _, _| Ok(smallvec![Some(g.sum_to(from.slice()))]),
-                |from, g, _, _| Ok(smallvec![Some(sum_to(g, from.slice()))]),
+                Ctx::Shape(from),
+                |c, g, _, _| Ok(smallvec![Some(g.sum_to(c.shape().slice()))]),
+                |c, g, _, _| Ok(smallvec![Some(sum_to(g, c.shape().slice()))]),
             ),
         ))
     }

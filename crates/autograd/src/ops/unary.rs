@@ -4,7 +4,7 @@ use antorcha_tensor::{Float, Tensor};
 use smallvec::smallvec;
 
 use crate::node::{Attr, Attrs, Saved};
-use crate::rule::{apply, dual, zip_apply, Grads};
+use crate::rule::{apply, dual, zip_apply, Ctx, Grads};
 use crate::var::{needs_graph, Var};
 
 /// The op's result as a saved value (re-attached to its node at backward).
@@ -125,7 +125,8 @@ impl<T: Float> Var<T> {
             &[self],
             smallvec![("self", Some(Saved::var(self)))],
             smallvec![("exponent", Attr::Float(exponent.as_f64()))],
-            dual(exponent, pow_on_vars, |&exponent, g, saved, _| {
+            dual(Ctx::Number(exponent), pow_on_vars, |c, g, saved, _| {
+                let exponent = c.number();
                 let x = saved[0].as_ref().expect("saved");
                 let g = if exponent == T::zero() {
                     apply(g, |g| g * T::zero())
@@ -276,17 +277,19 @@ impl<T: Float> Var<T> {
             smallvec![],
             attrs,
             dual(
-                scale,
-                |s, g, _, _| Ok(smallvec![Some(s.on_var(g))]),
-                |s, g, _, _| Ok(smallvec![Some(s.on_tensor(g))]),
+                scale.ctx(),
+                |c, g, _, _| Ok(smallvec![Some(S::from_ctx(c).on_var(g))]),
+                |c, g, _, _| Ok(smallvec![Some(S::from_ctx(c).on_tensor(g))]),
             ),
         )
     }
 }
 
-/// How a scalar op's gradient scales the output's gradient. The scales without a number are
-/// zero-sized, so their nodes' rules allocate nothing.
-trait Scaling<T: Float>: Send + Sync + 'static {
+/// How a scalar op's gradient scales the output's gradient.
+trait Scaling<T: Float>: Sized + 'static {
+    /// The number it keeps, if any, for the node.
+    fn ctx(&self) -> Ctx<T>;
+    fn from_ctx(c: &Ctx<T>) -> Self;
     fn on_var(&self, g: &Var<T>) -> Var<T>;
     fn on_tensor(&self, g: Tensor<T>) -> Tensor<T>;
 }
@@ -301,6 +304,12 @@ struct Times<T>(T);
 struct Over<T>(T);
 
 impl<T: Float> Scaling<T> for Same {
+    fn ctx(&self) -> Ctx<T> {
+        Ctx::None
+    }
+    fn from_ctx(_: &Ctx<T>) -> Self {
+        Same
+    }
     fn on_var(&self, g: &Var<T>) -> Var<T> {
         g.clone()
     }
@@ -310,6 +319,12 @@ impl<T: Float> Scaling<T> for Same {
 }
 
 impl<T: Float> Scaling<T> for Negated {
+    fn ctx(&self) -> Ctx<T> {
+        Ctx::None
+    }
+    fn from_ctx(_: &Ctx<T>) -> Self {
+        Negated
+    }
     fn on_var(&self, g: &Var<T>) -> Var<T> {
         g.neg_grad()
     }
@@ -319,6 +334,12 @@ impl<T: Float> Scaling<T> for Negated {
 }
 
 impl<T: Float> Scaling<T> for Times<T> {
+    fn ctx(&self) -> Ctx<T> {
+        Ctx::Number(self.0)
+    }
+    fn from_ctx(c: &Ctx<T>) -> Self {
+        Times(c.number())
+    }
     fn on_var(&self, g: &Var<T>) -> Var<T> {
         let s = self.0;
         g.map_grad_in_place(|x| x * s)
@@ -330,6 +351,12 @@ impl<T: Float> Scaling<T> for Times<T> {
 }
 
 impl<T: Float> Scaling<T> for Over<T> {
+    fn ctx(&self) -> Ctx<T> {
+        Ctx::Number(self.0)
+    }
+    fn from_ctx(c: &Ctx<T>) -> Self {
+        Over(c.number())
+    }
     fn on_var(&self, g: &Var<T>) -> Var<T> {
         let s = self.0;
         g.map_grad_in_place(|x| x / s)
@@ -342,11 +369,12 @@ impl<T: Float> Scaling<T> for Over<T> {
 
 /// `PowBackward0` on vars: `g * e x^(e-1)` (`g * 2x` for a square), zero for `e = 0`.
 fn pow_on_vars<T: Float>(
-    &exponent: &T,
+    c: &Ctx<T>,
     g: &Var<T>,
     saved: &[Option<Var<T>>],
     _: &[bool],
 ) -> crate::error::Result<Grads<T>> {
+    let exponent = c.number();
     let x = saved[0].as_ref().expect("saved");
     if exponent == T::zero() {
         return Ok(smallvec![Some(times_const(g, g.data().zeros_like()))]);

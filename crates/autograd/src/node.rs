@@ -223,24 +223,18 @@ impl<T: Float> Node<T> {
     pub(crate) fn unpack_saved(this: &NodeArc<T>, saved: &SavedList<T>) -> Result<Grads<T>> {
         let mut out = Grads::new();
         for (name, saved) in saved {
-            let unpacked = match saved {
+            out.push(match saved {
                 None => None,
-                Some(Saved::Var { var, version }) => {
-                    let found = var.version();
-                    if found != *version {
-                        return Err(this.modified(name, var.shape(), *version, found));
-                    }
-                    Some(var.clone())
+                Some(s) => {
+                    this.check_unchanged(name, s)?;
+                    Some(match s {
+                        Saved::Var { var, .. } => var.clone(),
+                        Saved::Output { value, .. } => {
+                            Var::from_saved_output(value.clone(), this.clone())
+                        }
+                    })
                 }
-                Some(Saved::Output { value, version }) => {
-                    let found = this.output_version.load(Ordering::Acquire);
-                    if found != *version {
-                        return Err(this.modified(name, value.shape().to_vec(), *version, found));
-                    }
-                    Some(Var::from_saved_output(value.clone(), this.clone()))
-                }
-            };
-            out.push(unpacked);
+            });
         }
         Ok(out)
     }
@@ -250,26 +244,36 @@ impl<T: Float> Node<T> {
     pub(crate) fn unpack_saved_tensors(&self, saved: &SavedList<T>) -> Result<SavedTensors<T>> {
         let mut out = SavedTensors::new();
         for (name, saved) in saved {
-            let unpacked = match saved {
+            out.push(match saved {
                 None => None,
-                Some(Saved::Var { var, version }) => {
-                    let found = var.version();
-                    if found != *version {
-                        return Err(self.modified(name, var.shape(), *version, found));
-                    }
-                    Some(var.data())
+                Some(s) => {
+                    self.check_unchanged(name, s)?;
+                    Some(match s {
+                        Saved::Var { var, .. } => var.data(),
+                        Saved::Output { value, .. } => value.clone(),
+                    })
                 }
-                Some(Saved::Output { value, version }) => {
-                    let found = self.output_version.load(Ordering::Acquire);
-                    if found != *version {
-                        return Err(self.modified(name, value.shape().to_vec(), *version, found));
-                    }
-                    Some(value.clone())
-                }
-            };
-            out.push(unpacked);
+            });
         }
         Ok(out)
+    }
+
+    /// An error unless the saved value still has the version it was saved at.
+    fn check_unchanged(&self, name: &'static str, saved: &Saved<T>) -> Result<()> {
+        let (expected, found) = match saved {
+            Saved::Var { var, version } => (*version, var.version()),
+            Saved::Output { version, .. } => {
+                (*version, self.output_version.load(Ordering::Acquire))
+            }
+        };
+        if found == expected {
+            return Ok(());
+        }
+        let shape = match saved {
+            Saved::Var { var, .. } => var.shape(),
+            Saved::Output { value, .. } => value.shape().to_vec(),
+        };
+        Err(self.modified(name, shape, expected, found))
     }
 
     fn modified(

@@ -1,5 +1,7 @@
 //! The differentiable ops: each file holds a family, each op its forward and its backward side
-//! by side. Backward rules are written with these same ops, so `create_graph` records them.
+//! by side. Backward rules are written with these same ops, so `create_graph` records them; the
+//! hot ops also give the rule on plain tensors ([`crate::rule::dual`]), which a backward that
+//! records nothing runs.
 
 mod binary;
 mod index;

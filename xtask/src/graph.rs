@@ -2,8 +2,11 @@
 
 use std::path::PathBuf;
 
+use antorcha_autograd::tensor::{manual_seed, Tensor};
+use antorcha_autograd::Var;
+use antorcha_nn::{CrossEntropyLoss, Flatten, Linear, Module, ReLU, Sequential};
 use antorcha_viz::examples::{model_graph, GraphOutput, Model};
-use antorcha_viz::{DotOptions, Written};
+use antorcha_viz::{make_dot, Dot, DotOptions, VizError, Written};
 use clap::{Args, ValueEnum};
 
 /// Which value's graph to draw.
@@ -22,7 +25,9 @@ pub enum OutputArg {
 pub enum ModelArg {
     /// The linear regression `yhat = a + b x`.
     Linreg,
-    /// The MLP (not available yet: needs antorcha-nn).
+    /// The notebook's FashionMNIST MLP: `Flatten -> Linear(784, 512) -> ReLU ->
+    /// Linear(512, 512) -> ReLU -> Linear(512, 10)` on one image; `yhat` is its logits, `loss`
+    /// the cross-entropy against label 0.
     Mlp,
 }
 
@@ -54,14 +59,13 @@ pub fn run(args: &GraphArgs) -> antorcha_viz::Result<String> {
         OutputArg::Error => GraphOutput::Error,
         OutputArg::Loss => GraphOutput::Loss,
     };
-    let model = match args.model {
-        ModelArg::Linreg => Model::Linreg,
-        ModelArg::Mlp => Model::Mlp,
-    };
     let options = DotOptions::new()
         .show_attrs(args.show_attrs)
         .show_saved(args.show_saved);
-    let dot = model_graph(model, output, &options)?;
+    let (dot, model) = match args.model {
+        ModelArg::Linreg => (model_graph(Model::Linreg, output, &options)?, "linreg"),
+        ModelArg::Mlp => (mlp_graph(output, &options)?, "mlp"),
+    };
     let Some(file) = &args.file else {
         return Ok(dot.to_dot());
     };
@@ -75,6 +79,37 @@ pub fn run(args: &GraphArgs) -> antorcha_viz::Result<String> {
         "wrote {}: {how}; the {output} graph of the {model} model\n",
         file.display()
     ))
+}
+
+/// The notebook's MLP drawn like `make_dot(model(X), params=dict(model.named_parameters()))`,
+/// from its logits (`yhat`) or its cross-entropy loss (`loss`); seeded, so the picture is the
+/// same every time.
+fn mlp_graph(output: GraphOutput, options: &DotOptions) -> antorcha_viz::Result<Dot> {
+    manual_seed(0);
+    let model = Sequential::new()
+        .add(Flatten::new())
+        .add(Linear::new(28 * 28, 512))
+        .add(ReLU::new())
+        .add(Linear::new(512, 512))
+        .add(ReLU::new())
+        .add(Linear::new(512, 10));
+    let x = Var::new(Tensor::<f32>::rand(&[1, 28, 28]));
+    let logits = model.forward(&x);
+    let named = model.named_parameters();
+    let params: Vec<(&str, &Var<f32>)> = named.iter().map(|(n, p)| (n.as_str(), p)).collect();
+    match output {
+        GraphOutput::Yhat => Ok(make_dot(&logits, &params, options)),
+        GraphOutput::Loss => {
+            let loss =
+                CrossEntropyLoss::new().forward(&logits, &Tensor::from_vec(vec![0i64], &[1]));
+            Ok(make_dot(&loss, &params, options))
+        }
+        GraphOutput::Error => Err(VizError::Unavailable {
+            op: "graph --model mlp",
+            message: "the MLP has no `error` output: choose --output yhat (its logits) or loss"
+                .to_string(),
+        }),
+    }
 }
 
 /// `cargo xtask graph`: prints the DOT or the file written; errors go to stderr, exit 1.
@@ -137,9 +172,25 @@ mod tests {
     }
 
     #[test]
-    fn mlp_is_a_clear_error() {
-        let err = run(&args(&["--model", "mlp"])).unwrap_err().to_string();
-        assert!(err.contains("not available yet"), "{err}");
+    fn mlp_graph_has_the_layers_and_named_parameters() {
+        let text = run(&args(&["--model", "mlp"])).unwrap();
+        // Three linear layers (one fused AddmmBackward0 each), two ReLUs, the loss's ops.
+        assert_eq!(text.matches("[label=AddmmBackward0]").count(), 3, "{text}");
+        assert_eq!(text.matches("[label=ReluBackward0]").count(), 2, "{text}");
+        assert!(text.contains("[label=LogSoftmaxBackward0]"), "{text}");
+        // The parameters by `named_parameters()` name (Flatten is child 0), with their shapes.
+        for label in [
+            "\"1.weight\n (512, 784)\"",
+            "\"1.bias\n (512)\"",
+            "\"5.weight\n (10, 512)\"",
+        ] {
+            assert!(text.contains(label), "{label} in {text}");
+        }
+        let yhat = run(&args(&["--model", "mlp", "--output", "yhat"])).unwrap();
+        assert_eq!(yhat.matches("[label=AccumulateGrad]").count(), 6, "{yhat}");
+        assert!(!yhat.contains("LogSoftmaxBackward0"), "{yhat}");
+        let err = run(&args(&["--model", "mlp", "--output", "error"])).unwrap_err();
+        assert!(err.to_string().contains("yhat"), "{err}");
     }
 
     #[test]

@@ -101,8 +101,6 @@ pub enum Model {
     /// The linear regression `yhat = a + b x` with `a`, `b` of shape `[1]`.
     #[default]
     Linreg,
-    /// The notebook's later MLP: needs `antorcha-nn`, not written yet.
-    Mlp,
 }
 
 impl FromStr for Model {
@@ -110,11 +108,11 @@ impl FromStr for Model {
     fn from_str(s: &str) -> Result<Self> {
         match s {
             "linreg" => Ok(Model::Linreg),
-            "mlp" => Ok(Model::Mlp),
             _ => Err(VizError::Unavailable {
                 op: "graph model",
                 message: format!(
-                    "unknown model `{s}`: choose linreg (or mlp, once antorcha-nn exists)"
+                    "unknown model `{s}`: this crate draws linreg (`cargo xtask graph --model mlp` \
+                     draws the notebook's MLP, which needs antorcha-nn)"
                 ),
             }),
         }
@@ -125,7 +123,6 @@ impl fmt::Display for Model {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Model::Linreg => "linreg",
-            Model::Mlp => "mlp",
         })
     }
 }
@@ -168,11 +165,6 @@ pub fn linreg_graph(output: GraphOutput, options: &DotOptions) -> Dot {
 pub fn model_graph(model: Model, output: GraphOutput, options: &DotOptions) -> Result<Dot> {
     match model {
         Model::Linreg => Ok(linreg_graph(output, options)),
-        Model::Mlp => Err(VizError::Unavailable {
-            op: "graph --model mlp",
-            message: "the MLP is not available yet: it needs the antorcha-nn crate's layers; use --model linreg"
-                .to_string(),
-        }),
     }
 }
 
@@ -199,18 +191,13 @@ mod tests {
             assert_eq!(o.to_string().parse::<GraphOutput>().unwrap(), o);
         }
         assert!("mse".parse::<GraphOutput>().is_err());
-        assert_eq!("mlp".parse::<Model>().unwrap(), Model::Mlp);
-        assert!("cnn"
-            .parse::<Model>()
-            .unwrap_err()
-            .to_string()
-            .contains("linreg"));
-    }
-
-    #[test]
-    fn mlp_is_not_available_yet() {
-        let e = model_graph(Model::Mlp, GraphOutput::Loss, &DotOptions::default()).unwrap_err();
-        assert!(e.to_string().contains("not available yet"), "{e}");
+        assert_eq!("linreg".parse::<Model>().unwrap(), Model::Linreg);
+        assert_eq!(Model::Linreg.to_string(), "linreg");
+        let e = "mlp".parse::<Model>().unwrap_err().to_string();
+        assert!(
+            e.contains("linreg") && e.contains("xtask graph --model mlp"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Weights on disk as safetensors, with PyTorch's `state_dict` names and dtypes, so a file
 //! written here loads with `model.load_state_dict(safetensors.torch.load_file(path))` and
-//! the reverse. Loading checks every key, shape and dtype before it writes any parameter.
+//! the reverse. Loading checks every key, shape and dtype before it writes any parameter; an
+//! `F32` or `F64` tensor is converted to the model's float type, as `load_state_dict` does.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -56,6 +57,21 @@ fn to_bytes<T: Float>(t: &Tensor<T>) -> Vec<u8> {
         }
     }
     bytes
+}
+
+/// A stored tensor as `T`: `F32` and `F64` are read and converted as PyTorch's `copy_` does
+/// when `load_state_dict` meets another float dtype (f64 to f32 rounds to nearest); any other
+/// dtype is the message of a mismatch.
+fn decode<T: Float>(
+    view: &safetensors::tensor::TensorView<'_>,
+) -> Result<std::result::Result<Tensor<T>, String>> {
+    let (data, shape) = (view.data(), view.shape());
+    Ok(match view.dtype() {
+        d if d == dtype_of::<T>() => Ok(from_bytes::<T>(data, shape)?),
+        Dtype::F32 => Ok(from_bytes::<f32>(data, shape)?.map(|&x| T::cast(f64::from(x)))),
+        Dtype::F64 => Ok(from_bytes::<f64>(data, shape)?.map(|&x| T::cast(x))),
+        other => Err(dtype_message::<T>(other)),
+    })
 }
 
 fn from_bytes<T: Float>(bytes: &[u8], shape: &[usize]) -> Result<Tensor<T>> {
@@ -117,8 +133,9 @@ pub fn write_safetensors<T: Float>(
     safetensors::serialize_to_file(raw, Some(metadata), path).map_err(|e| format_error(path, e))
 }
 
-/// Reads every tensor of a safetensors file, sorted by name; each must have `T`'s dtype.
-/// A file that is not valid safetensors gives an error naming it, never a panic.
+/// Reads every tensor of a safetensors file, sorted by name, as `T` (an `F32` or `F64` tensor
+/// is converted; another dtype is an error). A file that is not valid safetensors gives an
+/// error naming it, never a panic.
 pub fn read_safetensors<T: Float>(path: impl AsRef<Path>) -> Result<Vec<(String, Tensor<T>)>> {
     let path = path.as_ref();
     let bytes = read_file(path)?;
@@ -129,13 +146,10 @@ pub fn read_safetensors<T: Float>(path: impl AsRef<Path>) -> Result<Vec<(String,
         ..Default::default()
     };
     for (name, view) in st.iter() {
-        if view.dtype() != dtype_of::<T>() {
-            wrong
-                .mismatched
-                .push((name.to_string(), dtype_message::<T>(view.dtype())));
-            continue;
+        match decode::<T>(&view)? {
+            Ok(t) => out.push((name.to_string(), t)),
+            Err(message) => wrong.mismatched.push((name.to_string(), message)),
         }
-        out.push((name.to_string(), from_bytes(view.data(), view.shape())?));
     }
     if !wrong.is_empty() {
         wrong.mismatched.sort();
@@ -183,8 +197,9 @@ pub fn save_safetensors<T: Float, M: Module<T> + ?Sized>(
 
 /// Loads a safetensors file into `module`'s parameters by name, like
 /// `model.load_state_dict(load_file(path), strict=True)`. Every key, shape and dtype is
-/// checked first: missing or unexpected keys, wrong shapes and wrong dtypes are one error
-/// listing them all, and then no parameter has changed.
+/// checked first: missing or unexpected keys, wrong shapes and dtypes that are not a float
+/// are one error listing them all, and then no parameter has changed. An `F64` file loads into
+/// an `f32` model (and the reverse) converted, as PyTorch's `load_state_dict` does.
 pub fn load_safetensors<T: Float, M: Module<T> + ?Sized>(
     module: &M,
     path: impl AsRef<Path>,
@@ -208,13 +223,12 @@ pub fn load_safetensors<T: Float, M: Module<T> + ?Sized>(
             dict.insert(name.to_string(), Tensor::zeros(&[0]));
             continue;
         }
-        if view.dtype() != dtype_of::<T>() {
-            mismatch
-                .mismatched
-                .push((name.to_string(), dtype_message::<T>(view.dtype())));
-            continue;
+        match decode::<T>(&view)? {
+            Ok(t) => {
+                dict.insert(name.to_string(), t);
+            }
+            Err(message) => mismatch.mismatched.push((name.to_string(), message)),
         }
-        dict.insert(name.to_string(), from_bytes(view.data(), view.shape())?);
     }
     apply_state_dict(module, &dict, mismatch)
 }

@@ -106,7 +106,64 @@ fn files_use_pytorch_names_dtypes_and_metadata() {
         read.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
         ["0.bias", "0.weight", "4.bias", "4.weight"]
     );
-    assert!(read_safetensors::<f32>(&path)
+    // Read as f32, each value is the f64 rounded to nearest (PyTorch's `copy_`).
+    let as_f32: Vec<(String, Tensor<f32>)> = read_safetensors(&path).unwrap();
+    for ((k32, t32), (k64, t64)) in as_f32.iter().zip(&read) {
+        assert_eq!(k32, k64);
+        let rounded: Vec<f32> = t64.to_vec().iter().map(|&x| x as f32).collect();
+        assert_eq!(t32.to_vec(), rounded);
+    }
+}
+
+#[test]
+fn float_dtypes_convert_on_load_and_others_are_errors() {
+    let dir = TempDir::new("dtypes");
+    let path = dir.file("f64.safetensors");
+    let m64: Sequential<f64> = cnn();
+    save_safetensors(&m64, &path).unwrap();
+    // An f64 checkpoint loads into an f32 model, rounded to nearest, as load_state_dict does.
+    let m32: Sequential<f32> = cnn();
+    load_safetensors(&m32, &path).unwrap();
+    for ((k32, v32), (k64, v64)) in values(&m32).iter().zip(values(&m64).iter()) {
+        assert_eq!(k32, k64);
+        assert_eq!(*v32, v64.iter().map(|&x| x as f32).collect::<Vec<f32>>());
+    }
+    // And back: f32 values widen exactly.
+    let path32 = dir.file("f32.safetensors");
+    save_safetensors(&m32, &path32).unwrap();
+    let back: Sequential<f64> = cnn();
+    load_safetensors(&back, &path32).unwrap();
+    for ((_, v64), (_, v32)) in values(&back).iter().zip(values(&m32).iter()) {
+        assert_eq!(
+            *v64,
+            v32.iter().map(|&x| f64::from(x)).collect::<Vec<f64>>()
+        );
+    }
+    // A dtype that is not a float (here I64) is a mismatch naming the key; nothing loads.
+    struct Ints(Vec<u8>);
+    impl safetensors::tensor::View for &Ints {
+        fn dtype(&self) -> Dtype {
+            Dtype::I64
+        }
+        fn shape(&self) -> &[usize] {
+            &[2]
+        }
+        fn data(&self) -> std::borrow::Cow<'_, [u8]> {
+            std::borrow::Cow::Borrowed(&self.0)
+        }
+        fn data_len(&self) -> usize {
+            self.0.len()
+        }
+    }
+    let ints = Ints([1i64, 2].iter().flat_map(|x| x.to_le_bytes()).collect());
+    let bad = dir.file("ints.safetensors");
+    safetensors::serialize_to_file([("0.bias", &ints)], None, &bad).unwrap();
+    let lin = Sequential::new().add(Linear::<f32>::new(3, 2));
+    let before = values(&lin);
+    let msg = load_safetensors(&lin, &bad).unwrap_err().to_string();
+    assert!(msg.contains("0.bias") && msg.contains("I64"), "{msg}");
+    assert_eq!(values(&lin), before);
+    assert!(read_safetensors::<f32>(&bad)
         .unwrap_err()
         .to_string()
         .contains("dtype mismatch"));

@@ -10,7 +10,8 @@
 //! from `--data-dir`. Without them it says which files to put where and trains on a generated
 //! FashionMNIST-shaped set instead (`--synthetic-size` images), so it always runs. Each epoch
 //! shows a progress bar with the running loss, then the test loss and accuracy; at the end the
-//! weights go to `--out` as safetensors (PyTorch reads them with
+//! weights go to `--out` as safetensors with the keys of the notebook's `NeuralNetwork` class
+//! (`linear_relu_stack.0.weight`, …: PyTorch reads them into it with
 //! `model.load_state_dict(safetensors.torch.load_file(path))`), the loss curves to `--plot`
 //! and the accuracy per epoch to `accuracy.svg` beside it, both
 //! as SVG. `--quick` is a smoke run: one epoch on at most 2048 training images.
@@ -85,15 +86,20 @@ fn main() -> Result<(), Error> {
     Ok(())
 }
 
-/// The notebook's model.
+/// The notebook's model, with its `NeuralNetwork` class's child names (`flatten`,
+/// `linear_relu_stack`), so the saved weights have that class's `state_dict` keys.
 fn mlp() -> Sequential {
     Sequential::new()
-        .add(Flatten::new())
-        .add(Linear::new(28 * 28, 512))
-        .add(ReLU::new())
-        .add(Linear::new(512, 512))
-        .add(ReLU::new())
-        .add(Linear::new(512, 10))
+        .add_named("flatten", Flatten::new())
+        .add_named(
+            "linear_relu_stack",
+            Sequential::new()
+                .add(Linear::new(28 * 28, 512))
+                .add(ReLU::new())
+                .add(Linear::new(512, 512))
+                .add(ReLU::new())
+                .add(Linear::new(512, 10)),
+        )
 }
 
 fn run(args: &Args) -> Result<History, Error> {
@@ -340,6 +346,14 @@ mod tests {
         assert!(history.train_loss[0].is_finite() && history.test_loss[0].is_finite());
         let model = mlp();
         antorcha::nn::load_safetensors(&model, &args.out).unwrap();
+        // The keys of the notebook's `NeuralNetwork` class.
+        let keys: Vec<String> = antorcha::nn::read_safetensors::<f32>(&args.out)
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(keys[0], "linear_relu_stack.0.bias");
+        assert_eq!(keys.len(), 6);
         assert!(std::fs::read_to_string(&args.plot)
             .unwrap()
             .contains("<svg"));

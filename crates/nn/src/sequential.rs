@@ -1,4 +1,5 @@
-//! `Sequential`: modules applied one after the other, named `0`, `1`, … like PyTorch's.
+//! `Sequential`: modules applied one after the other, named `0`, `1`, … like PyTorch's, or by
+//! the names given (`Sequential(OrderedDict(...))`).
 
 use std::fmt;
 
@@ -9,7 +10,8 @@ use crate::error::Result;
 use crate::module::{forward_child, Module, Training};
 
 /// A chain of modules, each fed the previous one's output, like `torch.nn.Sequential`.
-/// The children are named by position, so the parameters are `0.weight`, `2.bias`, ….
+/// The children are named by position, so the parameters are `0.weight`, `2.bias`, …, or by the
+/// name given with [`Sequential::add_named`].
 ///
 /// ```
 /// use antorcha_autograd::Var;
@@ -50,9 +52,65 @@ impl<T: Float> Sequential<T> {
     }
 
     /// Appends an already boxed module.
+    ///
+    /// # Panics
+    /// If a child given a name already holds this position's name (`"2"` for the third).
+    #[track_caller]
     pub fn push_boxed(&mut self, module: Box<dyn Module<T>>) {
         let name = self.layers.len().to_string();
+        crate::error::ok(self.try_push_named_boxed(name, module));
+    }
+
+    /// Appends a module under `name`, like `nn.Sequential(OrderedDict([(name, module), …]))`
+    /// or `add_module(name, module)`: its parameters are then `name.weight`, …, so a PyTorch
+    /// model's `state_dict` names can be matched. Returns the chain.
+    ///
+    /// ```
+    /// use antorcha_nn::{Flatten, Linear, Module, ReLU, Sequential};
+    /// // The notebook's `NeuralNetwork`: `self.flatten`, then `self.linear_relu_stack`.
+    /// let model: Sequential = Sequential::new()
+    ///     .add_named("flatten", Flatten::new())
+    ///     .add_named("linear_relu_stack", Sequential::new()
+    ///         .add(Linear::new(4, 8))
+    ///         .add(ReLU::new())
+    ///         .add(Linear::new(8, 2)));
+    /// let names: Vec<String> = model.named_parameters().into_iter().map(|(n, _)| n).collect();
+    /// assert_eq!(names[0], "linear_relu_stack.0.weight");
+    /// ```
+    ///
+    /// # Panics
+    /// When [`Sequential::try_push_named`] would return an error.
+    #[track_caller]
+    pub fn add_named(mut self, name: impl Into<String>, module: impl Module<T> + 'static) -> Self {
+        crate::error::ok(self.try_push_named(name, module));
+        self
+    }
+
+    /// Appends a module under `name`, or says why the name cannot be used: empty, containing
+    /// a `.`, or already taken (PyTorch's `add_module` rules).
+    pub fn try_push_named(
+        &mut self,
+        name: impl Into<String>,
+        module: impl Module<T> + 'static,
+    ) -> Result<()> {
+        self.try_push_named_boxed(name.into(), Box::new(module))
+    }
+
+    fn try_push_named_boxed(&mut self, name: String, module: Box<dyn Module<T>>) -> Result<()> {
+        let problem = if name.is_empty() {
+            Some("module name can't be empty string \"\"".to_string())
+        } else if name.contains('.') {
+            Some(format!("module name can't contain \".\", got: {name}"))
+        } else if self.layers.iter().any(|(n, _)| *n == name) {
+            Some(format!("a child named \"{name}\" already exists"))
+        } else {
+            None
+        };
+        if let Some(message) = problem {
+            return Err(crate::error::NnError::invalid("add_module", message));
+        }
         self.layers.push((name, module));
+        Ok(())
     }
 
     /// The number of modules.
@@ -172,5 +230,37 @@ mod tests {
             err.starts_with("in module `0` (Sequential): in module `0` (Linear)"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn named_children_and_bad_names() {
+        let mut seq: Sequential = Sequential::new()
+            .add_named("fc1", Linear::new(2, 3))
+            .add_named("act", ReLU::new());
+        seq.push(Linear::new(3, 1)); // positional: "2"
+        let names: Vec<String> = seq.named_parameters().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["fc1.weight", "fc1.bias", "2.weight", "2.bias"]);
+        assert!(format!("{seq:?}").contains("(fc1): Linear"));
+        assert_eq!(seq.forward(&Var::ones(&[4, 2])).shape(), vec![4, 1]);
+        for (bad, says) in [
+            ("", "empty"),
+            ("a.b", "can't contain"),
+            ("fc1", "already exists"),
+        ] {
+            let err = seq
+                .try_push_named(bad, ReLU::new())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(says), "{bad:?}: {err}");
+        }
+        // A positional name that a named child already holds is refused the same way: the
+        // second child's positional name would be "1".
+        let mut clash: Sequential = Sequential::new().add_named("1", ReLU::new());
+        let pushed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            clash.push(ReLU::new());
+        }));
+        let panic = pushed.unwrap_err();
+        let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(message.contains("\"1\" already exists"), "{message}");
     }
 }

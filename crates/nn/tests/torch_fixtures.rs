@@ -257,6 +257,45 @@ fn pytorch_mlp_weights_load_and_give_the_same_outputs() {
     }
 }
 
+/// The notebook's `NeuralNetwork` class (`self.flatten`, `self.linear_relu_stack`): built with
+/// named children, its parameters have PyTorch's `state_dict` names, so PyTorch's checkpoint
+/// loads as is and gives PyTorch's outputs.
+#[test]
+fn the_notebook_class_loads_by_pytorch_names() {
+    let f = fixtures();
+    let case = &f["notebook"];
+    let model: Sequential<f32> = Sequential::new()
+        .add_named("flatten", Flatten::new())
+        .add_named(
+            "linear_relu_stack",
+            Sequential::new()
+                .add(Linear::new(9, 16))
+                .add(ReLU::new())
+                .add(Linear::new(16, 16))
+                .add(ReLU::new())
+                .add(Linear::new(16, 4)),
+        );
+    let names: Vec<String> = model
+        .named_parameters()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    let keys: Vec<String> = case["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, keys);
+    load_safetensors(&model, format!("{DIR}/{}", case["file"].as_str().unwrap())).unwrap();
+    let out = model.forward(&Var::new(tensor_f32(&case["input"])));
+    let expected = tensor_f32(&case["out"]);
+    assert_eq!(out.shape(), expected.shape());
+    for (a, b) in out.to_vec().iter().zip(expected.to_vec()) {
+        assert!((a - b).abs() <= 1e-6, "{a} vs PyTorch {b}");
+    }
+}
+
 #[test]
 fn pytorch_cnn_weights_load_and_give_the_same_outputs() {
     let f = fixtures();

@@ -129,8 +129,8 @@ impl L1Loss {
 }
 
 /// Binary cross-entropy on logits, `-[t·log σ(x) + (1-t)·log(1-σ(x))]`, computed in the stable
-/// form `max(x, 0) - x·t + log(1 + exp(-|x|))`, like `torch.nn.BCEWithLogitsLoss(reduction=…,
-/// pos_weight=…)`. The shapes must be equal.
+/// form `max(x, 0) - x·t + log(1 + exp(-|x|))`, like `torch.nn.BCEWithLogitsLoss(weight=…,
+/// reduction=…, pos_weight=…)`. The shapes must be equal.
 ///
 /// ```
 /// use antorcha_autograd::Var;
@@ -144,6 +144,7 @@ impl L1Loss {
 pub struct BCEWithLogitsLoss {
     reduction: Reduction,
     pos_weight: Option<Vec<f64>>,
+    weight: Option<Tensor<f64>>,
 }
 
 impl BCEWithLogitsLoss {
@@ -159,9 +160,40 @@ impl BCEWithLogitsLoss {
         self
     }
 
-    /// The loss, or an error when the shapes differ or `pos_weight` does not fit the last dim.
+    /// Rescales each element's loss by `weight`, broadcast to the input's shape before the
+    /// reduction (`weight=`): `[C]` weighs classes, `[N, 1]` samples. The mean stays the plain
+    /// mean of the weighted losses, as in PyTorch.
+    pub fn weight(mut self, weight: &Tensor<f64>) -> Self {
+        self.weight = Some(weight.clone());
+        self
+    }
+
+    /// The loss, or an error when the shapes differ, `pos_weight` does not fit the last dim or
+    /// `weight` does not broadcast to the input.
     pub fn try_forward<T: Float>(&self, input: &Var<T>, target: &Var<T>) -> Result<Var<T>> {
         same_shape("BCEWithLogitsLoss", input, target)?;
+        let weight = match &self.weight {
+            None => None,
+            Some(w) => {
+                let shape = input.shape();
+                let fits = antorcha_autograd::tensor::broadcast_shapes(
+                    "BCEWithLogitsLoss",
+                    w.shape(),
+                    &shape,
+                )
+                .is_ok_and(|b| b == shape);
+                if !fits {
+                    return Err(NnError::invalid(
+                        "BCEWithLogitsLoss",
+                        format!(
+                            "weight of shape {:?} does not broadcast to the input's shape {shape:?}",
+                            w.shape()
+                        ),
+                    ));
+                }
+                Some(Var::new(w.map(|&v| T::cast(v))))
+            }
+        };
         let x = input;
         // One mask for both kinks, so the gradient at x = 0 is exactly σ(0) - t.
         let nonneg = x.data().ge_scalar(T::zero());
@@ -200,6 +232,10 @@ impl BCEWithLogitsLoss {
             }
         };
         let loss = one_minus_t.try_mul(x)?.try_add(&positive)?;
+        let loss = match weight {
+            Some(w) => loss.try_mul(&w)?,
+            None => loss,
+        };
         Ok(self.reduction.apply(loss))
     }
 
@@ -504,6 +540,84 @@ impl CrossEntropyLoss {
     pub fn forward<T: Float>(&self, input: &Var<T>, target: &Tensor<i64>) -> Var<T> {
         ok(self.try_forward(input, target))
     }
+
+    /// Cross-entropy against class probabilities, a `target` of the input's shape (each
+    /// sample's values along dim 1 a distribution), like `loss_fn(input, probs)` in PyTorch:
+    /// `-Σ_c w_c·y_c·log_softmax(x)_c` per sample, with `y` mixed with the uniform distribution
+    /// by label smoothing. The mean divides by the number of samples, not by the weights;
+    /// `ignore_index` does not apply.
+    ///
+    /// ```
+    /// use antorcha_autograd::Var;
+    /// use antorcha_nn::CrossEntropyLoss;
+    /// let logits = Var::from_vec(vec![0.0f64, 0.0], &[1, 2]);
+    /// let probs = Var::from_vec(vec![0.25, 0.75], &[1, 2]);
+    /// let loss = CrossEntropyLoss::new().forward_probs(&logits, &probs);
+    /// assert!((loss.item() - std::f64::consts::LN_2).abs() < 1e-12);
+    /// ```
+    pub fn try_forward_probs<T: Float>(&self, input: &Var<T>, target: &Var<T>) -> Result<Var<T>> {
+        let eps = self.label_smoothing;
+        if !(0.0..=1.0).contains(&eps) {
+            return Err(NnError::invalid(
+                "CrossEntropyLoss",
+                format!("label_smoothing must be between 0.0 and 1.0, got {eps}"),
+            ));
+        }
+        same_shape("CrossEntropyLoss", input, target)?;
+        let unbatched = input.ndim() == 1;
+        let (x, y) = if unbatched {
+            (input.try_unsqueeze(0)?, target.try_unsqueeze(0)?)
+        } else {
+            (input.clone(), target.clone())
+        };
+        let shape = x.shape();
+        if shape.len() < 2 {
+            return Err(NnError::InputShape {
+                module: "CrossEntropyLoss",
+                shape,
+                message: "expected input [N, C] (or [C], or [N, C, d1, …])".into(),
+            });
+        }
+        let classes = shape[1];
+        let y = if eps > 0.0 {
+            y.mul_scalar(T::cast(1.0 - eps))
+                .add_scalar(T::cast(eps / classes as f64))
+        } else {
+            y
+        };
+        let mut terms = x.try_log_softmax(1)?.try_mul(&y)?;
+        if let Some(w) = &self.opts.weight {
+            if w.len() != classes {
+                return Err(NnError::invalid(
+                    "CrossEntropyLoss",
+                    format!(
+                        "weight has {} entries but the input has {classes} classes",
+                        w.len()
+                    ),
+                ));
+            }
+            let mut wshape = vec![1isize; shape.len()];
+            wshape[1] = classes as isize;
+            let w = Tensor::from_vec(w.iter().map(|&v| T::cast(v)).collect(), &[classes])
+                .reshape(&wshape);
+            terms = terms.try_mul(&Var::new(w))?;
+        }
+        let per_sample = terms.try_sum_dim(1, false)?.neg();
+        let loss = self.opts.reduction.apply(per_sample);
+        if unbatched && self.opts.reduction == Reduction::None {
+            return Ok(loss.try_squeeze_dim(0)?);
+        }
+        Ok(loss)
+    }
+
+    /// The loss of `input` against class probabilities `target` (`loss_fn(input, probs)`).
+    ///
+    /// # Panics
+    /// When `try_forward_probs` returns an error.
+    #[track_caller]
+    pub fn forward_probs<T: Float>(&self, input: &Var<T>, target: &Var<T>) -> Var<T> {
+        ok(self.try_forward_probs(input, target))
+    }
 }
 
 /// `F.mse_loss(input, target)` (mean), or an error when the shapes differ.
@@ -748,6 +862,47 @@ mod tests {
             13.0 / 4.0
         ));
         assert!(NLLLoss::new().ignore_index(0).forward(&logp, &t).item() == 4.0);
+    }
+
+    #[test]
+    fn weight_and_probability_target_errors() {
+        let x = v(&[0.0; 6], &[2, 3]);
+        let t = v(&[0.5; 6], &[2, 3]);
+        let bad = BCEWithLogitsLoss::new().weight(&Tensor::from_vec(vec![1.0, 2.0], &[2]));
+        let e = bad.try_forward(&x, &t).unwrap_err().to_string();
+        assert!(e.contains("[2]") && e.contains("[2, 3]"), "{e}");
+        // A per-sample weight [N, 1] broadcasts; a zero weight drops that sample's loss.
+        let w = Tensor::from_vec(vec![1.0, 0.0], &[2, 1]);
+        let l = BCEWithLogitsLoss::new()
+            .weight(&w)
+            .reduction(Reduction::None)
+            .forward(&x, &t);
+        assert_eq!(l.to_vec()[3..], [0.0, 0.0, 0.0]);
+
+        let ce = CrossEntropyLoss::new();
+        let e = ce
+            .try_forward_probs(&x, &v(&[0.5; 4], &[2, 2]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("[2, 3]") && e.contains("[2, 2]"), "{e}");
+        let e = ce
+            .clone()
+            .weight(&[1.0, 2.0])
+            .try_forward_probs(&x, &t)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("2 entries") && e.contains("3 classes"), "{e}");
+        let e = ce
+            .label_smoothing(1.5)
+            .try_forward_probs(&x, &t)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("label_smoothing"), "{e}");
+        let e = CrossEntropyLoss::new()
+            .try_forward_probs(&Var::scalar(1.0), &Var::scalar(1.0))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("[N, C]"), "{e}");
     }
 
     #[test]

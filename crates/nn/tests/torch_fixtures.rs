@@ -198,7 +198,22 @@ fn every_loss_matches_pytorch() {
                 if let Some(pw) = opts.get("pos_weight") {
                     loss = loss.pos_weight(&floats(pw));
                 }
+                if let Some(w) = opts.get("weight") {
+                    let rows: Vec<Vec<f64>> = w.as_array().unwrap().iter().map(floats).collect();
+                    let shape = [rows.len(), rows[0].len()];
+                    loss = loss.weight(&Tensor::from_vec(rows.concat(), &shape));
+                }
                 loss.forward(&x, &Var::new(tensor(&case["target"])))
+            }
+            "cross_entropy_probs" => {
+                let mut loss = CrossEntropyLoss::new().reduction(r);
+                if let Some(w) = opts.get("weight") {
+                    loss = loss.weight(&floats(w));
+                }
+                if let Some(ls) = opts.get("label_smoothing") {
+                    loss = loss.label_smoothing(ls.as_f64().unwrap());
+                }
+                loss.forward_probs(&x, &Var::new(tensor(&case["target"])))
             }
             "cross_entropy" => {
                 let mut loss = CrossEntropyLoss::new().reduction(r);
@@ -236,7 +251,7 @@ fn every_loss_matches_pytorch() {
         seen.insert((name.to_string(), format!("{r:?}")));
     }
     // Every loss with every reduction was checked.
-    assert_eq!(seen.len(), 5 * 3, "{seen:?}");
+    assert_eq!(seen.len(), 6 * 3, "{seen:?}");
 }
 
 #[test]

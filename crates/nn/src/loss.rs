@@ -491,13 +491,7 @@ impl CrossEntropyLoss {
     /// The loss, or an error for shapes that do not fit, a class index out of range or a
     /// label smoothing outside `[0, 1]`.
     pub fn try_forward<T: Float>(&self, input: &Var<T>, target: &Tensor<i64>) -> Result<Var<T>> {
-        let eps = self.label_smoothing;
-        if !(0.0..=1.0).contains(&eps) {
-            return Err(NnError::invalid(
-                "CrossEntropyLoss",
-                format!("label_smoothing must be between 0.0 and 1.0, got {eps}"),
-            ));
-        }
+        let eps = self.smoothing()?;
         let b = class_batch("CrossEntropyLoss", input, target, &self.opts)?;
         let logp = b.input.try_log_softmax(1)?;
         let b = ClassBatch { input: logp, ..b };
@@ -507,13 +501,9 @@ impl CrossEntropyLoss {
         }
         // The smoothing term: -Σ_c w_c log p_c per sample, 0 where the target is ignored.
         let weighted = match &self.opts.weight {
-            Some(w) => {
-                let mut shape = vec![1isize; b.input.ndim()];
-                shape[1] = b.classes as isize;
-                let w = Tensor::from_vec(w.iter().map(|&v| T::cast(v)).collect(), &[b.classes])
-                    .reshape(&shape);
-                b.input.try_mul(&Var::new(w))?
-            }
+            Some(w) => b
+                .input
+                .try_mul(&class_weights(w, b.classes, b.input.ndim()))?,
             None => b.input.clone(),
         };
         let mut smooth = weighted.try_sum_dim(1, false)?.neg();
@@ -556,13 +546,7 @@ impl CrossEntropyLoss {
     /// assert!((loss.item() - std::f64::consts::LN_2).abs() < 1e-12);
     /// ```
     pub fn try_forward_probs<T: Float>(&self, input: &Var<T>, target: &Var<T>) -> Result<Var<T>> {
-        let eps = self.label_smoothing;
-        if !(0.0..=1.0).contains(&eps) {
-            return Err(NnError::invalid(
-                "CrossEntropyLoss",
-                format!("label_smoothing must be between 0.0 and 1.0, got {eps}"),
-            ));
-        }
+        let eps = self.smoothing()?;
         same_shape("CrossEntropyLoss", input, target)?;
         let unbatched = input.ndim() == 1;
         let (x, y) = if unbatched {
@@ -596,11 +580,7 @@ impl CrossEntropyLoss {
                     ),
                 ));
             }
-            let mut wshape = vec![1isize; shape.len()];
-            wshape[1] = classes as isize;
-            let w = Tensor::from_vec(w.iter().map(|&v| T::cast(v)).collect(), &[classes])
-                .reshape(&wshape);
-            terms = terms.try_mul(&Var::new(w))?;
+            terms = terms.try_mul(&class_weights(w, classes, shape.len()))?;
         }
         let per_sample = terms.try_sum_dim(1, false)?.neg();
         let loss = self.opts.reduction.apply(per_sample);
@@ -608,6 +588,18 @@ impl CrossEntropyLoss {
             return Ok(loss.try_squeeze_dim(0)?);
         }
         Ok(loss)
+    }
+
+    /// The label smoothing, checked to lie in `[0, 1]`.
+    fn smoothing(&self) -> Result<f64> {
+        let eps = self.label_smoothing;
+        if !(0.0..=1.0).contains(&eps) {
+            return Err(NnError::invalid(
+                "CrossEntropyLoss",
+                format!("label_smoothing must be between 0.0 and 1.0, got {eps}"),
+            ));
+        }
+        Ok(eps)
     }
 
     /// The loss of `input` against class probabilities `target` (`loss_fn(input, probs)`).
@@ -618,6 +610,13 @@ impl CrossEntropyLoss {
     pub fn forward_probs<T: Float>(&self, input: &Var<T>, target: &Var<T>) -> Var<T> {
         ok(self.try_forward_probs(input, target))
     }
+}
+
+/// Class weights `w` as a var shaped to multiply `[N, C, d…]` along dim 1.
+fn class_weights<T: Float>(w: &[f64], classes: usize, ndim: usize) -> Var<T> {
+    let mut shape = vec![1isize; ndim];
+    shape[1] = classes as isize;
+    Var::new(Tensor::from_vec(w.iter().map(|&v| T::cast(v)).collect(), &[classes]).reshape(&shape))
 }
 
 /// `F.mse_loss(input, target)` (mean), or an error when the shapes differ.

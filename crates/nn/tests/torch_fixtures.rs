@@ -176,6 +176,21 @@ fn floats(v: &Value) -> Vec<f64> {
         .collect()
 }
 
+/// A `CrossEntropyLoss` with a case's options.
+fn cross_entropy(r: Reduction, opts: &Value) -> CrossEntropyLoss {
+    let mut loss = CrossEntropyLoss::new().reduction(r);
+    if let Some(w) = opts.get("weight") {
+        loss = loss.weight(&floats(w));
+    }
+    if let Some(ii) = opts.get("ignore_index") {
+        loss = loss.ignore_index(ii.as_i64().unwrap());
+    }
+    if let Some(ls) = opts.get("label_smoothing") {
+        loss = loss.label_smoothing(ls.as_f64().unwrap());
+    }
+    loss
+}
+
 #[test]
 fn every_loss_matches_pytorch() {
     let f = fixtures();
@@ -206,28 +221,9 @@ fn every_loss_matches_pytorch() {
                 loss.forward(&x, &Var::new(tensor(&case["target"])))
             }
             "cross_entropy_probs" => {
-                let mut loss = CrossEntropyLoss::new().reduction(r);
-                if let Some(w) = opts.get("weight") {
-                    loss = loss.weight(&floats(w));
-                }
-                if let Some(ls) = opts.get("label_smoothing") {
-                    loss = loss.label_smoothing(ls.as_f64().unwrap());
-                }
-                loss.forward_probs(&x, &Var::new(tensor(&case["target"])))
+                cross_entropy(r, opts).forward_probs(&x, &Var::new(tensor(&case["target"])))
             }
-            "cross_entropy" => {
-                let mut loss = CrossEntropyLoss::new().reduction(r);
-                if let Some(w) = opts.get("weight") {
-                    loss = loss.weight(&floats(w));
-                }
-                if let Some(ii) = opts.get("ignore_index") {
-                    loss = loss.ignore_index(ii.as_i64().unwrap());
-                }
-                if let Some(ls) = opts.get("label_smoothing") {
-                    loss = loss.label_smoothing(ls.as_f64().unwrap());
-                }
-                loss.forward(&x, &labels(&case["target"]))
-            }
+            "cross_entropy" => cross_entropy(r, opts).forward(&x, &labels(&case["target"])),
             "nll" => {
                 let mut loss = NLLLoss::new().reduction(r);
                 if let Some(w) = opts.get("weight") {
@@ -263,7 +259,13 @@ fn pytorch_mlp_weights_load_and_give_the_same_outputs() {
         .add(Linear::new(4, 8))
         .add(ReLU::new())
         .add(Linear::new(8, 3));
-    load_safetensors(&model, format!("{DIR}/{}", case["file"].as_str().unwrap())).unwrap();
+    loads_and_matches(&model, case);
+}
+
+/// Loads a case's PyTorch checkpoint into `model` and checks its output on the case's input
+/// against PyTorch's (f32, to 1e-6).
+fn loads_and_matches(model: &Sequential<f32>, case: &Value) {
+    load_safetensors(model, format!("{DIR}/{}", case["file"].as_str().unwrap())).unwrap();
     let out = model.forward(&Var::new(tensor_f32(&case["input"])));
     let expected = tensor_f32(&case["out"]);
     assert_eq!(out.shape(), expected.shape());
@@ -302,13 +304,7 @@ fn the_notebook_class_loads_by_pytorch_names() {
         .map(|k| k.as_str().unwrap().to_string())
         .collect();
     assert_eq!(names, keys);
-    load_safetensors(&model, format!("{DIR}/{}", case["file"].as_str().unwrap())).unwrap();
-    let out = model.forward(&Var::new(tensor_f32(&case["input"])));
-    let expected = tensor_f32(&case["out"]);
-    assert_eq!(out.shape(), expected.shape());
-    for (a, b) in out.to_vec().iter().zip(expected.to_vec()) {
-        assert!((a - b).abs() <= 1e-6, "{a} vs PyTorch {b}");
-    }
+    loads_and_matches(&model, case);
 }
 
 #[test]

@@ -214,23 +214,21 @@ impl<T: Float> Algorithm<T> for AdagradAlgo {
     }
 }
 
-/// Adagrad, `torch.optim.Adagrad`: divides the gradient by the root of the sum of all squared
-/// gradients so far, with optional lr decay, weight decay and maximize.
-///
-/// ```
-/// use antorcha_autograd::Var;
-/// use antorcha_optim::{Adagrad, Optimizer};
-/// let p = Var::from_vec(vec![1.0f64], &[1]).requires_grad();
-/// let mut opt = Adagrad::new(vec![p.clone()], 0.5).unwrap();
-/// (&p * &p).sum().backward().unwrap();   // g = 2, sum = 4
-/// opt.step().unwrap();                     // p -= 0.5 * 2 / (2 + 1e-10)
-/// assert!((p.item() - 0.5).abs() < 1e-9);
-/// ```
-#[derive(Debug, Clone)]
-pub struct Adagrad<T: Float = f32> {
-    core: Core<T, AdagradAlgo>,
-    defaults: AdagradOptions,
-}
+impl_optimizer!(
+    /// Adagrad, `torch.optim.Adagrad`: divides the gradient by the root of the sum of all squared
+    /// gradients so far, with optional lr decay, weight decay and maximize.
+    ///
+    /// ```
+    /// use antorcha_autograd::Var;
+    /// use antorcha_optim::{Adagrad, Optimizer};
+    /// let p = Var::from_vec(vec![1.0f64], &[1]).requires_grad();
+    /// let mut opt = Adagrad::new(vec![p.clone()], 0.5).unwrap();
+    /// (&p * &p).sum().backward().unwrap();   // g = 2, sum = 4
+    /// opt.step().unwrap();                     // p -= 0.5 * 2 / (2 + 1e-10)
+    /// assert!((p.item() - 0.5).abs() < 1e-9);
+    /// ```
+    Adagrad, AdagradAlgo, AdagradOptions
+);
 
 impl<T: Float> Adagrad<T> {
     /// Adagrad with PyTorch's defaults and learning rate `lr` (`optim.Adagrad(params, lr=lr)`).
@@ -247,14 +245,9 @@ impl<T: Float> Adagrad<T> {
     /// Negative lr, lr decay, weight decay, initial accumulator value or eps; a bad parameter
     /// list.
     pub fn with_options(params: Vec<Var<T>>, options: AdagradOptions) -> Result<Self> {
-        Ok(Adagrad {
-            core: Core::new("Adagrad", params, options)?,
-            defaults: options,
-        })
+        Self::build(params, options)
     }
 }
-
-impl_optimizer!(Adagrad, AdagradOptions);
 
 #[cfg(test)]
 mod tests {

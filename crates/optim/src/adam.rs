@@ -296,25 +296,23 @@ impl<T: Float> Algorithm<T> for AdamAlgo {
     }
 }
 
-/// Adam, `torch.optim.Adam`: running averages of the gradient and of its square with bias
-/// correction, optionally AMSGrad, L2 weight decay and maximize.
-///
-/// ```
-/// use antorcha_autograd::Var;
-/// use antorcha_optim::{Adam, Optimizer};
-/// let p = Var::from_vec(vec![1.0f64, -1.0], &[2]).requires_grad();
-/// let mut opt = Adam::new(vec![p.clone()], 0.1).unwrap();
-/// (&p * &p).sum().backward().unwrap();
-/// opt.step().unwrap();
-/// // the first Adam step moves each coordinate by lr against the gradient's sign
-/// let v = p.to_vec();
-/// assert!((v[0] - 0.9).abs() < 1e-7 && (v[1] + 0.9).abs() < 1e-7);
-/// ```
-#[derive(Debug, Clone)]
-pub struct Adam<T: Float = f32> {
-    core: Core<T, AdamAlgo>,
-    defaults: AdamOptions,
-}
+impl_optimizer!(
+    /// Adam, `torch.optim.Adam`: running averages of the gradient and of its square with bias
+    /// correction, optionally AMSGrad, L2 weight decay and maximize.
+    ///
+    /// ```
+    /// use antorcha_autograd::Var;
+    /// use antorcha_optim::{Adam, Optimizer};
+    /// let p = Var::from_vec(vec![1.0f64, -1.0], &[2]).requires_grad();
+    /// let mut opt = Adam::new(vec![p.clone()], 0.1).unwrap();
+    /// (&p * &p).sum().backward().unwrap();
+    /// opt.step().unwrap();
+    /// // the first Adam step moves each coordinate by lr against the gradient's sign
+    /// let v = p.to_vec();
+    /// assert!((v[0] - 0.9).abs() < 1e-7 && (v[1] + 0.9).abs() < 1e-7);
+    /// ```
+    Adam, AdamAlgo, AdamOptions
+);
 
 impl<T: Float> Adam<T> {
     /// Adam with PyTorch's defaults and learning rate `lr` (`optim.Adam(params, lr=lr)`).
@@ -330,32 +328,25 @@ impl<T: Float> Adam<T> {
     /// # Errors
     /// Negative lr, eps or weight decay; a beta outside `[0, 1)`; a bad parameter list.
     pub fn with_options(params: Vec<Var<T>>, options: AdamOptions) -> Result<Self> {
-        Ok(Adam {
-            core: Core::new("Adam", params, options)?,
-            defaults: options,
-        })
+        Self::build(params, options)
     }
 }
 
-impl_optimizer!(Adam, AdamOptions);
-
-/// AdamW, `torch.optim.AdamW`: Adam with decoupled weight decay (`p *= 1 - lr * wd` before
-/// each update), default weight decay `1e-2`.
-///
-/// ```
-/// use antorcha_autograd::Var;
-/// use antorcha_optim::{AdamW, Optimizer};
-/// let p = Var::from_vec(vec![2.0f64], &[1]).requires_grad();
-/// let mut opt = AdamW::new(vec![p.clone()], 0.1).unwrap();
-/// p.set_grad(Some(antorcha_autograd::Tensor::from_vec(vec![0.0], &[1])));
-/// opt.step().unwrap();
-/// assert_eq!(p.item(), 2.0 * (1.0 - 0.1 * 0.01)); // only the decay acts on a zero gradient
-/// ```
-#[derive(Debug, Clone)]
-pub struct AdamW<T: Float = f32> {
-    core: Core<T, AdamAlgo>,
-    defaults: AdamOptions,
-}
+impl_optimizer!(
+    /// AdamW, `torch.optim.AdamW`: Adam with decoupled weight decay (`p *= 1 - lr * wd` before
+    /// each update), default weight decay `1e-2`.
+    ///
+    /// ```
+    /// use antorcha_autograd::Var;
+    /// use antorcha_optim::{AdamW, Optimizer};
+    /// let p = Var::from_vec(vec![2.0f64], &[1]).requires_grad();
+    /// let mut opt = AdamW::new(vec![p.clone()], 0.1).unwrap();
+    /// p.set_grad(Some(antorcha_autograd::Tensor::from_vec(vec![0.0], &[1])));
+    /// opt.step().unwrap();
+    /// assert_eq!(p.item(), 2.0 * (1.0 - 0.1 * 0.01)); // only the decay acts on a zero gradient
+    /// ```
+    AdamW, AdamAlgo, AdamOptions
+);
 
 impl<T: Float> AdamW<T> {
     /// AdamW with PyTorch's defaults and learning rate `lr` (`optim.AdamW(params, lr=lr)`).
@@ -372,14 +363,9 @@ impl<T: Float> AdamW<T> {
     /// Negative lr, eps or weight decay; a beta outside `[0, 1)`; a bad parameter list.
     pub fn with_options(params: Vec<Var<T>>, options: AdamOptions) -> Result<Self> {
         let options = options.decoupled_weight_decay(true);
-        Ok(AdamW {
-            core: Core::new("AdamW", params, options)?,
-            defaults: options,
-        })
+        Self::build(params, options)
     }
 }
-
-impl_optimizer!(AdamW, AdamOptions);
 
 #[cfg(test)]
 mod tests {

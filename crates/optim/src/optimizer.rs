@@ -586,10 +586,27 @@ impl<T: Float, A: Algorithm<T>> Core<T, A> {
     }
 }
 
-/// Implements [`Optimizer`] and the group methods for a wrapper `struct $ty<T> { core: Core }`.
+/// Defines an optimizer `struct $ty<T>` (its docs given first) over a `Core` running `$algo`,
+/// with its constructor helper, the group methods and [`Optimizer`].
 macro_rules! impl_optimizer {
-    ($ty:ident, $options:ty) => {
+    ($(#[$meta:meta])* $ty:ident, $algo:ty, $options:ty) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone)]
+        pub struct $ty<T: Float = f32> {
+            core: Core<T, $algo>,
+            defaults: $options,
+        }
+
         impl<T: Float> $ty<T> {
+            /// The optimizer over `params` with `options` as its defaults, named as in PyTorch
+            /// (`stringify!($ty)`: "SGD", "Adam", …) in errors and saved states.
+            fn build(params: Vec<Var<T>>, options: $options) -> Result<Self> {
+                Ok($ty {
+                    core: Core::new(stringify!($ty), params, options)?,
+                    defaults: options,
+                })
+            }
+
             /// Adds a parameter group with its own options (`optimizer.add_param_group`); start
             /// from [`defaults`](Self::defaults) to change only some of them, e.g.
             /// `Options { lr: 0.01, ..opt.defaults().clone() }`.

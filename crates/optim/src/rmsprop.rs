@@ -300,23 +300,21 @@ impl<T: Float> Algorithm<T> for RmspropAlgo {
     }
 }
 
-/// RMSprop, `torch.optim.RMSprop`: divides the gradient by a running root mean square, with
-/// optional momentum, centering, weight decay and maximize.
-///
-/// ```
-/// use antorcha_autograd::Var;
-/// use antorcha_optim::{Optimizer, RMSprop};
-/// let p = Var::from_vec(vec![1.0f64], &[1]).requires_grad();
-/// let mut opt = RMSprop::new(vec![p.clone()], 0.01).unwrap();
-/// (&p * &p).sum().backward().unwrap();        // g = 2
-/// opt.step().unwrap();                          // p -= 0.01 * 2 / sqrt(0.01 * 4)
-/// assert!((p.item() - 0.9).abs() < 1e-7);
-/// ```
-#[derive(Debug, Clone)]
-pub struct RMSprop<T: Float = f32> {
-    core: Core<T, RmspropAlgo>,
-    defaults: RmspropOptions,
-}
+impl_optimizer!(
+    /// RMSprop, `torch.optim.RMSprop`: divides the gradient by a running root mean square, with
+    /// optional momentum, centering, weight decay and maximize.
+    ///
+    /// ```
+    /// use antorcha_autograd::Var;
+    /// use antorcha_optim::{Optimizer, RMSprop};
+    /// let p = Var::from_vec(vec![1.0f64], &[1]).requires_grad();
+    /// let mut opt = RMSprop::new(vec![p.clone()], 0.01).unwrap();
+    /// (&p * &p).sum().backward().unwrap();        // g = 2
+    /// opt.step().unwrap();                          // p -= 0.01 * 2 / sqrt(0.01 * 4)
+    /// assert!((p.item() - 0.9).abs() < 1e-7);
+    /// ```
+    RMSprop, RmspropAlgo, RmspropOptions
+);
 
 impl<T: Float> RMSprop<T> {
     /// RMSprop with PyTorch's defaults and learning rate `lr` (`optim.RMSprop(params, lr=lr)`).
@@ -332,14 +330,9 @@ impl<T: Float> RMSprop<T> {
     /// # Errors
     /// Negative lr, eps, momentum, weight decay or alpha; a bad parameter list.
     pub fn with_options(params: Vec<Var<T>>, options: RmspropOptions) -> Result<Self> {
-        Ok(RMSprop {
-            core: Core::new("RMSprop", params, options)?,
-            defaults: options,
-        })
+        Self::build(params, options)
     }
 }
-
-impl_optimizer!(RMSprop, RmspropOptions);
 
 #[cfg(test)]
 mod tests {

@@ -351,34 +351,32 @@ fn momentum<T: Float, const MAXIMIZE: bool, const DECAY: bool>(
     }
 }
 
-/// Stochastic gradient descent, `torch.optim.SGD`, with every option (momentum, dampening,
-/// Nesterov, weight decay, maximize) and PyTorch's exact update order.
-///
-/// The notebook's Example 3 (`optimizer = optim.SGD([a, b], lr=lr)`):
-///
-/// ```
-/// use antorcha_autograd::Var;
-/// use antorcha_optim::{Optimizer, SGD};
-/// let x = Var::from_vec(vec![0.0f64, 0.25, 0.5, 0.75, 1.0], &[5, 1]);
-/// let y = Var::from_vec(vec![1.0f64, 1.5, 2.0, 2.5, 3.0], &[5, 1]); // y = 1 + 2x
-/// let a = Var::from_vec(vec![0.0f64], &[1]).requires_grad();
-/// let b = Var::from_vec(vec![0.0f64], &[1]).requires_grad();
-/// let lr = 0.1;
-/// let mut opt = SGD::new(vec![a.clone(), b.clone()], lr).unwrap();
-/// for _epoch in 0..2000 {
-///     let yhat = &a + &b * &x;
-///     let loss = (&y - &yhat).powf(2.0).mean();
-///     loss.backward().unwrap();
-///     opt.step().unwrap();
-///     opt.zero_grad();
-/// }
-/// assert!((a.item() - 1.0).abs() < 1e-6 && (b.item() - 2.0).abs() < 1e-6);
-/// ```
-#[derive(Debug, Clone)]
-pub struct SGD<T: Float = f32> {
-    core: Core<T, SgdAlgo>,
-    defaults: SgdOptions,
-}
+impl_optimizer!(
+    /// Stochastic gradient descent, `torch.optim.SGD`, with every option (momentum, dampening,
+    /// Nesterov, weight decay, maximize) and PyTorch's exact update order.
+    ///
+    /// The notebook's Example 3 (`optimizer = optim.SGD([a, b], lr=lr)`):
+    ///
+    /// ```
+    /// use antorcha_autograd::Var;
+    /// use antorcha_optim::{Optimizer, SGD};
+    /// let x = Var::from_vec(vec![0.0f64, 0.25, 0.5, 0.75, 1.0], &[5, 1]);
+    /// let y = Var::from_vec(vec![1.0f64, 1.5, 2.0, 2.5, 3.0], &[5, 1]); // y = 1 + 2x
+    /// let a = Var::from_vec(vec![0.0f64], &[1]).requires_grad();
+    /// let b = Var::from_vec(vec![0.0f64], &[1]).requires_grad();
+    /// let lr = 0.1;
+    /// let mut opt = SGD::new(vec![a.clone(), b.clone()], lr).unwrap();
+    /// for _epoch in 0..2000 {
+    ///     let yhat = &a + &b * &x;
+    ///     let loss = (&y - &yhat).powf(2.0).mean();
+    ///     loss.backward().unwrap();
+    ///     opt.step().unwrap();
+    ///     opt.zero_grad();
+    /// }
+    /// assert!((a.item() - 1.0).abs() < 1e-6 && (b.item() - 2.0).abs() < 1e-6);
+    /// ```
+    SGD, SgdAlgo, SgdOptions
+);
 
 impl<T: Float> SGD<T> {
     /// Plain SGD over `params` with learning rate `lr` (`optim.SGD(params, lr=lr)`).
@@ -409,14 +407,9 @@ impl<T: Float> SGD<T> {
     /// Negative lr, momentum or weight decay; Nesterov without momentum or with dampening;
     /// a bad parameter list.
     pub fn with_options(params: Vec<Var<T>>, options: SgdOptions) -> Result<Self> {
-        Ok(SGD {
-            core: Core::new("SGD", params, options)?,
-            defaults: options,
-        })
+        Self::build(params, options)
     }
 }
-
-impl_optimizer!(SGD, SgdOptions);
 
 #[cfg(test)]
 mod tests {

@@ -10,6 +10,7 @@ use rand::Rng;
 
 use crate::error::{NnError, Result};
 use crate::module::{Module, Training};
+use crate::params::{check_weight_and_bias, default_weight_and_bias};
 
 /// A size or step along height and width: one number for both (`3`) or a pair (`(3, 5)`),
 /// like the `int or tuple` arguments of PyTorch's conv and pooling layers.
@@ -412,42 +413,14 @@ impl<T: Float> Conv2d<T> {
         rng: &mut R,
     ) -> Self {
         let k = kernel_size.into();
-        let fan_in = in_channels * k.0 * k.1;
-        let bound = if fan_in > 0 {
-            1.0 / (fan_in as f64).sqrt()
-        } else {
-            0.0
-        };
-        let (lo, hi) = (T::cast(-bound), T::cast(bound));
-        let weight = Tensor::uniform_with(&[out_channels, in_channels, k.0, k.1], lo, hi, rng);
-        let bias = bias.then(|| Tensor::uniform_with(&[out_channels], lo, hi, rng));
+        let shape = [out_channels, in_channels, k.0, k.1];
+        let (weight, bias) = default_weight_and_bias(&shape, bias, rng);
         Self::from_parts(weight, bias).expect("shapes made to fit")
     }
 
     /// A layer with the given weight `[out, in, kh, kw]` and optional bias `[out]`.
     pub fn from_parts(weight: Tensor<T>, bias: Option<Tensor<T>>) -> Result<Self> {
-        if weight.ndim() != 4 {
-            return Err(NnError::invalid(
-                "Conv2d",
-                format!(
-                    "weight must be 4-D [out, in, kh, kw], got shape {:?}",
-                    weight.shape()
-                ),
-            ));
-        }
-        if let Some(b) = &bias {
-            if b.shape() != [weight.shape()[0]] {
-                return Err(NnError::invalid(
-                    "Conv2d",
-                    format!(
-                        "bias must have shape [{}] to fit weight {:?}, got {:?}",
-                        weight.shape()[0],
-                        weight.shape(),
-                        b.shape()
-                    ),
-                ));
-            }
-        }
+        check_weight_and_bias("Conv2d", &["out", "in", "kh", "kw"], &weight, bias.as_ref())?;
         Ok(Conv2d {
             weight: Var::new(weight).requires_grad(),
             bias: bias.map(|b| Var::new(b).requires_grad()),

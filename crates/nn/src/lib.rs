@@ -25,6 +25,7 @@ pub mod init;
 mod linear;
 mod loss;
 mod module;
+mod params;
 mod sequential;
 mod serialize;
 

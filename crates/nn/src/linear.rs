@@ -6,6 +6,7 @@ use rand::Rng;
 
 use crate::error::{NnError, Result};
 use crate::module::{Module, Training};
+use crate::params::{check_weight_and_bias, default_weight_and_bias};
 
 /// A fully connected layer, like `torch.nn.Linear(in_features, out_features, bias)`:
 /// `y = x @ weight.T + bias` over the last dim of `x`.
@@ -47,42 +48,19 @@ impl<T: Float> Linear<T> {
         bias: bool,
         rng: &mut R,
     ) -> Self {
-        let bound = if in_features > 0 {
-            1.0 / (in_features as f64).sqrt()
-        } else {
-            0.0
-        };
-        let (lo, hi) = (T::cast(-bound), T::cast(bound));
-        let weight = Tensor::uniform_with(&[out_features, in_features], lo, hi, rng);
-        let bias = bias.then(|| Tensor::uniform_with(&[out_features], lo, hi, rng));
+        let (weight, bias) = default_weight_and_bias(&[out_features, in_features], bias, rng);
         Self::from_parts(weight, bias).expect("shapes made to fit")
     }
 
     /// A layer with the given weight `[out_features, in_features]` and optional bias
     /// `[out_features]` (copied in as parameters that require grad).
     pub fn from_parts(weight: Tensor<T>, bias: Option<Tensor<T>>) -> Result<Self> {
-        if weight.ndim() != 2 {
-            return Err(NnError::invalid(
-                "Linear",
-                format!(
-                    "weight must be 2-D [out_features, in_features], got shape {:?}",
-                    weight.shape()
-                ),
-            ));
-        }
-        if let Some(b) = &bias {
-            if b.shape() != [weight.shape()[0]] {
-                return Err(NnError::invalid(
-                    "Linear",
-                    format!(
-                        "bias must have shape [{}] to fit weight {:?}, got {:?}",
-                        weight.shape()[0],
-                        weight.shape(),
-                        b.shape()
-                    ),
-                ));
-            }
-        }
+        check_weight_and_bias(
+            "Linear",
+            &["out_features", "in_features"],
+            &weight,
+            bias.as_ref(),
+        )?;
         Ok(Linear {
             weight: Var::new(weight).requires_grad(),
             bias: bias.map(|b| Var::new(b).requires_grad()),

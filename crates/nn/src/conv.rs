@@ -186,6 +186,28 @@ fn to_batched<T: Float>(op: &'static str, x: &Var<T>) -> Result<(Var<T>, bool)> 
     }
 }
 
+/// The inverse of [`to_batched`] for an op's result: `out` laid out as `[n, c, out_h, out_w]`,
+/// without the batch dim again when the input had none.
+fn from_batched<T: Float>(
+    out: Var<T>,
+    n: usize,
+    c: usize,
+    win: &Window,
+    unbatched: bool,
+) -> Result<Var<T>> {
+    let out = out.try_reshape(&[
+        n as isize,
+        c as isize,
+        win.out_h as isize,
+        win.out_w as isize,
+    ])?;
+    Ok(if unbatched {
+        out.try_squeeze_dim(0)?
+    } else {
+        out
+    })
+}
+
 fn conv2d_with<T: Float>(
     x: &Var<T>,
     weight: &Var<T>,
@@ -238,17 +260,7 @@ fn conv2d_with<T: Float>(
     if let Some(b) = bias {
         out = out.try_add(&b.try_reshape(&[o as isize, 1])?)?;
     }
-    let out = out.try_reshape(&[
-        n as isize,
-        o as isize,
-        win.out_h as isize,
-        win.out_w as isize,
-    ])?;
-    Ok(if unbatched {
-        out.try_squeeze_dim(0)?
-    } else {
-        out
-    })
+    from_batched(out, n, o, &win, unbatched)
 }
 
 /// A 2-D convolution (cross-correlation, as in PyTorch) of `x` (`[N, C, H, W]` or
@@ -328,17 +340,7 @@ fn max_pool2d_with<T: Float>(
     ])?;
     // Ties go to the first tap in row-major window order, as in PyTorch.
     let (out, _) = windows.try_extremum_dim(1, false, true)?;
-    let out = out.try_reshape(&[
-        n as isize,
-        c as isize,
-        win.out_h as isize,
-        win.out_w as isize,
-    ])?;
-    Ok(if unbatched {
-        out.try_squeeze_dim(0)?
-    } else {
-        out
-    })
+    from_batched(out, n, c, &win, unbatched)
 }
 
 /// The largest element of each `kernel` window of `x` (`[N, C, H, W]` or `[C, H, W]`),

@@ -242,6 +242,29 @@ impl BCEWithLogitsLoss {
     loss_methods!(&Var<T>);
 }
 
+/// The setters of the options every class-index loss has (`self.opts: ClassOptions`).
+macro_rules! class_options {
+    () => {
+        /// Sets the reduction.
+        pub fn reduction(mut self, reduction: Reduction) -> Self {
+            self.opts.reduction = reduction;
+            self
+        }
+
+        /// Weighs each class's loss (`weight=`); the mean becomes the weighted mean.
+        pub fn weight(mut self, weight: &[f64]) -> Self {
+            self.opts.weight = Some(weight.to_vec());
+            self
+        }
+
+        /// Targets equal to `index` add nothing and do not count in the mean (`ignore_index=`).
+        pub fn ignore_index(mut self, index: i64) -> Self {
+            self.opts.ignore_index = index;
+            self
+        }
+    };
+}
+
 /// Options shared by the class-index losses.
 #[derive(Debug, Clone)]
 struct ClassOptions {
@@ -403,23 +426,7 @@ impl NLLLoss {
         Self::default()
     }
 
-    /// Sets the reduction.
-    pub fn reduction(mut self, reduction: Reduction) -> Self {
-        self.opts.reduction = reduction;
-        self
-    }
-
-    /// Weighs each class's loss (`weight=`); the mean becomes the weighted mean.
-    pub fn weight(mut self, weight: &[f64]) -> Self {
-        self.opts.weight = Some(weight.to_vec());
-        self
-    }
-
-    /// Targets equal to `index` add nothing and do not count in the mean (`ignore_index=`).
-    pub fn ignore_index(mut self, index: i64) -> Self {
-        self.opts.ignore_index = index;
-        self
-    }
+    class_options!();
 
     /// The loss, or an error for shapes that do not fit or a class index out of range.
     pub fn try_forward<T: Float>(&self, input: &Var<T>, target: &Tensor<i64>) -> Result<Var<T>> {
@@ -463,23 +470,7 @@ impl CrossEntropyLoss {
         Self::default()
     }
 
-    /// Sets the reduction.
-    pub fn reduction(mut self, reduction: Reduction) -> Self {
-        self.opts.reduction = reduction;
-        self
-    }
-
-    /// Weighs each class's loss (`weight=`); the mean becomes the weighted mean.
-    pub fn weight(mut self, weight: &[f64]) -> Self {
-        self.opts.weight = Some(weight.to_vec());
-        self
-    }
-
-    /// Targets equal to `index` add nothing and do not count in the mean (`ignore_index=`).
-    pub fn ignore_index(mut self, index: i64) -> Self {
-        self.opts.ignore_index = index;
-        self
-    }
+    class_options!();
 
     /// Mixes the one-hot target with the uniform distribution: `ε` in `[0, 1]`
     /// (`label_smoothing=`); checked at `forward`.

@@ -579,43 +579,27 @@ mod tests {
     fn attrs_are_padded_and_cut_like_torchviz() {
         let a = Var::from_vec(vec![1.0f32; 6], &[2, 3]).requires_grad();
         let s = a.sum();
-        let dot = make_dot(&s, &[], &DotOptions::new().show_attrs(true));
-        let f = dot
-            .graph
-            .node_weights()
-            .find(|n| n.kind == NodeKind::Function)
-            .unwrap();
+        let label = |options: &DotOptions| {
+            make_dot(&s, &[], options)
+                .graph
+                .node_weights()
+                .find(|n| n.kind == NodeKind::Function)
+                .unwrap()
+                .label
+                .clone()
+        };
+        let attrs = DotOptions::new().show_attrs(true);
         assert_eq!(
-            f.label,
+            label(&attrs),
             "SumBackward0\n----------------------\nself_sym_sizes: (2, 3)"
         );
-        let dot = make_dot(
-            &s,
-            &[],
-            &DotOptions::new().show_attrs(true).max_attr_chars(5),
-        );
-        let f = dot
-            .graph
-            .node_weights()
-            .find(|n| n.kind == NodeKind::Function)
-            .unwrap();
         assert_eq!(
-            f.label,
+            label(&attrs.clone().max_attr_chars(5)),
             "SumBackward0\n---------------------\nself_sym_sizes: (2..."
         );
         // max_attr_chars below 3 counts as 3
-        let dot = make_dot(
-            &s,
-            &[],
-            &DotOptions::new().show_attrs(true).max_attr_chars(0),
-        );
-        let f = dot
-            .graph
-            .node_weights()
-            .find(|n| n.kind == NodeKind::Function)
-            .unwrap();
         assert_eq!(
-            f.label,
+            label(&attrs.max_attr_chars(0)),
             "SumBackward0\n-------------------\nself_sym_sizes: ..."
         );
     }

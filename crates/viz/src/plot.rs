@@ -5,6 +5,7 @@ use std::ops::Range;
 
 use antorcha_autograd::tensor::Float;
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use crate::error::{Result, VizError};
@@ -22,6 +23,33 @@ fn plot_err<E: std::error::Error + Send + Sync>(
         plot,
         message: e.to_string(),
     }
+}
+
+/// A titled chart on `area` with linear axes over the given ranges, its grid and axis labels
+/// drawn: what every plot here but the (maybe logarithmic) loss curve starts from.
+fn linear_chart<'a, 'b>(
+    plot: &'static str,
+    area: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    title: &str,
+    (xr, x_desc): (Range<f64>, &str),
+    (yr, y_desc): (Range<f64>, &str),
+) -> Result<ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, TITLE_FONT)
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(60)
+        .build_cartesian_2d(xr, yr)
+        .map_err(plot_err(plot))?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .axis_desc_style(LABEL_FONT)
+        .label_style(TICK_FONT)
+        .draw()
+        .map_err(plot_err(plot))?;
+    Ok(chart)
 }
 
 /// Checks that a series has values and that they are finite; returns them as `f64`.
@@ -113,21 +141,7 @@ pub fn scatter_train_val<T: Float>(
             ("Generated Data - Train", &train, TRAIN_COLOR),
             ("Generated Data - Validation", &val, VAL_COLOR),
         ]) {
-            let mut chart = ChartBuilder::on(area)
-                .caption(title, TITLE_FONT)
-                .margin(16)
-                .x_label_area_size(48)
-                .y_label_area_size(60)
-                .build_cartesian_2d(xr.clone(), yr.clone())
-                .map_err(plot_err(PLOT))?;
-            chart
-                .configure_mesh()
-                .x_desc("x")
-                .y_desc("y")
-                .axis_desc_style(LABEL_FONT)
-                .label_style(TICK_FONT)
-                .draw()
-                .map_err(plot_err(PLOT))?;
+            let mut chart = linear_chart(PLOT, area, title, (xr.clone(), "x"), (yr.clone(), "y"))?;
             chart
                 .draw_series(points.iter().map(|&p| Circle::new(p, 4, color.filled())))
                 .map_err(plot_err(PLOT))?;
@@ -262,21 +276,13 @@ pub fn accuracy_curve<T: Float>(accuracy: &[T]) -> Result<String> {
     {
         let root = SVGBackend::with_string(&mut svg, (800, 500)).into_drawing_area();
         root.fill(&WHITE).map_err(plot_err(PLOT))?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption("Accuracy", TITLE_FONT)
-            .margin(16)
-            .x_label_area_size(48)
-            .y_label_area_size(72)
-            .build_cartesian_2d(xr, 0.0..100.0)
-            .map_err(plot_err(PLOT))?;
-        chart
-            .configure_mesh()
-            .x_desc("Epochs")
-            .y_desc("Test accuracy (%)")
-            .axis_desc_style(LABEL_FONT)
-            .label_style(TICK_FONT)
-            .draw()
-            .map_err(plot_err(PLOT))?;
+        let mut chart = linear_chart(
+            PLOT,
+            &root,
+            "Accuracy",
+            (xr, "Epochs"),
+            (0.0..100.0, "Test accuracy (%)"),
+        )?;
         let points: Vec<(f64, f64)> = values
             .iter()
             .enumerate()
@@ -325,21 +331,7 @@ pub fn fitted_line<T: Float>(x: &[T], y: &[T], a: T, b: T) -> Result<String> {
     {
         let root = SVGBackend::with_string(&mut svg, (800, 500)).into_drawing_area();
         root.fill(&WHITE).map_err(plot_err(PLOT))?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption("Data and fitted line", TITLE_FONT)
-            .margin(16)
-            .x_label_area_size(48)
-            .y_label_area_size(60)
-            .build_cartesian_2d(xr, yr)
-            .map_err(plot_err(PLOT))?;
-        chart
-            .configure_mesh()
-            .x_desc("x")
-            .y_desc("y")
-            .axis_desc_style(LABEL_FONT)
-            .label_style(TICK_FONT)
-            .draw()
-            .map_err(plot_err(PLOT))?;
+        let mut chart = linear_chart(PLOT, &root, "Data and fitted line", (xr, "x"), (yr, "y"))?;
         chart
             .draw_series(
                 points

@@ -85,12 +85,17 @@ pub(crate) fn dual<T: Float>(ctx: Ctx<T>, on_vars: OnVars<T>, on_tensors: OnTens
 
 /// `f` on every element of an owned gradient, in place (copied first only if it is shared).
 pub(crate) fn apply<T: Float>(mut g: Tensor<T>, f: impl Fn(T) -> T) -> Tensor<T> {
-    let a = g.array_mut();
+    apply_in_place(&mut g, f);
+    g
+}
+
+/// `t[i] = f(t[i])` for every element (copied first only if `t`'s storage is shared).
+pub(crate) fn apply_in_place<T: Float>(t: &mut Tensor<T>, f: impl Fn(T) -> T) {
+    let a = t.array_mut();
     match a.as_slice_mut() {
         Some(xs) => xs.iter_mut().for_each(|x| *x = f(*x)),
         None => a.mapv_inplace(f),
     }
-    g
 }
 
 /// `g[i] = f(g[i], x[i])` in place, `x` broadcast to `g`'s shape (the forward checked it can
@@ -100,18 +105,24 @@ pub(crate) fn zip_apply<T: Float>(
     x: &Tensor<T>,
     f: impl Fn(T, T) -> T,
 ) -> Tensor<T> {
+    zip_in_place(&mut g, x, f);
+    g
+}
+
+/// `t[i] = f(t[i], x[i])` for every element, `x` broadcast to `t`'s shape (copied first only
+/// if `t`'s storage is shared).
+pub(crate) fn zip_in_place<T: Float>(t: &mut Tensor<T>, x: &Tensor<T>, f: impl Fn(T, T) -> T) {
     let xv = x.array();
-    let a = g.array_mut();
+    let a = t.array_mut();
     if a.shape() == xv.shape() {
-        if let (Some(gs), Some(xs)) = (a.as_slice_mut(), xv.as_slice()) {
-            gs.iter_mut().zip(xs).for_each(|(g, &x)| *g = f(*g, x));
-            return g;
+        if let (Some(ts), Some(xs)) = (a.as_slice_mut(), xv.as_slice()) {
+            ts.iter_mut().zip(xs).for_each(|(t, &x)| *t = f(*t, x));
+            return;
         }
     }
     antorcha_tensor::ndarray::Zip::from(a)
         .and_broadcast(xv)
-        .for_each(|g, &x| *g = f(*g, x));
-    g
+        .for_each(|t, &x| *t = f(*t, x));
 }
 
 /// An owned gradient summed back to an input's `shape` (itself when the shapes agree).

@@ -11,7 +11,7 @@ use crate::error::{ok, AutogradError, Result};
 use crate::grad_mode::is_grad_enabled;
 use crate::graph::NodeRef;
 use crate::node::{lock, Attrs, Edge, Hook, Node, NodeArc, SavedList};
-use crate::rule::{BackwardFn, Rule};
+use crate::rule::{apply_in_place, zip_in_place, BackwardFn, Rule};
 
 /// A tensor in the autograd graph, like a `torch.Tensor` with `requires_grad`.
 ///
@@ -339,11 +339,7 @@ impl<T: Float> Var<T> {
         {
             let mut data = self.inner.data.write().unwrap_or_else(|p| p.into_inner());
             // Copies first if the tensor's storage is shared (e.g. with a leaf's `.grad`).
-            let a = data.array_mut();
-            match a.as_slice_mut() {
-                Some(xs) => xs.iter_mut().for_each(|x| *x = f(*x)),
-                None => a.mapv_inplace(f),
-            }
+            apply_in_place(&mut data, f);
         }
         Some(self.clone())
     }
@@ -368,14 +364,7 @@ impl<T: Float> Var<T> {
             if data.shape() != other.shape() {
                 return None;
             }
-            let ys = other.array();
-            let a = data.array_mut();
-            match (a.as_slice_mut(), ys.as_slice()) {
-                (Some(xs), Some(ys)) => xs.iter_mut().zip(ys).for_each(|(x, &y)| *x = f(*x, y)),
-                _ => antorcha_tensor::ndarray::Zip::from(a)
-                    .and(ys)
-                    .for_each(|x, &y| *x = f(*x, y)),
-            }
+            zip_in_place(&mut data, other, f);
         }
         Some(self.clone())
     }

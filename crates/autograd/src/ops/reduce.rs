@@ -8,7 +8,7 @@ use super::plain;
 use super::unary::times_const;
 use crate::error::Result;
 use crate::node::{Attr, Attrs, Saved};
-use crate::rule::{apply, dual, sum_to, Ctx};
+use crate::rule::{apply, dual, sum_to, Ctx, OnTensors, OnVars};
 use crate::var::{needs_graph, Var};
 
 fn dim_attrs(dim: usize, keepdim: bool, shape: &[usize]) -> Attrs {
@@ -306,30 +306,13 @@ impl<T: Float> Var<T> {
     /// `sum_to`, or an error when `self` is not a broadcast of `shape`.
     #[track_caller]
     pub fn try_sum_to(&self, shape: &[usize]) -> Result<Var<T>> {
-        let Some((value, from)) = self.with_data(|x| {
-            if x.shape() == shape {
-                return Ok(None);
-            }
-            Ok::<_, crate::error::AutogradError>(Some((x.try_sum_to(shape)?, x.array().raw_dim())))
-        })?
-        else {
-            return Ok(self.clone());
-        };
-        if !needs_graph(&[self]) {
-            return Ok(Var::new(value));
-        }
-        Ok(Var::from_op_rule(
-            value,
+        self.resize(
+            shape,
             "SumBackward1",
-            &[self],
-            smallvec![],
-            smallvec![("self_sym_sizes", Attr::shape(from.slice()))],
-            dual(
-                Ctx::Shape(from),
-                |c, g, _, _| Ok(smallvec![Some(g.broadcast_to(c.shape().slice()))]),
-                |c, g, _, _| Ok(smallvec![Some(g.broadcast_to(c.shape().slice()))]),
-            ),
-        ))
+            |x, shape| x.try_sum_to(shape),
+            |c, g, _, _| Ok(smallvec![Some(g.broadcast_to(c.shape().slice()))]),
+            |c, g, _, _| Ok(smallvec![Some(g.broadcast_to(c.shape().slice()))]),
+        )
     }
 
     /// `self` broadcast to `shape` (`ExpandBackward0`, like `tensor.expand`); its gradient is
@@ -345,32 +328,48 @@ impl<T: Float> Var<T> {
     /// `broadcast_to`, or an error naming both shapes.
     #[track_caller]
     pub fn try_broadcast_to(&self, shape: &[usize]) -> Result<Var<T>> {
+        self.resize(
+            shape,
+            "ExpandBackward0",
+            |x, shape| x.try_broadcast_to(shape),
+            |c, g, _, _| Ok(smallvec![Some(g.sum_to(c.shape().slice()))]),
+            |c, g, _, _| Ok(smallvec![Some(sum_to(g, c.shape().slice()))]),
+        )
+    }
+
+    /// `sum_to` and `broadcast_to`, each the other's gradient: `self` when the shape already
+    /// is `shape`, else `forward`'s result, recorded as `name` with the two forms of its rule
+    /// over this var's shape (where its gradient goes back to).
+    #[track_caller]
+    fn resize(
+        &self,
+        shape: &[usize],
+        name: &'static str,
+        forward: impl FnOnce(&Tensor<T>, &[usize]) -> antorcha_tensor::Result<Tensor<T>>,
+        on_vars: OnVars<T>,
+        on_tensors: OnTensors<T>,
+    ) -> Result<Var<T>> {
+        let record = needs_graph(&[self]);
         let Some((value, from)) = self.with_data(|x| {
             if x.shape() == shape {
                 return Ok(None);
             }
-            Ok::<_, crate::error::AutogradError>(Some((
-                x.try_broadcast_to(shape)?,
-                x.array().raw_dim(),
-            )))
+            let from = record.then(|| x.array().raw_dim());
+            Ok::<_, crate::error::AutogradError>(Some((forward(x, shape)?, from)))
         })?
         else {
             return Ok(self.clone());
         };
-        if !needs_graph(&[self]) {
+        let Some(from) = from else {
             return Ok(Var::new(value));
-        }
+        };
         Ok(Var::from_op_rule(
             value,
-            "ExpandBackward0",
+            name,
             &[self],
             smallvec![],
             smallvec![("self_sym_sizes", Attr::shape(from.slice()))],
-            dual(
-                Ctx::Shape(from),
-                |c, g, _, _| Ok(smallvec![Some(g.sum_to(c.shape().slice()))]),
-                |c, g, _, _| Ok(smallvec![Some(sum_to(g, c.shape().slice()))]),
-            ),
+            dual(Ctx::Shape(from), on_vars, on_tensors),
         ))
     }
 }

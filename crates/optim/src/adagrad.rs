@@ -94,15 +94,6 @@ impl AdagradOptions {
     }
 }
 
-const ADAGRAD_KEYS: &[&str] = &[
-    "lr",
-    "lr_decay",
-    "weight_decay",
-    "initial_accumulator_value",
-    "eps",
-    "maximize",
-];
-
 impl GroupOptions for AdagradOptions {
     fn lr(&self) -> f64 {
         self.lr
@@ -138,7 +129,7 @@ impl GroupOptions for AdagradOptions {
     }
 
     fn from_hyper(v: &[(String, Hyper)]) -> std::result::Result<Self, String> {
-        hyper_known(v, ADAGRAD_KEYS)?;
+        hyper_known(v, &AdagradOptions::new(0.0).to_hyper())?;
         Ok(AdagradOptions {
             lr: hyper_f64(v, "lr")?,
             lr_decay: hyper_f64(v, "lr_decay")?,

@@ -117,17 +117,6 @@ impl AdamOptions {
     }
 }
 
-const ADAM_KEYS: &[&str] = &[
-    "lr",
-    "beta1",
-    "beta2",
-    "eps",
-    "weight_decay",
-    "amsgrad",
-    "maximize",
-    "decoupled_weight_decay",
-];
-
 impl GroupOptions for AdamOptions {
     fn lr(&self) -> f64 {
         self.lr
@@ -162,7 +151,7 @@ impl GroupOptions for AdamOptions {
     }
 
     fn from_hyper(v: &[(String, Hyper)]) -> std::result::Result<Self, String> {
-        hyper_known(v, ADAM_KEYS)?;
+        hyper_known(v, &AdamOptions::new(0.0).to_hyper())?;
         Ok(AdamOptions {
             lr: hyper_f64(v, "lr")?,
             betas: (hyper_f64(v, "beta1")?, hyper_f64(v, "beta2")?),

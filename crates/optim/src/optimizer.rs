@@ -245,11 +245,13 @@ pub(crate) fn hyper_bool(
     }
 }
 
-/// Checks that an exported list holds only the names an options type knows.
+/// Checks that an exported list holds only the names an options type knows: those its own
+/// [`GroupOptions::to_hyper`] gives (any instance's list: the names do not depend on the values).
 pub(crate) fn hyper_known(
     values: &[(String, Hyper)],
-    known: &[&str],
+    known: &[(String, Hyper)],
 ) -> std::result::Result<(), String> {
+    let known: Vec<&str> = known.iter().map(|(n, _)| n.as_str()).collect();
     match values.iter().find(|(n, _)| !known.contains(&n.as_str())) {
         Some((n, _)) => Err(format!(
             "unknown hyper-parameter `{n}` (expected {known:?})"

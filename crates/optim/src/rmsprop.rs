@@ -103,16 +103,6 @@ impl RmspropOptions {
     }
 }
 
-const RMSPROP_KEYS: &[&str] = &[
-    "lr",
-    "alpha",
-    "eps",
-    "weight_decay",
-    "momentum",
-    "centered",
-    "maximize",
-];
-
 impl GroupOptions for RmspropOptions {
     fn lr(&self) -> f64 {
         self.lr
@@ -143,7 +133,7 @@ impl GroupOptions for RmspropOptions {
     }
 
     fn from_hyper(v: &[(String, Hyper)]) -> std::result::Result<Self, String> {
-        hyper_known(v, RMSPROP_KEYS)?;
+        hyper_known(v, &RmspropOptions::new(0.0).to_hyper())?;
         Ok(RmspropOptions {
             lr: hyper_f64(v, "lr")?,
             alpha: hyper_f64(v, "alpha")?,

@@ -94,15 +94,6 @@ impl SgdOptions {
     }
 }
 
-const SGD_KEYS: &[&str] = &[
-    "lr",
-    "momentum",
-    "dampening",
-    "weight_decay",
-    "nesterov",
-    "maximize",
-];
-
 impl GroupOptions for SgdOptions {
     fn lr(&self) -> f64 {
         self.lr
@@ -137,7 +128,7 @@ impl GroupOptions for SgdOptions {
     }
 
     fn from_hyper(v: &[(String, Hyper)]) -> std::result::Result<Self, String> {
-        hyper_known(v, SGD_KEYS)?;
+        hyper_known(v, &SgdOptions::new(0.0).to_hyper())?;
         Ok(SgdOptions {
             lr: hyper_f64(v, "lr")?,
             momentum: hyper_f64(v, "momentum")?,
@@ -671,6 +662,15 @@ mod tests {
         let err = fresh.load_state(&bad).unwrap_err();
         assert!(
             err.to_string().contains("Invalid learning rate: -1.0"),
+            "{err}"
+        );
+        let mut bad = st.clone();
+        bad.groups[0]
+            .options
+            .push(("betas".into(), Hyper::Float(0.9)));
+        let err = fresh.load_state(&bad).unwrap_err().to_string();
+        assert!(
+            err.contains("unknown hyper-parameter `betas`") && err.contains("\"nesterov\""),
             "{err}"
         );
         let mut bad = st;

@@ -322,8 +322,8 @@ pub fn w4_epoch(loader: &Loader) -> usize {
     let (mut seen, mut touch) = (0usize, 0.0f32);
     for batch in loader {
         let (x, y) = batch.expect("batch");
-        touch += x.array().first().copied().unwrap_or(0.0);
-        touch += y.array().first().copied().unwrap_or(0) as f32;
+        touch += x.view().first().copied().unwrap_or(0.0);
+        touch += y.view().first().copied().unwrap_or(0) as f32;
         seen += y.numel();
     }
     black_box(touch);
@@ -426,7 +426,7 @@ pub fn w3_chain(numel: usize, ops: usize) -> f32 {
     drop(y);
     x.grad()
         .expect("x.grad")
-        .array()
+        .view()
         .first()
         .copied()
         .unwrap_or(f32::NAN)

@@ -194,7 +194,7 @@ fn topological_order<T: Float>(root: Vertex<'_, T>) -> (Vertices<'_, T>, KeyInde
 }
 
 fn check_finite<T: Float>(node: &Node<T>, input: usize, g: &Tensor<T>) -> Result<()> {
-    let bad = g.array().iter().find_map(|x| {
+    let bad = g.view().iter().find_map(|x| {
         if x.is_nan() {
             Some("nan")
         } else if x.is_infinite() {

@@ -79,7 +79,7 @@ impl<T: Float> Saved<T> {
     pub(crate) fn id(&self) -> usize {
         match self {
             Saved::Var { var, .. } => var.id(),
-            Saved::Output { value, .. } => value.array().as_ptr() as usize,
+            Saved::Output { value, .. } => value.view().as_ptr() as usize,
         }
     }
 }

@@ -91,11 +91,7 @@ pub(crate) fn apply<T: Float>(mut g: Tensor<T>, f: impl Fn(T) -> T) -> Tensor<T>
 
 /// `t[i] = f(t[i])` for every element (copied first only if `t`'s storage is shared).
 pub(crate) fn apply_in_place<T: Float>(t: &mut Tensor<T>, f: impl Fn(T) -> T) {
-    let a = t.array_mut();
-    match a.as_slice_mut() {
-        Some(xs) => xs.iter_mut().for_each(|x| *x = f(*x)),
-        None => a.mapv_inplace(f),
-    }
+    t.apply_(f)
 }
 
 /// `g[i] = f(g[i], x[i])` in place, `x` broadcast to `g`'s shape (the forward checked it can
@@ -112,17 +108,7 @@ pub(crate) fn zip_apply<T: Float>(
 /// `t[i] = f(t[i], x[i])` for every element, `x` broadcast to `t`'s shape (copied first only
 /// if `t`'s storage is shared).
 pub(crate) fn zip_in_place<T: Float>(t: &mut Tensor<T>, x: &Tensor<T>, f: impl Fn(T, T) -> T) {
-    let xv = x.array();
-    let a = t.array_mut();
-    if a.shape() == xv.shape() {
-        if let (Some(ts), Some(xs)) = (a.as_slice_mut(), xv.as_slice()) {
-            ts.iter_mut().zip(xs).for_each(|(t, &x)| *t = f(*t, x));
-            return;
-        }
-    }
-    antorcha_tensor::ndarray::Zip::from(a)
-        .and_broadcast(xv)
-        .for_each(|t, &x| *t = f(*t, x));
+    t.zip_apply_(x, f)
 }
 
 /// An owned gradient summed back to an input's `shape` (itself when the shapes agree).

@@ -246,7 +246,7 @@ impl<T: Float> Var<T> {
     /// The shape of the value as ndarray's dimension (no allocation for up to 4 dims).
     #[inline]
     pub(crate) fn dim(&self) -> antorcha_tensor::ndarray::IxDyn {
-        self.with_data(|t| t.array().raw_dim())
+        self.with_data(|t| t.view().raw_dim())
     }
 
     /// The shape of the value.
@@ -533,7 +533,7 @@ impl<T: Float> Var<T> {
         let node = NodeArc::new(Node::new(
             name,
             Location::caller(),
-            value.array().raw_dim(),
+            value.view().raw_dim(),
             inputs.iter().map(|v| v.edge()).collect(),
             saved,
             attrs,

@@ -285,7 +285,7 @@ pub fn encode_idx<T: IdxElement>(t: &Tensor<T>) -> Result<Vec<u8>> {
         })?;
         out.extend_from_slice(&d.to_be_bytes());
     }
-    for &x in t.array().iter() {
+    for &x in t.view().iter() {
         x.put_be(&mut out);
     }
     Ok(out)
@@ -429,7 +429,7 @@ impl crate::Dataset for FashionMnist {
 
     fn get(&self, index: usize) -> Result<(Tensor<u8>, i64)> {
         crate::check_index("FashionMnist::get", index, self.len())?;
-        let label = self.labels.array()[&[index][..]];
+        let label = self.labels.view()[&[index][..]];
         Ok((self.images.try_select(0, index as isize)?, label))
     }
 

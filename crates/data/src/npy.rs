@@ -502,7 +502,7 @@ pub fn encode_npy<T: NpyElement>(t: &Tensor<T>) -> Vec<u8> {
     out.extend_from_slice(header.as_bytes());
     out.extend(std::iter::repeat_n(b' ', pad));
     out.push(b'\n');
-    for &x in t.array().iter() {
+    for &x in t.view().iter() {
         x.put_le(&mut out);
     }
     out
@@ -696,6 +696,6 @@ mod tests {
         let t = decode_npy::<f64>(&b, "f").unwrap();
         assert_eq!(t.shape(), &[2, 3]);
         assert_eq!(t.to_vec(), vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
-        assert!(t.array().is_standard_layout());
+        assert!(t.view().is_standard_layout());
     }
 }

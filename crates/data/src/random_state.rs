@@ -177,8 +177,8 @@ impl RandomState {
         if perm.iter().enumerate().all(|(i, &p)| i == p) {
             return;
         }
-        let shuffled = t.array().select(Axis(0), &perm);
-        *t.array_mut() = shuffled;
+        let shuffled = t.view().select(Axis(0), &perm);
+        *t = Tensor::from_array(shuffled);
     }
 
     /// A shuffled `0..n`, like `np.random.permutation(n)`.

@@ -45,8 +45,7 @@ impl Transform<Tensor<u8>> for ToTensor {
     type Output = Tensor<f32>;
 
     fn apply(&self, img: Tensor<u8>) -> Result<Tensor<f32>> {
-        let src = img.array().as_standard_layout();
-        let src = src.as_slice().expect("standard layout");
+        let src = img.row_major();
         let (h, w, c) = match *img.shape() {
             [h, w] => (h, w, 1),
             [h, w, c] => (h, w, c),
@@ -63,7 +62,7 @@ impl Transform<Tensor<u8>> for ToTensor {
         let hw = h * w;
         let mut out = vec![0.0f32; src.len()];
         if c == 1 {
-            for (o, &p) in out.iter_mut().zip(src) {
+            for (o, &p) in out.iter_mut().zip(src.iter()) {
                 *o = p as f32 / 255.0;
             }
         } else {
@@ -153,11 +152,7 @@ impl<T: Float> Transform<Tensor<T>> for Normalize {
         if hw == 0 || c == 0 {
             return Ok(x);
         }
-        let a = x.array_mut();
-        if !a.is_standard_layout() {
-            *a = a.as_standard_layout().into_owned();
-        }
-        let data = a.as_slice_mut().expect("standard layout");
+        let data = x.as_slice_mut();
         for (k, plane) in data.chunks_exact_mut(hw).enumerate() {
             let (m, s) = stats[k % c];
             for v in plane {
@@ -256,7 +251,7 @@ mod tests {
         assert!(Normalize::new(vec![], vec![]).is_err());
         // A transposed (non-standard) input is handled.
         let x = Tensor::from_vec(vec![0.0f32, 1.0, 2.0, 3.0], &[1, 2, 2]);
-        let xt = Tensor::from_array(x.array().clone().reversed_axes());
+        let xt = Tensor::from_array(x.view().to_owned().reversed_axes());
         let one = Normalize::new(vec![1.0], vec![2.0]).unwrap();
         assert_eq!(one.apply(xt).unwrap().to_vec(), vec![-0.5, 0.5, 0.0, 1.0]);
     }

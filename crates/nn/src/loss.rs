@@ -347,7 +347,7 @@ fn class_batch<T: Float>(
         }
     }
     if let Some(&bad) = target
-        .array()
+        .view()
         .iter()
         .find(|&&t| t != opts.ignore_index && (t < 0 || t as usize >= classes))
     {
@@ -368,7 +368,7 @@ fn class_batch<T: Float>(
 /// weights' sum, which the smoothing term of cross-entropy divides by too.
 fn nll_core<T: Float>(b: &ClassBatch<T>, opts: &ClassOptions) -> Result<(Var<T>, f64)> {
     let ignore = opts.ignore_index;
-    let any_ignored = b.target.array().iter().any(|&t| t == ignore);
+    let any_ignored = b.target.view().iter().any(|&t| t == ignore);
     let safe = if any_ignored {
         b.target.map(|&t| if t == ignore { 0 } else { t })
     } else {
@@ -389,7 +389,7 @@ fn nll_core<T: Float>(b: &ClassBatch<T>, opts: &ClassOptions) -> Result<(Var<T>,
         })
     });
     let total = match &weights {
-        Some(w) => w.array().iter().map(|v| v.as_f64()).sum(),
+        Some(w) => w.view().iter().map(|v| v.as_f64()).sum(),
         None => b.target.numel() as f64,
     };
     let losses = match weights {

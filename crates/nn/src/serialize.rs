@@ -49,7 +49,7 @@ fn to_bytes<T: Float>(t: &Tensor<T>) -> Vec<u8> {
     let width = std::mem::size_of::<T>();
     let mut bytes = Vec::with_capacity(t.numel() * width);
     // `iter` walks in logical (row-major) order whatever the layout.
-    for &x in t.array().iter() {
+    for &x in t.view().iter() {
         if width == 4 {
             bytes.extend_from_slice(&(x.as_f64() as f32).to_le_bytes());
         } else {

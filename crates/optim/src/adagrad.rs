@@ -1,7 +1,7 @@
 //! Adagrad with learning-rate decay (`torch.optim.Adagrad`).
 
 use antorcha_autograd::Var;
-use antorcha_tensor::ndarray::{ArrayD, Zip};
+use antorcha_tensor::ndarray::{ArrayD, ArrayViewD, Zip};
 use antorcha_tensor::Float;
 
 use crate::error::{non_negative, Result};
@@ -161,7 +161,7 @@ impl<T: Float> Algorithm<T> for AdagradAlgo {
     fn update(
         o: &AdagradOptions,
         param: &mut ArrayD<T>,
-        grad: &ArrayD<T>,
+        grad: &ArrayViewD<'_, T>,
         state: &mut Option<Self::State>,
     ) {
         // PyTorch fills the accumulator when the optimizer is built; filling it before the

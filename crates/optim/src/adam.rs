@@ -1,7 +1,7 @@
 //! Adam (with AMSGrad) and AdamW (`torch.optim.Adam`, `torch.optim.AdamW`).
 
 use antorcha_autograd::Var;
-use antorcha_tensor::ndarray::{ArrayD, Zip};
+use antorcha_tensor::ndarray::{ArrayD, ArrayViewD, Zip};
 use antorcha_tensor::Float;
 
 use crate::error::{non_negative, unit_interval, Result};
@@ -186,7 +186,7 @@ impl<T: Float> Algorithm<T> for AdamAlgo {
     fn update(
         o: &AdamOptions,
         param: &mut ArrayD<T>,
-        grad: &ArrayD<T>,
+        grad: &ArrayViewD<'_, T>,
         state: &mut Option<Self::State>,
     ) {
         let st = state.get_or_insert_with(|| AdamState {

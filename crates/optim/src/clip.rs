@@ -35,7 +35,7 @@ fn map_grad<T: Float>(p: &Var<T>, f: impl Fn(T) -> T) {
     if let Some(mut g) = p.grad() {
         // Drop the stored handle first so that `g` owns its data and is changed in place.
         p.zero_grad();
-        g.array_mut().mapv_inplace(f);
+        g.apply_(f);
         p.set_grad(Some(g));
     }
 }
@@ -87,7 +87,7 @@ pub fn try_clip_grad_norm_<'a, T: Float + 'a>(
     }
     let norms = grads
         .iter()
-        .map(|g| vector_norm(g.array().iter().map(|x| x.as_f64()), norm_type));
+        .map(|g| vector_norm(g.view().iter().map(|x| x.as_f64()), norm_type));
     // The norm is a tensor of the parameters' dtype in PyTorch: round it to T.
     let total = T::cast(vector_norm(norms, norm_type));
     if error_if_nonfinite && !total.is_finite() {

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::fmt::Debug;
 
 use antorcha_autograd::{no_grad, Var};
-use antorcha_tensor::ndarray::{ArrayD, IxDyn};
+use antorcha_tensor::ndarray::{ArrayD, ArrayViewD, IxDyn};
 use antorcha_tensor::Float;
 
 use crate::error::{OptimError, Result};
@@ -297,7 +297,7 @@ pub(crate) trait Algorithm<T: Float> {
     fn update(
         options: &Self::Options,
         param: &mut ArrayD<T>,
-        grad: &ArrayD<T>,
+        grad: &ArrayViewD<'_, T>,
         state: &mut Option<Self::State>,
     );
 
@@ -488,7 +488,9 @@ impl<T: Float, A: Algorithm<T>> Core<T, A> {
                         mismatch = Some(t.shape().to_vec());
                         return;
                     }
-                    A::update(&group.options, t.array_mut(), grad.array(), state);
+                    let mut param = std::mem::take(t).into_array();
+                    A::update(&group.options, &mut param, &grad.view(), state);
+                    *t = antorcha_tensor::Tensor::from_array(param);
                 })?;
                 if let Some(param) = mismatch {
                     return Err(OptimError::GradShape {

@@ -1,7 +1,7 @@
 //! RMSprop with momentum and centering (`torch.optim.RMSprop`).
 
 use antorcha_autograd::Var;
-use antorcha_tensor::ndarray::{ArrayD, Zip};
+use antorcha_tensor::ndarray::{ArrayD, ArrayViewD, Zip};
 use antorcha_tensor::Float;
 
 use crate::error::{non_negative, Result};
@@ -169,7 +169,7 @@ impl<T: Float> Algorithm<T> for RmspropAlgo {
     fn update(
         o: &RmspropOptions,
         param: &mut ArrayD<T>,
-        grad: &ArrayD<T>,
+        grad: &ArrayViewD<'_, T>,
         state: &mut Option<Self::State>,
     ) {
         let dim = param.raw_dim();

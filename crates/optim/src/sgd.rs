@@ -2,7 +2,7 @@
 //! (`torch.optim.SGD`).
 
 use antorcha_autograd::Var;
-use antorcha_tensor::ndarray::{ArrayD, Zip};
+use antorcha_tensor::ndarray::{ArrayD, ArrayViewD, Zip};
 use antorcha_tensor::Float;
 
 use crate::error::{non_negative, OptimError, Result};
@@ -159,7 +159,7 @@ impl<T: Float> Algorithm<T> for SgdAlgo {
     fn update(
         o: &SgdOptions,
         param: &mut ArrayD<T>,
-        grad: &ArrayD<T>,
+        grad: &ArrayViewD<'_, T>,
         state: &mut Option<Self::State>,
     ) {
         let c = Consts {
@@ -252,7 +252,7 @@ fn loop3<T: Float, F: Fn(&mut T, T, &mut T)>(p: &mut [T], g: &[T], b: &mut [T], 
 /// Runs `f` on each (param, grad) pair: a flat slice loop when both are contiguous (split in
 /// two halves across threads for large parameters), else an ndarray `Zip`.
 #[inline(always)]
-fn apply2<T: Float>(param: &mut ArrayD<T>, grad: &ArrayD<T>, f: impl Fn(&mut T, T) + Sync) {
+fn apply2<T: Float>(param: &mut ArrayD<T>, grad: &ArrayViewD<'_, T>, f: impl Fn(&mut T, T) + Sync) {
     if let (Some(p), Some(g)) = (param.as_slice_mut(), grad.as_slice()) {
         let run = |p: &mut [T], g: &[T]| loop2(p, g, &f);
         if p.len() >= PAR_MIN_ELEMS {
@@ -272,7 +272,7 @@ fn apply2<T: Float>(param: &mut ArrayD<T>, grad: &ArrayD<T>, f: impl Fn(&mut T, 
 #[inline(always)]
 fn apply3<T: Float>(
     param: &mut ArrayD<T>,
-    grad: &ArrayD<T>,
+    grad: &ArrayViewD<'_, T>,
     buf: &mut ArrayD<T>,
     f: impl Fn(&mut T, T, &mut T) + Sync,
 ) {
@@ -300,7 +300,7 @@ fn apply3<T: Float>(
 fn plain<T: Float, const MAXIMIZE: bool, const DECAY: bool>(
     c: Consts<T>,
     param: &mut ArrayD<T>,
-    grad: &ArrayD<T>,
+    grad: &ArrayViewD<'_, T>,
 ) {
     apply2(param, grad, move |p, g| {
         let d = direction::<T, MAXIMIZE, DECAY>(c, g, *p);
@@ -313,7 +313,7 @@ fn plain<T: Float, const MAXIMIZE: bool, const DECAY: bool>(
 fn momentum<T: Float, const MAXIMIZE: bool, const DECAY: bool>(
     c: Consts<T>,
     param: &mut ArrayD<T>,
-    grad: &ArrayD<T>,
+    grad: &ArrayViewD<'_, T>,
     buf: &mut ArrayD<T>,
     first: bool,
     nesterov: bool,

@@ -94,11 +94,28 @@ binary_ops! {
 impl<T: Float> Tensor<T> {
     /// Sets every element to `value`, like `tensor.fill_(value)`.
     pub fn fill_(&mut self, value: T) {
-        let a = self.array_mut();
-        match a.as_slice_mut() {
-            Some(xs) => xs.fill(value),
-            None => a.fill(value),
+        if self.owns_contiguous() {
+            self.as_slice_mut().fill(value);
+        } else {
+            *self = Tensor::full(self.shape(), value);
         }
+    }
+
+    /// `x = f(x)` for every element, in place (copied first only if the storage is shared or
+    /// not row-major): the one in-place map every in-place kernel goes through.
+    pub fn apply_(&mut self, f: impl Fn(T) -> T) {
+        self.as_slice_mut().iter_mut().for_each(|x| *x = f(*x));
+    }
+
+    /// `x = f(x, y)` for every element, in place, `other` broadcast to `self`'s shape.
+    ///
+    /// # Panics
+    /// If `other` does not broadcast to `self`'s shape.
+    #[track_caller]
+    pub fn zip_apply_(&mut self, other: &Tensor<T>, f: impl Fn(T, T) -> T) {
+        ok(zip_inplace("zip_apply_", self, other, |x: &mut T, y: T| {
+            *x = f(*x, y)
+        }))
     }
 
     /// Sets every element to zero, like `tensor.zero_()`.

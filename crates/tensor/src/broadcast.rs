@@ -1,6 +1,6 @@
 //! NumPy/PyTorch broadcasting: the result shape of two shapes, and elementwise zips over it.
 
-use ndarray::{ArrayD, IxDyn, Zip};
+use ndarray::{ArrayD, ArrayViewMutD, IxDyn, Zip};
 
 use crate::element::Element;
 use crate::error::{Result, TensorError};
@@ -50,7 +50,7 @@ pub(crate) fn zip_map<A: Element, B: Element, U: Element>(
     b: &Tensor<B>,
     f: impl Fn(A, B) -> U,
 ) -> Result<Tensor<U>> {
-    let (av, bv) = (a.array(), b.array());
+    let (av, bv) = (a.view(), b.view());
     // Fast paths: same shape, or one side a single element that does not add dimensions.
     if av.shape() == bv.shape() {
         if let (Some(xs), Some(ys)) = (av.as_slice(), bv.as_slice()) {
@@ -99,20 +99,22 @@ pub(crate) fn zip_map_same<T: Element>(
     b: &Tensor<T>,
     f: impl Fn(T, T) -> T,
 ) -> Result<Tensor<T>> {
-    let (av, bv) = (a.array(), b.array());
-    if av.shape() == bv.shape() {
-        let mut out = av.clone();
-        if let (Some(xs), Some(ys)) = (out.as_slice_mut(), bv.as_slice()) {
-            xs.iter_mut()
+    if a.shape() == b.shape() {
+        if let (Some(xs), Some(ys)) = (a.as_slice(), b.as_slice()) {
+            let data = xs
+                .iter()
                 .zip(ys)
-                .for_each(|(x, y)| *x = f(x.clone(), y.clone()));
-        } else {
-            Zip::from(&mut out)
-                .and(bv)
-                .for_each(|x, y| *x = f(x.clone(), y.clone()));
+                .map(|(x, y)| f(x.clone(), y.clone()))
+                .collect();
+            return Ok(Tensor::from_contiguous(data, a.raw_dim()));
         }
-        return Ok(Tensor::from_array(out));
+        return Ok(Tensor::from_array(
+            Zip::from(&a.view())
+                .and(&b.view())
+                .map_collect(|x, y| f(x.clone(), y.clone())),
+        ));
     }
+    let (av, bv) = (a.view(), b.view());
     if bv.len() == 1 && bv.ndim() <= av.ndim() {
         let y = bv.first().expect("one element").clone();
         return Ok(a.map_same(|x| f(x, y.clone())));
@@ -131,16 +133,6 @@ pub(crate) fn zip_inplace<T: Element, B: Element>(
     b: &Tensor<B>,
     f: impl Fn(&mut T, B),
 ) -> Result<()> {
-    if a.shape() == b.shape() {
-        let ys = b.array();
-        let target = a.array_mut();
-        if let (Some(xs), Some(ys)) = (target.as_slice_mut(), ys.as_slice()) {
-            xs.iter_mut().zip(ys).for_each(|(x, y)| f(x, y.clone()));
-        } else {
-            Zip::from(target).and(ys).for_each(|x, y| f(x, y.clone()));
-        }
-        return Ok(());
-    }
     let out = broadcast_shapes(op, a.shape(), b.shape())?;
     if out != a.shape() {
         return Err(TensorError::ShapeMismatch {
@@ -153,15 +145,18 @@ pub(crate) fn zip_inplace<T: Element, B: Element>(
             hint: None,
         });
     }
-    let bv = b.array();
-    let target = a.array_mut();
-    if target.shape() == bv.shape() {
-        if let (Some(xs), Some(ys)) = (target.as_slice_mut(), bv.as_slice()) {
+    let shape = a.raw_dim();
+    let xs = a.as_slice_mut();
+    match b.as_slice() {
+        Some(ys) if ys.len() == xs.len() => {
             xs.iter_mut().zip(ys).for_each(|(x, y)| f(x, y.clone()));
-            return Ok(());
+        }
+        _ => {
+            let target = ArrayViewMutD::from_shape(shape.clone(), xs).expect("row-major");
+            let bv = b.view();
+            let bb = bv.broadcast(shape).expect("shape checked");
+            Zip::from(target).and(&bb).for_each(|x, y| f(x, y.clone()));
         }
     }
-    let bb = bv.broadcast(target.raw_dim()).expect("shape checked");
-    Zip::from(target).and(&bb).for_each(|x, y| f(x, y.clone()));
     Ok(())
 }

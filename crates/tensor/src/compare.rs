@@ -93,7 +93,7 @@ impl<T: Element> Tensor<T> {
 
     /// `where_` returning an error when the three shapes do not broadcast together.
     pub fn try_where(cond: &Tensor<bool>, a: &Tensor<T>, b: &Tensor<T>) -> Result<Tensor<T>> {
-        let (c, x, y) = (cond.array(), a.array(), b.array());
+        let (c, x, y) = (cond.view(), a.view(), b.view());
         if c.shape() == x.shape() && c.shape() == y.shape() {
             if let (Some(cs), Some(xs), Some(ys)) = (c.as_slice(), x.as_slice(), y.as_slice()) {
                 let data = cs
@@ -141,9 +141,9 @@ impl<T: Element> Tensor<T> {
     /// ```
     pub fn count_nonzero(&self) -> usize {
         let zero = T::default();
-        match self.array().as_slice_memory_order() {
+        match self.view().as_slice_memory_order() {
             Some(s) => s.iter().filter(|&x| *x != zero).count(),
-            None => self.array().iter().filter(|&x| *x != zero).count(),
+            None => self.view().iter().filter(|&x| *x != zero).count(),
         }
     }
 }
@@ -187,12 +187,12 @@ impl Tensor<bool> {
 
     /// Whether any element is true (false for an empty tensor), like `tensor.any().item()`.
     pub fn any(&self) -> bool {
-        self.array().iter().any(|&x| x)
+        self.view().iter().any(|&x| x)
     }
 
     /// Whether every element is true (true for an empty tensor), like `tensor.all().item()`.
     pub fn all(&self) -> bool {
-        self.array().iter().all(|&x| x)
+        self.view().iter().all(|&x| x)
     }
 
     /// `1.0` for true and `0.0` for false in any float type, like `tensor.to(dtype)`.

@@ -621,8 +621,8 @@ mod tests {
         let t = range_f32(6, &[2, 3]);
         assert_eq!(format!("{t:?}"), t.to_string());
         // A transposed (non-contiguous) array prints its logical order.
-        let transposed = Tensor::from_array(t.array().t().to_owned());
-        let view_based = Tensor::from_array(t.array().clone().reversed_axes());
+        let transposed = Tensor::from_array(t.view().t().to_owned());
+        let view_based = Tensor::from_array(t.view().to_owned().reversed_axes());
         assert_eq!(
             view_based.to_string(),
             "tensor([[0., 3.],\n        [1., 4.],\n        [2., 5.]])"

@@ -10,6 +10,7 @@ use crate::element::{Element, Float};
 use crate::error::{ok, Result, TensorError};
 use crate::shape::{from_row_major, split_at_dim, standard_strides};
 use crate::tensor::Tensor;
+use ndarray::IxDyn;
 
 /// Rows `start, start + step, …` (`count` of them) of a dimension.
 #[derive(Clone, Copy, Debug)]
@@ -41,23 +42,8 @@ fn python_slice(size: usize, start: isize, end: isize, step: usize) -> Rows {
     }
 }
 
-/// For each outer index, the chosen `rows` (each `inner` long) of a `[outer, size, inner]` slice.
-fn take_rows<T: Element>(src: &[T], outer: usize, size: usize, inner: usize, rows: Rows) -> Vec<T> {
-    let mut out = Vec::with_capacity(outer * rows.count * inner);
-    for o in 0..outer {
-        let block = &src[o * size * inner..(o + 1) * size * inner];
-        if rows.step == 1 {
-            out.extend_from_slice(&block[rows.start * inner..(rows.start + rows.count) * inner]);
-        } else {
-            for r in rows.iter() {
-                out.extend_from_slice(&block[r * inner..(r + 1) * inner]);
-            }
-        }
-    }
-    out
-}
-
-/// Like [`take_rows`] with arbitrary (checked) row indices.
+/// For each outer index, the rows `indices` (each `inner` long) of a `[outer, size, inner]`
+/// slice.
 fn take_indexed<T: Element>(
     src: &[T],
     outer: usize,
@@ -186,27 +172,24 @@ impl<T: Element> Tensor<T> {
         self.dim_index(op, dim)
     }
 
-    /// A copy of the chosen `rows` of dimension `d`.
+    /// The chosen `rows` of dimension `d`: a view (O(1)).
     fn take(&self, d: usize, rows: Rows) -> Tensor<T> {
-        let mut shape = self.shape().to_vec();
-        if rows.count == shape[d] {
+        if rows.count == self.shape()[d] && rows.step == 1 {
             return self.clone();
         }
-        let (outer, size, inner) = split_at_dim(&shape, d);
-        let src = self.array().as_standard_layout();
-        let data = take_rows(
-            src.as_slice().expect("standard layout"),
-            outer,
-            size,
-            inner,
-            rows,
-        );
+        let (mut shape, mut strides) = (self.raw_dim(), IxDyn(self.strides()));
+        let offset = if rows.count == 0 {
+            self.storage_offset()
+        } else {
+            self.storage_offset() + rows.start * strides[d]
+        };
         shape[d] = rows.count;
-        Tensor::from_array(from_row_major(&shape, data))
+        strides[d] *= rows.step;
+        self.with_layout(shape, strides, offset)
     }
 
     /// The `length` elements of dimension `dim` from `start` (negative counts from the end),
-    /// like `tensor.narrow(dim, start, length)` (a copy).
+    /// like `tensor.narrow(dim, start, length)`: a view.
     ///
     /// ```
     /// use antorcha_tensor::Tensor;
@@ -235,7 +218,7 @@ impl<T: Element> Tensor<T> {
             return Err(out_of_range("narrow", start as i64, d, self.shape()));
         }
         let s = s as usize;
-        if s + length > size {
+        if length > size - s {
             return Err(TensorError::invalid(
                 "narrow",
                 format!(
@@ -255,7 +238,7 @@ impl<T: Element> Tensor<T> {
     }
 
     /// Python's `x[start:end:step]` along dimension `dim` (negative bounds count from the end,
-    /// bounds past the ends are clamped, `isize::MAX` means "to the end"), a copy.
+    /// bounds past the ends are clamped, `isize::MAX` means "to the end"): a view.
     ///
     /// ```
     /// use antorcha_tensor::Tensor;
@@ -318,23 +301,11 @@ impl<T: Element> Tensor<T> {
     /// `select` returning an error naming the index, the dimension and its size.
     pub fn try_select(&self, dim: isize, index: isize) -> Result<Tensor<T>> {
         let (d, i) = self.select_index("select", dim, index)?;
-        let mut shape = self.shape().to_vec();
-        let (outer, size, inner) = split_at_dim(&shape, d);
-        let src = self.array().as_standard_layout();
-        let rows = Rows {
-            start: i,
-            count: 1,
-            step: 1,
-        };
-        let data = take_rows(
-            src.as_slice().expect("standard layout"),
-            outer,
-            size,
-            inner,
-            rows,
-        );
+        let offset = self.storage_offset() + i * self.strides()[d];
+        let (mut shape, mut strides) = (self.shape().to_vec(), self.strides().to_vec());
         shape.remove(d);
-        Ok(Tensor::from_array(from_row_major(&shape, data)))
+        strides.remove(d);
+        Ok(self.with_layout(IxDyn(&shape), IxDyn(&strides), offset))
     }
 
     fn select_index(&self, op: &'static str, dim: isize, index: isize) -> Result<(usize, usize)> {
@@ -384,14 +355,8 @@ impl<T: Element> Tensor<T> {
             }
             return Ok(self.clone());
         }
-        let src = self.array().as_standard_layout();
-        let data = take_indexed(
-            src.as_slice().expect("standard layout"),
-            outer,
-            size,
-            inner,
-            indices,
-        );
+        let src = self.row_major();
+        let data = take_indexed(&src, outer, size, inner, indices);
         shape[d] = indices.len();
         Ok(Tensor::from_array(from_row_major(&shape, data)))
     }
@@ -419,10 +384,10 @@ impl<T: Element> Tensor<T> {
     pub fn try_gather(&self, dim: isize, index: &Tensor<i64>) -> Result<Tensor<T>> {
         let d = self.dim_index("gather", dim)?;
         check_index_shape("gather", self.shape(), index.shape(), None, d)?;
-        let src = self.array().as_standard_layout();
-        let src = src.as_slice().expect("standard layout");
-        let idx = index.array().as_standard_layout();
-        let idx = idx.as_slice().expect("standard layout");
+        let src = self.row_major();
+        let src = &*src;
+        let idx = index.row_major();
+        let idx = &*idx;
         let shape = self.shape();
         let size = shape.get(d).copied().unwrap_or(1);
         let mut strides = standard_strides(shape);
@@ -571,9 +536,9 @@ impl<T: Element> Tensor<T> {
         }
         let (outer, size, inner) = split_at_dim(self.shape(), d);
         let mut out = self.contiguous();
-        let s = src.array().as_standard_layout();
-        let s = s.as_slice().expect("standard layout");
-        let dst = out.array_mut().as_slice_mut().expect("standard layout");
+        let s = src.row_major();
+        let s = &*s;
+        let dst = out.as_slice_mut();
         for o in 0..outer {
             for (j, r) in rows.iter().enumerate() {
                 dst[(o * size + r) * inner..(o * size + r + 1) * inner].clone_from_slice(
@@ -671,8 +636,8 @@ impl<T: Float> Tensor<T> {
             });
         }
         check_indices("index_add", indices, d, self.shape(), size)?;
-        let src = source.array().as_standard_layout();
-        let src = src.as_slice().expect("standard layout");
+        let src = source.row_major();
+        let src = &*src;
         let dst = contiguous_mut(self);
         let n = indices.len();
         for o in 0..outer {
@@ -738,14 +703,14 @@ impl<T: Float> Tensor<T> {
         let shape = self.shape().to_vec();
         check_index_shape("scatter_add", &shape, index.shape(), Some(src.shape()), d)?;
         let size = shape.get(d).copied().unwrap_or(1);
-        let idx = index.array().as_standard_layout();
-        let idx = idx.as_slice().expect("standard layout");
+        let idx = index.row_major();
+        let idx = &*idx;
         // Check every index first, so that an error leaves `self` unchanged.
         if let Some(&bad) = idx.iter().find(|&&i| i < 0 || i as usize >= size) {
             return Err(out_of_range("scatter_add", bad, d, &shape));
         }
-        let s = src.array().as_standard_layout();
-        let s = s.as_slice().expect("standard layout");
+        let s = src.row_major();
+        let s = &*s;
         let src_strides = standard_strides(src.shape());
         let mut dst_strides = standard_strides(&shape);
         let dim_stride = dst_strides.get(d).copied().unwrap_or(0);
@@ -762,10 +727,7 @@ impl<T: Float> Tensor<T> {
 
 /// `t`'s data as a mutable row-major slice, reordering it first if it is strided.
 fn contiguous_mut<T: Element>(t: &mut Tensor<T>) -> &mut [T] {
-    if !t.is_contiguous() {
-        *t = t.contiguous();
-    }
-    t.array_mut().as_slice_mut().expect("standard layout")
+    t.as_slice_mut()
 }
 
 #[cfg(test)]

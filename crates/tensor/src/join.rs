@@ -15,14 +15,8 @@ fn interleave_blocks<T: Element>(
     block_len: impl Fn(usize) -> usize,
     out: &mut Vec<T>,
 ) {
-    let layouts: Vec<_> = parts
-        .iter()
-        .map(|t| t.array().as_standard_layout())
-        .collect();
-    let slices: Vec<&[T]> = layouts
-        .iter()
-        .map(|a| a.as_slice().expect("standard layout"))
-        .collect();
+    let layouts: Vec<_> = parts.iter().map(|t| t.row_major()).collect();
+    let slices: Vec<&[T]> = layouts.iter().map(|a| &**a).collect();
     for o in 0..outer {
         for (i, s) in slices.iter().enumerate() {
             let n = block_len(i);
@@ -222,11 +216,11 @@ mod tests {
         );
         let s = Tensor::stack(&[&a, &b], -1);
         assert_eq!(s.shape(), &[2, 3, 2]);
-        assert_eq!(s.array()[[1, 2, 0]], 5.0);
-        assert_eq!(s.array()[[1, 2, 1]], 11.0);
+        assert_eq!(s.view()[[1, 2, 0]], 5.0);
+        assert_eq!(s.view()[[1, 2, 1]], 11.0);
         let m = Tensor::stack(&[&a, &b], 1);
         assert_eq!(m.shape(), &[2, 2, 3]);
-        assert_eq!(m.array()[[0, 1, 2]], 8.0);
+        assert_eq!(m.view()[[0, 1, 2]], 8.0);
         // 0-d tensors stack into a 1-d tensor.
         let (x, y) = (Tensor::scalar(1i64), Tensor::scalar(2i64));
         let v = Tensor::stack(&[&x, &y], 0);

@@ -16,6 +16,7 @@ mod element;
 mod error;
 mod index;
 mod join;
+mod layout;
 mod matmul;
 mod mt19937;
 mod ops;

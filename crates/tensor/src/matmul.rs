@@ -758,7 +758,7 @@ mod tests {
             .into_dyn()
             .reversed_axes();
         let a = Tensor::from_array(at);
-        assert!(a.array().as_slice().is_none());
+        assert!(a.view().as_slice().is_none());
         let b = iota(&[3, 2]);
         assert_eq!(a.matmul(&b).to_vec(), vec![10.0, 13.0, 28.0, 40.0]);
         let bt = Tensor::from_array(iota(&[2, 3]).into_array().reversed_axes());
@@ -771,7 +771,7 @@ mod tests {
         assert_eq!(y.shape(), &[2, 2, 1]);
         // Batch 0: x[0] = [[0,2,4],[1,3,5]] -> [0+2+8, 0+3+10].
         assert_eq!(y.to_vec(), vec![10.0, 13.0, 28.0, 31.0]);
-        assert!(y.array().is_standard_layout());
+        assert!(y.view().is_standard_layout());
     }
 
     #[test]
@@ -893,7 +893,7 @@ mod tests {
                     assert!((wv[i * n + j] as f64 - exact).abs() < 1e-4, "{m}x{k}x{n}");
                 }
             }
-            assert!(want.array().is_standard_layout());
+            assert!(want.view().is_standard_layout());
         }
     }
 

@@ -5,7 +5,7 @@
 //! split of the shape, which needs no index arithmetic per element. Sums over other layouts use
 //! ndarray's `sum_axis` without copying; the other reductions copy such inputs to row-major first.
 
-use ndarray::{ArrayD, Axis, CowArray, IxDyn};
+use ndarray::{ArrayD, ArrayViewD, Axis, CowArray, IxDyn};
 
 use crate::element::Float;
 use crate::error::{ok, Result, TensorError};
@@ -37,8 +37,12 @@ pub(crate) fn reduced_shape(shape: &[usize], axis: usize, keepdim: bool) -> Vec<
 }
 
 /// The data of `a` in row-major order, borrowed when `a` already is row-major.
-pub(crate) fn standard<T: Float>(a: &ArrayD<T>) -> CowArray<'_, T, IxDyn> {
-    a.as_standard_layout()
+pub(crate) fn standard<T: Float>(a: ArrayViewD<'_, T>) -> CowArray<'_, T, IxDyn> {
+    if a.is_standard_layout() {
+        CowArray::from(a)
+    } else {
+        CowArray::from(a.as_standard_layout().into_owned())
+    }
 }
 
 /// Maximum or minimum, as a type, so that each reduction is compiled (and vectorized) for it.
@@ -121,7 +125,7 @@ fn slice_sum<T: Float>(xs: &[T]) -> T {
 /// one (the same unrolled loop, same result, without ndarray's `IxDyn` contiguity check, which
 /// costs more than summing a small tensor).
 #[inline]
-fn sum_all<T: Float>(a: &ndarray::ArrayD<T>) -> T {
+fn sum_all<T: Float>(a: &ArrayViewD<'_, T>) -> T {
     match a.as_slice() {
         Some(xs) => slice_sum(xs),
         None => a.sum(),
@@ -185,7 +189,7 @@ fn sum_walk<T: Float>(groups: &[(usize, bool)], data: &[T], out: &mut [T]) {
 }
 
 /// Sums `a` over the dims whose `keep` is false (keepdim shape: those dims become 1).
-fn sum_keep<T: Float>(a: &ArrayD<T>, keep: &[bool]) -> ArrayD<T> {
+fn sum_keep<T: Float>(a: &ArrayViewD<'_, T>, keep: &[bool]) -> ArrayD<T> {
     let kept_shape: Vec<usize> = a
         .shape()
         .iter()
@@ -199,10 +203,13 @@ fn sum_keep<T: Float>(a: &ArrayD<T>, keep: &[bool]) -> ArrayD<T> {
     // Other layouts: ndarray's sum_axis walks any strides without copying the input.
     let mut r: Option<ArrayD<T>> = None;
     for axis in (0..keep.len()).rev().filter(|&d| !keep[d]) {
-        let src = r.as_ref().unwrap_or(a);
-        r = Some(src.sum_axis(Axis(axis)).insert_axis(Axis(axis)));
+        let summed = match &r {
+            Some(src) => src.sum_axis(Axis(axis)),
+            None => a.sum_axis(Axis(axis)),
+        };
+        r = Some(summed.insert_axis(Axis(axis)));
     }
-    let r = r.unwrap_or_else(|| a.clone());
+    let r = r.unwrap_or_else(|| a.to_owned());
     if r.is_standard_layout() {
         r
     } else {
@@ -259,7 +266,7 @@ impl<T: Float> Tensor<T> {
     /// assert_eq!(x.sum().item(), 10.0);
     /// ```
     pub fn sum(&self) -> Tensor<T> {
-        Tensor::scalar(sum_all(self.array()))
+        Tensor::scalar(sum_all(&self.view()))
     }
 
     /// The sum over `dim` (negative counts from the end), keeping it as size 1 with `keepdim`,
@@ -335,7 +342,7 @@ impl<T: Float> Tensor<T> {
             // Nothing to reduce: a 0-d tensor summed over its dim 0 / -1 is itself.
             return Ok(self.clone());
         }
-        let summed = sum_keep(self.array(), &keep);
+        let summed = sum_keep(&self.view(), &keep);
         if keepdim {
             return Ok(Tensor::from_array(summed));
         }
@@ -399,12 +406,12 @@ impl<T: Float> Tensor<T> {
         }
         // A gradient summed to one element (a scalar parameter's): one pass, no bookkeeping.
         if shape.iter().all(|&s| s == 1) {
-            return Ok(Tensor::full(shape, sum_all(self.array())));
+            return Ok(Tensor::full(shape, sum_all(&self.view())));
         }
         let keep: Vec<bool> = (0..own.len())
             .map(|i| i >= lead && shape[i - lead] == own[i])
             .collect();
-        let summed = sum_keep(self.array(), &keep);
+        let summed = sum_keep(&self.view(), &keep);
         // The keepdim result differs from `shape` only by leading 1s: same row-major data.
         Ok(Tensor::from_array(
             summed
@@ -422,7 +429,7 @@ impl<T: Float> Tensor<T> {
     /// ```
     pub fn mean(&self) -> Tensor<T> {
         let n = T::cast(self.numel() as f64);
-        Tensor::scalar(sum_all(self.array()) / n)
+        Tensor::scalar(sum_all(&self.view()) / n)
     }
 
     /// The mean over `dim`, like `torch.mean(x, dim, keepdim)` (NaN where `dim` has size 0).
@@ -471,7 +478,7 @@ impl<T: Float> Tensor<T> {
             .product();
         let mut s = self.sum_dims_impl(op, dims, keepdim)?;
         let n = T::cast(count as f64);
-        s.array_mut().mapv_inplace(|x| x / n);
+        s.as_slice_mut().iter_mut().for_each(|x| *x /= n);
         Ok(s)
     }
 
@@ -557,7 +564,7 @@ impl<T: Float> Tensor<T> {
                 ),
             ));
         }
-        let a = standard(self.array());
+        let a = standard(self.view());
         let data = a.as_slice().expect("row-major");
         let (v, i) = arg_reduce::<E, T>(data, (1, data.len(), 1));
         Ok((v[0], i[0]))
@@ -652,7 +659,7 @@ impl<T: Float> Tensor<T> {
             ));
         }
         let out_shape = reduced_shape(self.shape(), axis, keepdim);
-        let a = standard(self.array());
+        let a = standard(self.view());
         let data = a.as_slice().expect("row-major");
         let (vals, idx) = arg_reduce::<E, T>(data, (outer, n, inner));
         Ok((
@@ -672,7 +679,7 @@ impl<T: Float> Tensor<T> {
     /// assert_eq!(x.var(0).item(), 1.25);
     /// ```
     pub fn var(&self, correction: usize) -> Tensor<T> {
-        let a = self.array();
+        let a = self.view();
         let n = a.len();
         let mean = a.sum() / T::cast(n as f64);
         let ss = match a.as_slice_memory_order() {
@@ -711,7 +718,7 @@ impl<T: Float> Tensor<T> {
             let nan = T::nan();
             return Ok(Tensor::full(&out_shape, nan));
         }
-        let a = standard(self.array());
+        let a = standard(self.view());
         let data = a.as_slice().expect("row-major");
         let mut out = Vec::with_capacity(outer * inner);
         if inner == 1 {
@@ -853,7 +860,7 @@ mod tests {
             .into_dyn();
         // Logically [[1,2,3],[4,5,6]] in column-major storage.
         let x = Tensor::from_array(arr.reversed_axes());
-        assert!(x.array().as_slice().is_none());
+        assert!(x.view().as_slice().is_none());
         assert_eq!(x.sum_dim(0, false).to_vec(), vec![5.0, 7.0, 9.0]);
         assert_eq!(x.sum_dim(1, true).to_vec(), vec![6.0, 15.0]);
         assert_eq!(x.sum_to(&[3]).to_vec(), vec![5.0, 7.0, 9.0]);

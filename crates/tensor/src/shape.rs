@@ -1,17 +1,15 @@
 //! Shape ops: `reshape`, `squeeze`/`unsqueeze`, `flatten`, `broadcast_to`, `transpose`/
 //! `permute`/`t` and `contiguous`.
 //!
-//! A tensor owns its array behind an `Arc`, so an op on `&self` that changes the shape copies
-//! the data once (a straight `memcpy` for standard-layout data). `transpose`/`permute` keep
-//! ndarray's strided layout instead of reordering the elements; every op in the crate accepts
-//! any layout, and [`Tensor::contiguous`] reorders when that pays off. [`Tensor::into_reshape`]
-//! and [`Tensor::into_permute`] take the tensor by value and do not copy at all when it holds
-//! the only reference to its data.
+//! Each is a view: a new layout over the same storage, O(1) whatever the size, as in PyTorch.
+//! Only `reshape` of a layout that no strides can show in the new shape copies (as
+//! `torch.reshape` does), and `contiguous` copies a tensor that is not in row-major order.
 
-use ndarray::{ArrayD, Axis, IxDyn};
+use ndarray::{ArrayD, Dimension, IxDyn};
 
 use crate::element::Element;
 use crate::error::{ok, Result, TensorError};
+use crate::layout::{self, view_strides};
 use crate::tensor::Tensor;
 
 /// `(outer, size, inner)`: the product of the sizes before `d`, the size of `d` and the product
@@ -29,31 +27,12 @@ pub(crate) fn split_at_dim(shape: &[usize], d: usize) -> (usize, usize, usize) {
 
 /// Row-major strides (in elements) of a standard-layout array of `shape`.
 pub(crate) fn standard_strides(shape: &[usize]) -> Vec<usize> {
-    let mut strides = vec![1; shape.len()];
-    for d in (0..shape.len().saturating_sub(1)).rev() {
-        strides[d] = strides[d + 1] * shape[d + 1];
-    }
-    strides
+    layout::standard_strides(&IxDyn(shape)).slice().to_vec()
 }
 
 /// An array of `shape` from row-major data whose length the caller has made right.
 pub(crate) fn from_row_major<T: Element>(shape: &[usize], data: Vec<T>) -> ArrayD<T> {
     ArrayD::from_shape_vec(IxDyn(shape), data).expect("data length matches the shape")
-}
-
-/// The array of `t` with shape `new` (same number of elements), copying only when `t` shares
-/// its data or is not in standard layout.
-fn reshaped<T: Element>(t: Tensor<T>, new: &[usize]) -> ArrayD<T> {
-    if t.array().is_standard_layout() {
-        t.into_array()
-            .into_shape_with_order(IxDyn(new))
-            .expect("standard layout and the same number of elements")
-    } else {
-        t.array()
-            .to_shape(IxDyn(new))
-            .expect("the same number of elements")
-            .into_owned()
-    }
 }
 
 /// The concrete shape `shape` (with at most one `-1`) stands for, for `numel` elements.
@@ -103,7 +82,8 @@ fn infer_shape(shape: &[isize], numel: usize, from: &[usize]) -> Result<Vec<usiz
 
 impl<T: Element> Tensor<T> {
     /// The same elements in row-major order with a new shape; one size may be `-1` and is
-    /// inferred, like `tensor.reshape`.
+    /// inferred, like `tensor.reshape`. A view of the same storage (O(1)) whenever strides
+    /// can show the new shape, a copy otherwise, as in PyTorch.
     ///
     /// ```
     /// use antorcha_tensor::Tensor;
@@ -111,6 +91,7 @@ impl<T: Element> Tensor<T> {
     /// let y = x.reshape(&[-1, 3]);
     /// assert_eq!(y.shape(), &[2, 3]);
     /// assert_eq!(y.to_vec(), x.to_vec());
+    /// assert!(y.ptr_eq(&x)); // a view
     /// ```
     ///
     /// # Panics
@@ -122,40 +103,63 @@ impl<T: Element> Tensor<T> {
 
     /// `reshape` returning an error that names both shapes.
     pub fn try_reshape(&self, shape: &[isize]) -> Result<Tensor<T>> {
-        self.clone().try_into_reshape(shape)
+        let new = infer_shape(shape, self.numel(), self.shape())?;
+        if new == self.shape() {
+            return Ok(self.clone());
+        }
+        Ok(match view_strides(self.shape(), self.strides(), &new) {
+            Some(strides) => self.with_layout(IxDyn(&new), strides, self.storage_offset()),
+            None => Tensor::from_contiguous(self.to_vec(), IxDyn(&new)),
+        })
     }
 
-    /// `reshape` taking the tensor by value: no copy at all when it is the only owner of
-    /// standard-layout data.
+    /// `reshape` that only ever gives a view, like `tensor.view(shape)`: an error when the
+    /// layout cannot show the new shape without a copy (call `contiguous` or `reshape`).
+    pub fn try_view(&self, shape: &[isize]) -> Result<Tensor<T>> {
+        let new = infer_shape(shape, self.numel(), self.shape())?;
+        let strides = view_strides(self.shape(), self.strides(), &new).ok_or_else(|| {
+            TensorError::invalid(
+                "view",
+                format!(
+                    "view size {new:?} is not compatible with the input's size {:?} and strides {:?} (at least one dimension spans across two contiguous subspaces); use reshape instead",
+                    self.shape(),
+                    self.strides()
+                ),
+            )
+        })?;
+        Ok(self.with_layout(IxDyn(&new), strides, self.storage_offset()))
+    }
+
+    /// `reshape` taking the tensor by value (kept for callers that own their tensor; the same
+    /// O(1) view).
     ///
     /// # Panics
     /// If the shape does not hold `numel` elements.
     #[track_caller]
     pub fn into_reshape(self, shape: &[isize]) -> Tensor<T> {
-        ok(self.try_into_reshape(shape))
+        ok(self.try_reshape(shape))
     }
 
     /// `into_reshape` returning an error that names both shapes.
     pub fn try_into_reshape(self, shape: &[isize]) -> Result<Tensor<T>> {
-        let new = infer_shape(shape, self.numel(), self.shape())?;
-        if new == self.shape() {
-            return Ok(self);
+        self.try_reshape(shape)
+    }
+
+    /// This tensor's layout without the dimensions `drop` picks (each of size 1).
+    fn without_dims(&self, drop: impl Fn(usize) -> bool) -> Tensor<T> {
+        let (mut shape, mut strides) = (Vec::new(), Vec::new());
+        for (d, (&n, &s)) in self.shape().iter().zip(self.strides()).enumerate() {
+            if !drop(d) {
+                shape.push(n);
+                strides.push(s);
+            }
         }
-        Ok(Tensor::from_array(reshaped(self, &new)))
+        self.with_layout(IxDyn(&shape), IxDyn(&strides), self.storage_offset())
     }
 
     /// Removes every dimension of size 1, like `tensor.squeeze()`.
     pub fn squeeze(&self) -> Tensor<T> {
-        if !self.shape().contains(&1) {
-            return self.clone();
-        }
-        let mut a = self.clone().into_array();
-        for d in (0..a.ndim()).rev() {
-            if a.shape()[d] == 1 {
-                a = a.remove_axis(Axis(d));
-            }
-        }
-        Tensor::from_array(a)
+        self.without_dims(|d| self.shape()[d] == 1)
     }
 
     /// Removes dimension `dim` if its size is 1 and otherwise returns the tensor unchanged,
@@ -174,9 +178,7 @@ impl<T: Element> Tensor<T> {
         if self.ndim() == 0 || self.shape()[d] != 1 {
             return Ok(self.clone());
         }
-        Ok(Tensor::from_array(
-            self.clone().into_array().remove_axis(Axis(d)),
-        ))
+        Ok(self.without_dims(|i| i == d))
     }
 
     /// Inserts a dimension of size 1 at `dim` (in `-(ndim + 1)..=ndim`), like
@@ -199,13 +201,21 @@ impl<T: Element> Tensor<T> {
     /// `unsqueeze` returning an error for a dimension out of range.
     pub fn try_unsqueeze(&self, dim: isize) -> Result<Tensor<T>> {
         let d = new_dim_index("unsqueeze", dim, self.shape())?;
-        Ok(Tensor::from_array(
-            self.clone().into_array().insert_axis(Axis(d)),
-        ))
+        let mut shape = self.shape().to_vec();
+        let mut strides = self.strides().to_vec();
+        // PyTorch's stride for the new dim: what a contiguous tensor would have there.
+        let stride = if d < shape.len() {
+            shape[d] * strides[d]
+        } else {
+            1
+        };
+        shape.insert(d, 1);
+        strides.insert(d, stride);
+        Ok(self.with_layout(IxDyn(&shape), IxDyn(&strides), self.storage_offset()))
     }
 
     /// Merges dimensions `start_dim..=end_dim` into one, like `torch.flatten`; a 0-d tensor
-    /// becomes shape `[1]`.
+    /// becomes shape `[1]`. A view when the merged dimensions are contiguous with each other.
     ///
     /// ```
     /// use antorcha_tensor::Tensor;
@@ -235,22 +245,18 @@ impl<T: Element> Tensor<T> {
             ));
         }
         if self.ndim() == 0 {
-            return Ok(Tensor::from_array(
-                self.clone().into_array().insert_axis(Axis(0)),
-            ));
+            return self.try_reshape(&[1]);
         }
         let shape = self.shape();
-        let mut new = shape[..s].to_vec();
-        new.push(shape[s..=e].iter().product());
-        new.extend_from_slice(&shape[e + 1..]);
-        if new == shape {
-            return Ok(self.clone());
-        }
-        Ok(Tensor::from_array(reshaped(self.clone(), &new)))
+        let mut new: Vec<isize> = shape[..s].iter().map(|&n| n as isize).collect();
+        new.push(shape[s..=e].iter().product::<usize>() as isize);
+        new.extend(shape[e + 1..].iter().map(|&n| n as isize));
+        self.try_reshape(&new)
     }
 
-    /// A copy of the tensor expanded to `shape` by NumPy's broadcasting rules, like
-    /// `tensor.broadcast_to(shape)` (materialised, not a view).
+    /// The tensor expanded to `shape` by NumPy's broadcasting rules, like
+    /// `tensor.broadcast_to(shape)`: a view whose broadcast dimensions have stride 0 (O(1);
+    /// write to a copy, e.g. `contiguous()`).
     ///
     /// ```
     /// use antorcha_tensor::Tensor;
@@ -270,30 +276,82 @@ impl<T: Element> Tensor<T> {
         if self.shape() == shape {
             return Ok(self.clone());
         }
-        if self.numel() == 1 && self.ndim() <= shape.len() {
-            // One element broadcasts to any shape with at least as many dims.
-            let v = self.array().first().expect("one element").clone();
-            return Ok(Tensor::full(shape, v));
+        let error = || TensorError::Broadcast {
+            op: "broadcast_to",
+            lhs: self.shape().to_vec(),
+            rhs: shape.to_vec(),
+        };
+        let n = shape.len();
+        let lead = n.checked_sub(self.ndim()).ok_or_else(error)?;
+        let mut strides = vec![0usize; n];
+        for d in 0..self.ndim() {
+            let (have, want) = (self.shape()[d], shape[lead + d]);
+            if have == want {
+                strides[lead + d] = self.strides()[d];
+            } else if have != 1 {
+                return Err(error());
+            }
         }
-        let view = self
-            .array()
-            .broadcast(IxDyn(shape))
-            .ok_or_else(|| TensorError::Broadcast {
-                op: "broadcast_to",
-                lhs: self.shape().to_vec(),
-                rhs: shape.to_vec(),
-            })?;
-        match self.array().as_slice() {
-            Some(src) if !shape.contains(&0) => Ok(Tensor::from_array(
-                ArrayD::from_shape_vec(IxDyn(shape), broadcast_rows(src, self.shape(), shape))
-                    .expect("length matches the shape"),
-            )),
-            _ => Ok(Tensor::from_array(view.as_standard_layout().into_owned())),
-        }
+        crate::layout::checked_numel("broadcast_to", shape)?;
+        Ok(self.with_layout(IxDyn(shape), IxDyn(&strides), self.storage_offset()))
     }
 
-    /// Swaps dimensions `dim0` and `dim1`, like `tensor.transpose(dim0, dim1)`. The result
-    /// keeps a strided layout (no reordering of the elements).
+    /// `broadcast_to` with PyTorch's `expand` sizes: `-1` keeps a dimension's size, and new
+    /// leading dimensions may be added.
+    ///
+    /// ```
+    /// use antorcha_tensor::Tensor;
+    /// let x = Tensor::from_vec(vec![1, 2, 3i64], &[3, 1]);
+    /// assert_eq!(x.expand(&[2, -1, 2]).shape(), &[2, 3, 2]);
+    /// ```
+    ///
+    /// # Panics
+    /// If the sizes do not fit the tensor's; [`Tensor::try_expand`] returns the error.
+    #[track_caller]
+    pub fn expand(&self, sizes: &[isize]) -> Tensor<T> {
+        ok(self.try_expand(sizes))
+    }
+
+    /// `expand` returning an error that names the shape and the sizes.
+    pub fn try_expand(&self, sizes: &[isize]) -> Result<Tensor<T>> {
+        let lead = sizes.len().checked_sub(self.ndim()).ok_or_else(|| {
+            TensorError::invalid(
+                "expand",
+                format!(
+                    "the number of sizes provided ({}) must be greater or equal to the number of dimensions in the tensor ({})",
+                    sizes.len(),
+                    self.ndim()
+                ),
+            )
+        })?;
+        let mut shape = Vec::with_capacity(sizes.len());
+        for (i, &s) in sizes.iter().enumerate() {
+            shape.push(match s {
+                -1 if i >= lead => self.shape()[i - lead],
+                s if s >= 0 => s as usize,
+                _ => {
+                    return Err(TensorError::invalid(
+                        "expand",
+                        format!(
+                            "invalid size {s} at dimension {i} for shape {:?}",
+                            self.shape()
+                        ),
+                    ))
+                }
+            });
+        }
+        self.try_broadcast_to(&shape).map_err(|_| {
+            TensorError::invalid(
+                "expand",
+                format!(
+                    "the expanded size {sizes:?} must match the existing size {:?} at each non-singleton dimension",
+                    self.shape()
+                ),
+            )
+        })
+    }
+
+    /// Swaps dimensions `dim0` and `dim1`, like `tensor.transpose(dim0, dim1)`: a view.
     ///
     /// # Panics
     /// If a dimension is out of range.
@@ -309,9 +367,10 @@ impl<T: Element> Tensor<T> {
         if a == b || self.ndim() == 0 {
             return Ok(self.clone());
         }
-        let mut arr = self.clone().into_array();
-        arr.swap_axes(a, b);
-        Ok(Tensor::from_array(arr))
+        let (mut shape, mut strides) = (self.raw_dim(), IxDyn(self.strides()));
+        shape.slice_mut().swap(a, b);
+        strides.slice_mut().swap(a, b);
+        Ok(self.with_layout(shape, strides, self.storage_offset()))
     }
 
     /// The matrix transpose, like `tensor.t()`: 0-d and 1-d tensors come back unchanged, 2-d
@@ -347,7 +406,7 @@ impl<T: Element> Tensor<T> {
     }
 
     /// Reorders the dimensions: dimension `i` of the result is dimension `dims[i]` of `self`,
-    /// like `tensor.permute(dims)`. The result keeps a strided layout.
+    /// like `tensor.permute(dims)`: a view.
     ///
     /// ```
     /// use antorcha_tensor::Tensor;
@@ -365,20 +424,6 @@ impl<T: Element> Tensor<T> {
 
     /// `permute` returning an error when `dims` is not a permutation of the dimensions.
     pub fn try_permute(&self, dims: &[isize]) -> Result<Tensor<T>> {
-        self.clone().try_into_permute(dims)
-    }
-
-    /// `permute` taking the tensor by value: no copy when it is the only owner of its data.
-    ///
-    /// # Panics
-    /// If `dims` is not a permutation of the dimensions.
-    #[track_caller]
-    pub fn into_permute(self, dims: &[isize]) -> Tensor<T> {
-        ok(self.try_into_permute(dims))
-    }
-
-    /// `into_permute` returning an error when `dims` is not a permutation of the dimensions.
-    pub fn try_into_permute(self, dims: &[isize]) -> Result<Tensor<T>> {
         let n = self.ndim();
         let not_permutation = || {
             TensorError::invalid(
@@ -392,27 +437,32 @@ impl<T: Element> Tensor<T> {
         if dims.len() != n {
             return Err(not_permutation());
         }
-        let mut axes = Vec::with_capacity(n);
+        let (mut shape, mut strides) = (self.raw_dim(), self.raw_dim());
         let mut seen = vec![false; n];
-        for &dim in dims {
+        for (i, &dim) in dims.iter().enumerate() {
             let d = self.dim_index("permute", dim)?;
             if seen[d] {
                 return Err(not_permutation());
             }
             seen[d] = true;
-            axes.push(d);
+            shape[i] = self.shape()[d];
+            strides[i] = self.strides()[d];
         }
-        if axes.iter().enumerate().all(|(i, &d)| i == d) {
-            return Ok(self);
-        }
-        Ok(Tensor::from_array(
-            self.into_array().permuted_axes(IxDyn(&axes)),
-        ))
+        Ok(self.with_layout(shape, strides, self.storage_offset()))
     }
 
-    /// Whether the elements sit in row-major (C) order, like `tensor.is_contiguous()`.
-    pub fn is_contiguous(&self) -> bool {
-        self.array().is_standard_layout()
+    /// `permute` taking the tensor by value (the same O(1) view).
+    ///
+    /// # Panics
+    /// If `dims` is not a permutation of the dimensions.
+    #[track_caller]
+    pub fn into_permute(self, dims: &[isize]) -> Tensor<T> {
+        ok(self.try_permute(dims))
+    }
+
+    /// `into_permute` returning an error when `dims` is not a permutation of the dimensions.
+    pub fn try_into_permute(self, dims: &[isize]) -> Result<Tensor<T>> {
+        self.try_permute(dims)
     }
 
     /// The tensor with its elements in row-major order: itself (shared, no copy) when it
@@ -421,7 +471,7 @@ impl<T: Element> Tensor<T> {
         if self.is_contiguous() {
             return self.clone();
         }
-        Tensor::from_array(self.array().as_standard_layout().into_owned())
+        Tensor::from_contiguous(self.to_vec(), self.raw_dim())
     }
 }
 
@@ -438,47 +488,6 @@ pub(crate) fn new_dim_index(op: &'static str, dim: isize, shape: &[usize]) -> Re
         ));
     }
     Ok(if dim < 0 { dim + n + 1 } else { dim } as usize)
-}
-
-/// The row-major elements of `src` (of shape `from`, row-major) broadcast to `to`: whole rows
-/// are copied or filled at a time, with an odometer over the outer dims.
-fn broadcast_rows<T: Clone>(src: &[T], from: &[usize], to: &[usize]) -> Vec<T> {
-    let n = to.len();
-    // `from` aligned to the right of `to`, with the source stride of each output dim (0 where
-    // the dim is broadcast).
-    let mut strides = vec![0usize; n];
-    let mut stride = 1;
-    for i in (0..n).rev() {
-        let k = i as isize - (n - from.len()) as isize;
-        let size = if k >= 0 { from[k as usize] } else { 1 };
-        strides[i] = if size == 1 { 0 } else { stride };
-        stride *= size;
-    }
-    let total: usize = to.iter().product();
-    let mut out = Vec::with_capacity(total);
-    let inner = to[n - 1];
-    let mut index = vec![0usize; n.saturating_sub(1)];
-    loop {
-        let base: usize = index.iter().zip(&strides).map(|(i, s)| i * s).sum();
-        if strides[n - 1] == 0 {
-            out.extend(std::iter::repeat_n(src[base].clone(), inner));
-        } else {
-            out.extend_from_slice(&src[base..base + inner]);
-        }
-        // Advance the odometer over the outer dims.
-        let mut d = n - 1;
-        loop {
-            if d == 0 {
-                return out;
-            }
-            d -= 1;
-            index[d] += 1;
-            if index[d] < to[d] {
-                break;
-            }
-            index[d] = 0;
-        }
-    }
 }
 
 #[cfg(test)]
@@ -498,7 +507,7 @@ mod tests {
             let n: usize = from.iter().product();
             let x = Tensor::from_vec((0..n).map(|i| i as f64).collect(), &from);
             let want: Vec<f64> = x
-                .array()
+                .view()
                 .broadcast(IxDyn(&to))
                 .unwrap()
                 .iter()
@@ -560,20 +569,58 @@ mod tests {
     }
 
     #[test]
-    fn into_reshape_does_not_copy_a_unique_tensor() {
+    fn view_ops_share_storage_with_pytorchs_strides() {
+        // Strides and offsets checked against PyTorch 2.x (`.stride()`, `.storage_offset()`).
+        type Case<'a> = (Tensor<f64>, &'a [usize], &'a [usize], usize);
+        let x = seq(&[2, 3, 4]);
+        let cases: Vec<Case> = vec![
+            (x.reshape(&[6, 4]), &[6, 4], &[4, 1], 0),
+            (x.transpose(0, 2), &[4, 3, 2], &[1, 4, 12], 0),
+            (x.permute(&[1, 2, 0]), &[3, 4, 2], &[4, 1, 12], 0),
+            (x.unsqueeze(1), &[2, 1, 3, 4], &[12, 12, 4, 1], 0),
+            (x.unsqueeze(3), &[2, 3, 4, 1], &[12, 4, 1, 1], 0),
+            (x.narrow(2, 1, 2), &[2, 3, 2], &[12, 4, 1], 1),
+            (x.select(1, 2), &[2, 4], &[12, 1], 8),
+            (x.slice(2, 0, 4, 2), &[2, 3, 2], &[12, 4, 2], 0),
+            (seq(&[3, 1]).expand(&[2, 3, 4]), &[2, 3, 4], &[0, 1, 0], 0),
+            (
+                x.transpose(0, 1).reshape(&[3, 2, 2, 2]),
+                &[3, 2, 2, 2],
+                &[4, 12, 2, 1],
+                0,
+            ),
+            (x.flatten(1, 2), &[2, 12], &[12, 1], 0),
+        ];
+        for (i, (v, shape, strides, offset)) in cases.into_iter().enumerate() {
+            assert_eq!(v.shape(), shape, "case {i}");
+            assert_eq!(v.strides(), strides, "case {i}");
+            assert_eq!(v.storage_offset(), offset, "case {i}");
+            if i < 8 || i == 9 || i == 10 {
+                assert!(v.ptr_eq(&x), "case {i} is a view");
+            }
+        }
+        // A reshape the strides cannot show copies, as torch.reshape does; view refuses.
+        let t = x.transpose(0, 2);
+        assert!(!t.reshape(&[-1]).ptr_eq(&x));
+        assert_eq!(t.reshape(&[-1]).to_vec(), t.contiguous().to_vec());
+        let e = t.try_view(&[-1]).unwrap_err().to_string();
+        assert!(e.contains("view") && e.contains("reshape"), "{e}");
+        assert!(x.try_view(&[4, 6]).unwrap().ptr_eq(&x));
+    }
+
+    #[test]
+    fn writes_to_a_view_copy_first() {
+        // Tensors are values: a write to a view (or to its base) leaves the other unchanged.
         let x = seq(&[2, 3]);
-        let ptr = x.array().as_ptr();
-        let y = x.into_reshape(&[3, 2]);
-        assert_eq!(y.array().as_ptr(), ptr);
-        // Shared data is left alone.
-        let z = y.clone().into_reshape(&[6]);
-        assert_eq!(y.shape(), &[3, 2]);
-        assert_ne!(z.array().as_ptr(), ptr);
-        let p = seq(&[2, 3]);
-        let ptr = p.array().as_ptr();
-        let q = p.into_permute(&[1, 0]);
-        assert_eq!(q.array().as_ptr(), ptr);
-        assert_eq!(q.to_vec(), vec![0.0, 3.0, 1.0, 4.0, 2.0, 5.0]);
+        let mut v = x.t();
+        v.add_(&Tensor::scalar(10.0));
+        assert_eq!(x.to_vec(), vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+        assert_eq!(v.to_vec(), vec![10.0, 13.0, 11.0, 14.0, 12.0, 15.0]);
+        // A sole owner is written in place, without a copy.
+        let mut y = seq(&[2, 3]);
+        let before = y.view().as_ptr();
+        y.mul_(&Tensor::scalar(2.0));
+        assert_eq!(y.view().as_ptr(), before);
     }
 
     #[test]
@@ -639,11 +686,16 @@ mod tests {
     }
 
     #[test]
-    fn broadcast_to_materialises() {
+    fn broadcast_to_is_a_stride_0_view() {
         let x = seq(&[3]);
         let b = x.broadcast_to(&[2, 3]);
         assert_eq!(b.to_vec(), vec![0.0, 1.0, 2.0, 0.0, 1.0, 2.0]);
-        assert!(b.is_contiguous());
+        assert!(!b.is_contiguous() && b.ptr_eq(&x));
+        assert_eq!(b.strides(), &[0, 1]);
+        assert!(b.contiguous().is_contiguous());
+        assert!(x.try_expand(&[2, 2]).is_err());
+        assert!(x.try_expand(&[-1]).is_ok());
+        assert!(x.try_expand(&[-1, 3]).is_err());
         assert_eq!(Tensor::scalar(5i64).broadcast_to(&[2]).to_vec(), vec![5, 5]);
         assert_eq!(seq(&[1, 3]).broadcast_to(&[0, 3]).shape(), &[0, 3]);
         let e = x.try_broadcast_to(&[2, 2]).unwrap_err().to_string();
@@ -669,7 +721,7 @@ mod tests {
         let p = y.permute(&[1, 2, 0]);
         assert_eq!(p.shape(), &[3, 4, 2]);
         // p[i, j, k] = y[k, i, j]; y[1, 2, 3] = 23 sits at p[2, 3, 1].
-        assert_eq!(p.array()[[2, 3, 1]], 23.0);
+        assert_eq!(p.view()[[2, 3, 1]], 23.0);
         assert_eq!(p.permute(&[2, 0, 1]), y);
         assert!(y.try_permute(&[0, 1]).is_err());
         assert!(y.try_permute(&[0, 1, 1]).is_err());

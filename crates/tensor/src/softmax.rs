@@ -95,7 +95,7 @@ impl<T: Float> Tensor<T> {
         if n == 0 {
             return Ok(Tensor::full(&out_shape, T::neg_infinity()));
         }
-        let a = standard(self.array());
+        let a = standard(self.view());
         let data = a.as_slice().expect("row-major");
         let mut out = Vec::with_capacity(outer * inner);
         if inner == 1 {
@@ -130,12 +130,12 @@ impl<T: Float> Tensor<T> {
     fn softmax_impl(&self, op: &'static str, dim: isize, kind: Kind) -> Result<Tensor<T>> {
         let axis = self.dim_index(op, dim)?;
         let (_, n, inner) = split_at_axis(self.shape(), axis);
-        let a = standard(self.array());
+        let a = standard(self.view());
         let data = a.as_slice().expect("row-major");
         let mut out = vec![T::zero(); data.len()];
         if data.is_empty() {
             return Ok(Tensor::from_array(
-                ArrayD::from_shape_vec(self.array().raw_dim(), out).expect("empty"),
+                ArrayD::from_shape_vec(self.view().raw_dim(), out).expect("empty"),
             ));
         }
         if inner == 1 {
@@ -198,7 +198,7 @@ impl<T: Float> Tensor<T> {
             }
         }
         Ok(Tensor::from_array(
-            ArrayD::from_shape_vec(self.array().raw_dim(), out).expect("same length"),
+            ArrayD::from_shape_vec(self.view().raw_dim(), out).expect("same length"),
         ))
     }
 }

@@ -64,7 +64,7 @@ impl<T: Float> Tensor<T> {
     /// Limits every element to `[min, max]` (either bound may be absent; NaN stays NaN),
     /// like `torch.clamp`.
     pub fn clamp(&self, min: Option<T>, max: Option<T>) -> Tensor<T> {
-        Tensor::from_array(self.array().mapv(|x| {
+        Tensor::from_array(self.view().mapv(|x| {
             let x = match min {
                 Some(lo) if x < lo => lo,
                 _ => x,

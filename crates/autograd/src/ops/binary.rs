@@ -22,7 +22,7 @@ fn forward2<T: Float>(
     let record = needs_graph(&[a, b]);
     a.with_data2(b, |x, y| {
         let value = f(x, y)?;
-        let dims = record.then(|| (x.array().raw_dim(), y.array().raw_dim()));
+        let dims = record.then(|| (x.view().raw_dim(), y.view().raw_dim()));
         Ok((value, dims))
     })
 }

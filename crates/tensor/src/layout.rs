@@ -1,0 +1,184 @@
+//! Layout arithmetic shared by every op: row-major strides, contiguity, checked sizes, and the
+//! strides a reshape can keep without copying (PyTorch's `computeStride`).
+
+use ndarray::{Dimension, IxDyn};
+
+use crate::error::{Result, TensorError};
+
+/// Row-major strides (in elements) of `shape`.
+#[inline]
+pub(crate) fn standard_strides(shape: &IxDyn) -> IxDyn {
+    let mut strides = shape.clone();
+    let mut acc = 1usize;
+    for (s, &n) in strides.slice_mut().iter_mut().zip(shape.slice()).rev() {
+        *s = acc;
+        acc = acc.wrapping_mul(n);
+    }
+    strides
+}
+
+/// Whether `strides` lay `shape` out in row-major order (strides of size-1 dimensions do not
+/// matter, as in PyTorch's `is_contiguous`).
+#[inline]
+pub(crate) fn is_standard(shape: &IxDyn, strides: &IxDyn) -> bool {
+    let mut expected = 1usize;
+    for (&n, &s) in shape.slice().iter().zip(strides.slice()).rev() {
+        if n != 1 && s != expected {
+            return n == 0 || shape.slice().contains(&0);
+        }
+        expected *= n;
+    }
+    true
+}
+
+/// The number of elements of `shape`, or an error naming `op` when it overflows.
+pub(crate) fn checked_numel(op: &'static str, shape: &[usize]) -> Result<usize> {
+    shape
+        .iter()
+        .try_fold(1usize, |acc, &n| acc.checked_mul(n))
+        .filter(|&n| n <= isize::MAX as usize)
+        .ok_or_else(|| {
+            TensorError::invalid(
+                op,
+                format!("the number of elements of shape {shape:?} overflows"),
+            )
+        })
+}
+
+/// An empty vector with room for `n` elements, or an error naming `op` and `shape` when the
+/// memory cannot be had (PyTorch raises where a plain `Vec` would abort the process).
+pub(crate) fn try_vec<T>(op: &'static str, shape: &[usize], n: usize) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| {
+        TensorError::invalid(
+            op,
+            format!(
+                "cannot allocate {n} elements of {} bytes for shape {shape:?}",
+                std::mem::size_of::<T>()
+            ),
+        )
+    })?;
+    Ok(v)
+}
+
+/// The strides that show a tensor of `shape`/`strides` with the shape `new` over the same
+/// elements in the same row-major order, or `None` when no strides can (a copy is needed).
+/// PyTorch's `computeStride`: each run of old dimensions that are contiguous with one another
+/// may be split or merged freely.
+pub(crate) fn view_strides(shape: &[usize], strides: &[usize], new: &[usize]) -> Option<IxDyn> {
+    if shape.is_empty() {
+        return Some(IxDyn(&vec![1; new.len()]));
+    }
+    let numel: usize = shape.iter().product();
+    if numel == 0 {
+        if shape == new {
+            return Some(IxDyn(strides));
+        }
+        let mut out = IxDyn(&vec![1; new.len()]);
+        let out_s = out.slice_mut();
+        for d in (0..new.len().saturating_sub(1)).rev() {
+            out_s[d] = new[d + 1].max(1) * out_s[d + 1];
+        }
+        return Some(out);
+    }
+    let mut out = IxDyn(&vec![0; new.len()]);
+    let out_s = out.slice_mut();
+    // Walk the old dimensions from the right, one contiguous chunk at a time.
+    let mut view_d = new.len() as isize - 1;
+    let mut chunk_base_stride = *strides.last().unwrap_or(&1);
+    let mut tensor_numel = 1usize;
+    let mut view_numel = 1usize;
+    for tensor_d in (0..shape.len()).rev() {
+        tensor_numel *= shape[tensor_d];
+        let chunk_ends = tensor_d == 0
+            || (shape[tensor_d - 1] != 1
+                && strides[tensor_d - 1] != tensor_numel * chunk_base_stride);
+        if chunk_ends {
+            while view_d >= 0 && (view_numel < tensor_numel || new[view_d as usize] == 1) {
+                out_s[view_d as usize] = view_numel * chunk_base_stride;
+                view_numel *= new[view_d as usize];
+                view_d -= 1;
+            }
+            if view_numel != tensor_numel {
+                return None;
+            }
+            if tensor_d > 0 {
+                chunk_base_stride = strides[tensor_d - 1];
+                tensor_numel = 1;
+                view_numel = 1;
+            }
+        }
+    }
+    if view_d != -1 {
+        return None;
+    }
+    Some(out)
+}
+
+/// The offset (in elements) of the last element reachable through `shape`/`strides`, past
+/// `offset`: a view op's bounds check against the storage length.
+pub(crate) fn max_offset(shape: &IxDyn, strides: &IxDyn) -> usize {
+    if shape.size() == 0 {
+        return 0;
+    }
+    shape
+        .slice()
+        .iter()
+        .zip(strides.slice())
+        .map(|(&n, &s)| (n - 1) * s)
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn standard_strides_and_contiguity() {
+        let s = IxDyn(&[2, 3, 4]);
+        assert_eq!(standard_strides(&s).slice(), &[12, 4, 1]);
+        assert!(is_standard(&s, &IxDyn(&[12, 4, 1])));
+        assert!(!is_standard(&s, &IxDyn(&[1, 2, 6])));
+        // Size-1 dims and empty tensors are contiguous whatever their strides.
+        assert!(is_standard(&IxDyn(&[1, 3]), &IxDyn(&[99, 1])));
+        assert!(is_standard(&IxDyn(&[0, 3]), &IxDyn(&[7, 7])));
+        assert_eq!(standard_strides(&IxDyn(&[])).slice(), &[] as &[usize]);
+    }
+
+    #[test]
+    fn checked_numel_overflows_to_an_error() {
+        assert_eq!(checked_numel("t", &[2, 3]).unwrap(), 6);
+        assert_eq!(checked_numel("t", &[0, usize::MAX, 2]).unwrap(), 0);
+        let e = checked_numel("zeros", &[usize::MAX, 2])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("zeros") && e.contains("overflows"), "{e}");
+    }
+
+    #[test]
+    fn view_strides_follow_pytorch() {
+        // Contiguous: any reshape is a view.
+        assert_eq!(
+            view_strides(&[2, 3, 4], &[12, 4, 1], &[6, 4])
+                .unwrap()
+                .slice(),
+            &[4, 1]
+        );
+        // A transpose of [3, 4] (strides [1, 4]) cannot be flattened without a copy ...
+        assert!(view_strides(&[4, 3], &[1, 4], &[12]).is_none());
+        // ... but its dims can be split (torch: x.t().view(2, 2, 3).stride() == (2, 1, 4)).
+        assert_eq!(
+            view_strides(&[4, 3], &[1, 4], &[2, 2, 3]).unwrap().slice(),
+            &[2, 1, 4]
+        );
+        // Expanded dims (stride 0) can be merged with each other.
+        assert_eq!(view_strides(&[2, 3], &[0, 0], &[6]).unwrap().slice(), &[0]);
+        // Size-1 dims anywhere.
+        assert_eq!(
+            view_strides(&[2, 1, 3], &[3, 100, 1], &[1, 6, 1])
+                .unwrap()
+                .slice(),
+            &[6, 1, 1]
+        );
+    }
+}

@@ -10,6 +10,7 @@ use smallvec::SmallVec;
 use crate::error::{AutogradError, Result};
 use crate::grad_mode::{is_anomaly_enabled, set_grad_enabled};
 use std::sync::atomic::Ordering;
+use std::sync::Mutex;
 
 use crate::flow::Flow;
 use crate::node::{lock, Edge, Node, NodeArc};
@@ -216,27 +217,25 @@ fn check_finite<T: Float>(node: &Node<T>, input: usize, g: &Tensor<T>) -> Result
 
 /// Runs the hooks on a gradient in order, each seeing the last one's replacement; a
 /// replacement must keep the gradient's shape (PyTorch: "hook has changed the size of value").
+/// Hooks are user code: they run on a copy of the list and a handle on the gradient, with no
+/// lock held, so a hook may register hooks or read any var.
 fn run_hooks<T: Float, F: Flow<T>>(
-    hooks: &[crate::node::Hook<T>],
+    hooks: &Mutex<Vec<crate::node::Hook<T>>>,
     mut g: F,
     whose: impl Fn() -> String,
 ) -> Result<F> {
+    let hooks = lock(hooks).clone();
     for hook in hooks {
-        let replaced = g.with_tensor(|t| {
-            hook(t).map(|new| {
-                if new.shape() == t.shape() {
-                    Ok(new)
-                } else {
-                    Err(AutogradError::GradShape {
-                        context: format!("the value a hook on {} returned", whose()),
-                        grad: new.shape().to_vec(),
-                        expected: t.shape().to_vec(),
-                    })
-                }
-            })
-        });
-        if let Some(t) = replaced {
-            g = F::from_tensor(t?);
+        let t = g.with_tensor(|t| t.clone());
+        if let Some(new) = hook(&t) {
+            if new.shape() != t.shape() {
+                return Err(AutogradError::GradShape {
+                    context: format!("the value a hook on {} returned", whose()),
+                    grad: new.shape().to_vec(),
+                    expected: t.shape().to_vec(),
+                });
+            }
+            g = F::from_tensor(new);
         }
     }
     Ok(g)
@@ -310,7 +309,7 @@ impl<T: Float> Pass<'_, '_, T> {
             match vertex {
                 Vertex::Leaf(leaf) => {
                     if leaf.has_hooks.load(Ordering::Acquire) {
-                        grad = run_hooks(&lock(&leaf.hooks), grad, || "a leaf".into())?;
+                        grad = run_hooks(&leaf.hooks, grad, || "a leaf".into())?;
                     }
                     if let Some(slots) = (!wanted.is_empty())
                         .then(|| wanted.get(&vertex.key()))
@@ -326,7 +325,7 @@ impl<T: Float> Pass<'_, '_, T> {
                 }
                 Vertex::Node(node) => {
                     if node.has_extras.load(Ordering::Acquire) {
-                        grad = run_hooks(&lock(&node.hooks), grad, || {
+                        grad = run_hooks(&node.hooks, grad, || {
                             format!("{} (created at {})", node.name, node.location_string())
                         })?;
                         if targets.is_none() && node.retains_grad.load(Ordering::Acquire) {

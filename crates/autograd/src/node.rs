@@ -26,8 +26,9 @@ pub(crate) type SavedList<T> = SmallVec<[(&'static str, Option<Saved<T>>); 2]>;
 /// An op's attributes, by PyTorch's name.
 pub(crate) type Attrs = SmallVec<[(&'static str, Attr); 2]>;
 
-/// A hook on the gradient flowing into a var: it may return a replacement.
-pub(crate) type Hook<T> = Box<dyn Fn(&Tensor<T>) -> Option<Tensor<T>> + Send + Sync>;
+/// A hook on the gradient flowing into a var: it may return a replacement. Shared, so backward
+/// can copy a var's list out and run the hooks with no lock held.
+pub(crate) type Hook<T> = std::sync::Arc<dyn Fn(&Tensor<T>) -> Option<Tensor<T>> + Send + Sync>;
 
 /// Where an input's gradient goes.
 pub(crate) enum Edge<T: Float> {

@@ -228,8 +228,9 @@ impl<T: Float> Var<T> {
         f(&self.inner.data.read().unwrap_or_else(|p| p.into_inner()))
     }
 
-    /// Runs `f` on this value and `other`'s, each read under one lock (a var used on both
-    /// sides, `x * x`, is read once).
+    /// Runs `f` on this value and `other`'s (a var used on both sides, `x * x`, is read once).
+    /// Never holds two vars' locks at once: a reader waiting on a second lock behind a queued
+    /// writer, while that writer waits on the first, would deadlock.
     #[inline]
     pub(crate) fn with_data2<R>(
         &self,
@@ -239,7 +240,8 @@ impl<T: Float> Var<T> {
         if VarArc::ptr_eq(&self.inner, &other.inner) {
             self.with_data(|a| f(a, a))
         } else {
-            self.with_data(|a| other.with_data(|b| f(a, b)))
+            let a = self.data();
+            other.with_data(|b| f(&a, b))
         }
     }
 
@@ -398,7 +400,7 @@ impl<T: Float> Var<T> {
         &self,
         hook: impl Fn(&Tensor<T>) -> Option<Tensor<T>> + Send + Sync + 'static,
     ) {
-        let hook: Hook<T> = Box::new(hook);
+        let hook: Hook<T> = std::sync::Arc::new(hook);
         match &self.inner.grad_fn {
             Some(node) => {
                 lock(&node.hooks).push(hook);
@@ -416,14 +418,9 @@ impl<T: Float> Var<T> {
         self.inner.version.load(Ordering::Relaxed)
     }
 
-    /// Changes the value in place through `f`, with PyTorch's checks: with grad mode on, a var
-    /// that requires grad cannot be changed (do it under `no_grad`). Bumps the version, so a
-    /// graph that saved the old value reports it at backward. `f` keeps the shape.
-    pub(crate) fn try_update_(
-        &self,
-        op: &'static str,
-        f: impl FnOnce(&mut Tensor<T>) -> Result<()>,
-    ) -> Result<()> {
+    /// PyTorch's check before an in-place change: with grad mode on, a var that requires grad
+    /// cannot be changed (do it under `no_grad`).
+    fn check_in_place(&self, op: &'static str) -> Result<()> {
         if is_grad_enabled() && self.needs_grad() {
             return Err(AutogradError::InPlaceRequiresGrad {
                 op,
@@ -435,8 +432,12 @@ impl<T: Float> Var<T> {
                 shape: self.shape(),
             });
         }
-        let mut data = self.inner.data.write().unwrap_or_else(|p| p.into_inner());
-        f(&mut data)?;
+        Ok(())
+    }
+
+    /// Bumps the version after a change, so a graph that saved the old value reports it at
+    /// backward. Call with the write lock held.
+    fn bump_version(&self) {
         // Writers hold the write lock, so a plain load and store cannot lose a bump (and
         // costs no atomic read-modify-write).
         let version = &self.inner.version;
@@ -446,16 +447,45 @@ impl<T: Float> Var<T> {
             // A result that its own node saved is checked against this at backward.
             node.output_version.store(bumped, Ordering::Release);
         }
+    }
+
+    /// Changes the value in place through one of this crate's kernels `f` (never user code:
+    /// it runs under the write lock), with [`Var::check_in_place`]'s checks. `f` keeps the shape.
+    pub(crate) fn try_update_(
+        &self,
+        op: &'static str,
+        f: impl FnOnce(&mut Tensor<T>) -> Result<()>,
+    ) -> Result<()> {
+        self.check_in_place(op)?;
+        let mut data = self.inner.data.write().unwrap_or_else(|p| p.into_inner());
+        f(&mut data)?;
+        self.bump_version();
         Ok(())
     }
 
-    /// Runs `f` on the value in place, with the checks of every in-place op (see `sub_`):
-    /// the way optimizers update parameters under `no_grad`.
+    /// Runs `f` on the value and stores what it leaves, with the checks of every in-place op
+    /// (see `sub_`): the way optimizers update parameters under `no_grad`. `f` runs with no lock
+    /// held (it may read other vars, or this one) on a handle that shares the current value,
+    /// so readers meanwhile see the old value: assigning a new tensor costs no copy, writing
+    /// into the handle copies it first. The value must keep its shape.
     pub fn update_(&self, f: impl FnOnce(&mut Tensor<T>)) -> Result<()> {
-        self.try_update_("update_", |t| {
-            f(t);
-            Ok(())
-        })
+        self.check_in_place("update_")?;
+        let mut value = self.data();
+        f(&mut value);
+        let mut data = self.inner.data.write().unwrap_or_else(|p| p.into_inner());
+        if value.shape() != data.shape() {
+            return Err(AutogradError::Invalid {
+                op: "update_",
+                message: format!(
+                    "the new value has shape {:?}, the var {:?}",
+                    value.shape(),
+                    data.shape()
+                ),
+            });
+        }
+        *data = value;
+        self.bump_version();
+        Ok(())
     }
 
     /// `self -= other` in place (`tensor.sub_(other)`), e.g. a manual SGD step under `no_grad`.

@@ -159,6 +159,32 @@ def w3_chain(numel, ops):
     return x.grad[0].item()
 
 
+W6_SIZES = (("1MiB", 256), ("64MiB", 16384))
+W6_OPS = ("reshape", "transpose", "permute", "unsqueeze", "expand", "narrow")
+W6_VIEWS = 10_000
+
+
+def w6_view(x, op):
+    if op == "reshape":
+        return x.reshape(1024, -1)
+    if op == "transpose":
+        return x.transpose(0, 1)
+    if op == "permute":
+        return x.permute(1, 0)
+    if op == "unsqueeze":
+        return x.unsqueeze(0)
+    if op == "expand":
+        return x.expand(4, -1, -1)
+    if op == "narrow":
+        return x.narrow(1, 0, 512)
+    raise ValueError(op)
+
+
+def w6_run(x, op, views):
+    for _ in range(views):
+        w6_view(x, op)
+
+
 def mlp_data(samples):
     torch.manual_seed(0)
     x = torch.randn(samples, 784)
@@ -259,6 +285,16 @@ def main():
             s = timed(light, lambda: None, lambda _: w3_chain(numel, CHAIN_OPS))
             results.append(record(wid, f"10,000-op chain on [{numel}], forward + backward",
                                   "us/op", True, [t * 1e6 / CHAIN_OPS for t in s]))
+    if wants("W6"):
+        for size, rows in W6_SIZES:
+            x = torch.zeros(rows, 1024, requires_grad=True)
+            for op in W6_OPS:
+                wid = f"W6-{op}-{size}"
+                progress(wid)
+                s = timed(light, lambda: None, lambda _: w6_run(x, op, W6_VIEWS))
+                results.append(record(wid, f"{op} of a [{rows}, 1024] f32 leaf requiring grad, "
+                                      "recorded", "us/op", True,
+                                      [t * 1e6 / W6_VIEWS for t in s]))
     if wants("W2-floor"):
         progress("W2-floor")
         iters = 2 if quick else 200

@@ -10,7 +10,7 @@
 //!
 //! One iteration is: W1/W1b/W1-floor 1000 epochs (throughput in epochs), W2 one epoch of
 //! 937 batches (in samples), W2-floor one product of each of its six GEMMs, W3/W3b the
-//! 10,000-op chain (in ops), W4 one loader epoch (in samples). `ANTORCHA_BENCH_QUICK`
+//! 10,000-op chain (in ops), W4 one loader epoch (in samples), W6 10,000 views (in views). `ANTORCHA_BENCH_QUICK`
 //! shrinks the W2/W4 datasets to 8 batches. `cargo xtask bench` times the same code with
 //! WORKLOADS.md's median-of-repeats rule and compares it with PyTorch.
 
@@ -96,5 +96,27 @@ fn mlp_and_loader(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, linreg, op_overhead, gemm_floor, mlp_and_loader);
+fn views(c: &mut Criterion) {
+    assert!(w6_check(), "W6: a view's gradient differs from PyTorch's");
+    let mut group = c.benchmark_group("w6_view_ops");
+    group.throughput(Throughput::Elements(W6_VIEWS as u64));
+    for (size, rows) in W6_SIZES {
+        let x = w6_x(rows);
+        for op in W6_OPS {
+            group.bench_function(format!("W6_{op}_{size}"), |bch| {
+                bch.iter(|| w6_run(&x, op, W6_VIEWS))
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    linreg,
+    op_overhead,
+    gemm_floor,
+    mlp_and_loader,
+    views
+);
 criterion_main!(benches);

@@ -71,7 +71,7 @@ impl Options {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: cargo run --release --example bench_workloads -- [--threads N] [--quick] [--only W1,W1B,W1-FLOOR,W2,W2-FLOOR,W3,W3B,W4]"
+        "usage: cargo run --release --example bench_workloads -- [--threads N] [--quick] [--only W1,W1B,W1-FLOOR,W2,W2-FLOOR,W3,W3B,W4,W6]"
     );
     std::process::exit(2);
 }
@@ -265,6 +265,22 @@ fn main() {
             let s = s.iter().map(|t| t * 1e6 / CHAIN_OPS as f64).collect();
             let what = format!("10,000-op chain on [{numel}], forward + backward");
             results.push(record(id, &what, "us/op", true, s));
+        }
+    }
+    if options.wants("W6") {
+        let check = w6_check();
+        for (size, rows) in W6_SIZES {
+            let x = w6_x(rows);
+            for op in W6_OPS {
+                let id = format!("W6-{op}-{size}");
+                progress(&id);
+                let s = time(light, || (), |_| w6_run(&x, op, W6_VIEWS));
+                let s = s.iter().map(|t| t * 1e6 / W6_VIEWS as f64).collect();
+                let what = format!("{op} of a [{rows}, 1024] f32 leaf requiring grad, recorded");
+                let mut r = record(&id, &what, "us/op", true, s);
+                r["grad_check"] = json!(check);
+                results.push(r);
+            }
         }
     }
     if options.wants("W2-floor") {

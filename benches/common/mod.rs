@@ -431,3 +431,64 @@ pub fn w3_chain(numel: usize, ops: usize) -> f32 {
         .copied()
         .unwrap_or(f32::NAN)
 }
+
+// ---------------------------------------------------------------------------------------------
+// W6: view ops.
+
+/// W6's sizes: `[rows, 1024]` f32, 1 MiB and 64 MiB.
+pub const W6_SIZES: [(&str, usize); 2] = [("1MiB", 256), ("64MiB", 16384)];
+/// W6's view ops, in table order.
+pub const W6_OPS: [&str; 6] = [
+    "reshape",
+    "transpose",
+    "permute",
+    "unsqueeze",
+    "expand",
+    "narrow",
+];
+/// Views made per timed repeat (each dropped at once).
+pub const W6_VIEWS: usize = 10_000;
+
+/// W6's leaf: `[rows, 1024]` requiring grad.
+pub fn w6_x(rows: usize) -> Var<f32> {
+    Var::<f32>::zeros(&[rows, 1024]).requires_grad()
+}
+
+/// One W6 view of `x`, recorded in the graph (grad mode on).
+pub fn w6_view(x: &Var<f32>, op: &str) -> Var<f32> {
+    match op {
+        "reshape" => x.reshape(&[1024, -1]),
+        "transpose" => x.transpose(0, 1),
+        "permute" => x.permute(&[1, 0]),
+        "unsqueeze" => x.unsqueeze(0),
+        "expand" => x.expand(&[4, -1, -1]),
+        "narrow" => x.narrow(1, 0, 512),
+        other => panic!("no W6 op {other}"),
+    }
+}
+
+/// Makes `views` views of `x` with `op`, dropping each.
+pub fn w6_run(x: &Var<f32>, op: &str, views: usize) {
+    for _ in 0..views {
+        black_box(w6_view(x, op));
+    }
+}
+
+/// W6's check: the sum of each view backpropagates to `x` the gradient PyTorch gives (ones,
+/// 4 for the expand, ones on the first half for the narrow). Returns whether all matched.
+pub fn w6_check() -> bool {
+    let x = w6_x(4);
+    W6_OPS.iter().all(|op| {
+        x.zero_grad();
+        w6_view(&x, op).sum().backward().expect("backward");
+        let g = x.grad().expect("x.grad").to_vec();
+        g.iter().enumerate().all(|(i, &v)| {
+            let want = match *op {
+                "expand" => 4.0,
+                "narrow" if i % 1024 >= 512 => 0.0,
+                _ => 1.0,
+            };
+            v == want
+        })
+    })
+}

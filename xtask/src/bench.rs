@@ -26,7 +26,7 @@ pub struct BenchArgs {
     /// Thread counts to measure, each in its own process.
     #[arg(long, value_delimiter = ',', default_value = "1,2")]
     pub threads: Vec<usize>,
-    /// Only these workloads (W1, W1b, W1-floor, W2, W2-floor, W3, W3b, W4), comma-separated.
+    /// Only these workloads (W1, W1b, W1-floor, W2, W2-floor, W3, W3b, W4, W6), comma-separated.
     #[arg(long)]
     pub only: Option<String>,
     /// Skip PyTorch even when a Python with torch is found.
@@ -42,7 +42,28 @@ pub struct BenchArgs {
 }
 
 /// The workloads in table order.
-const ROWS: [&str; 8] = ["W1", "W1b", "W1-floor", "W3", "W3b", "W2", "W2-floor", "W4"];
+const ROWS: [&str; 20] = [
+    "W1",
+    "W1b",
+    "W1-floor",
+    "W3",
+    "W3b",
+    "W2",
+    "W2-floor",
+    "W4",
+    "W6-reshape-1MiB",
+    "W6-transpose-1MiB",
+    "W6-permute-1MiB",
+    "W6-unsqueeze-1MiB",
+    "W6-expand-1MiB",
+    "W6-narrow-1MiB",
+    "W6-reshape-64MiB",
+    "W6-transpose-64MiB",
+    "W6-permute-64MiB",
+    "W6-unsqueeze-64MiB",
+    "W6-expand-64MiB",
+    "W6-narrow-64MiB",
+];
 
 /// Runs the benchmark and prints the table; exits with an error message on failure.
 pub fn main(args: &BenchArgs) {

@@ -622,8 +622,8 @@ fn broadcast_to_and_sum_to_case(full: Vec<usize>, seed: u64) -> Check {
     Ok(())
 }
 
-/// reshape, unsqueeze, squeeze, squeeze_dim, flatten, transpose, t and permute, at every
-/// dim (or pair of dims, or permutation).
+/// reshape, view, unsqueeze, squeeze, squeeze_dim, flatten, transpose, t, permute, expand and
+/// contiguous, at every dim (or pair of dims, or permutation), on contiguous and strided values.
 fn shape_ops_case(s: Vec<usize>, seed: u64) -> Check {
     let mut rng = Rng::new(seed);
     let x = [rng.tensor(&s, -2.0, 2.0)];
@@ -679,6 +679,28 @@ fn shape_ops_case(s: Vec<usize>, seed: u64) -> Check {
         let dims: Vec<isize> = p.iter().map(|&d| rng.signed_dim(d, r)).collect();
         gradcheck(&format!("permute({dims:?})"), &x, rng.next_u64(), |v| {
             v[0].permute(&dims)
+        })?;
+    }
+    gradcheck("view([-1])", &x, rng.next_u64(), |v| v[0].view(&[-1]))?;
+    // A new leading dim, and every dim of size 1 stretched.
+    let mut sizes: Vec<isize> = s.iter().map(|&d| if d == 1 { 3 } else { -1 }).collect();
+    sizes.insert(0, 2);
+    gradcheck(&format!("expand({sizes:?})"), &x, rng.next_u64(), |v| {
+        v[0].expand(&sizes)
+    })?;
+    if r >= 2 {
+        // Strided values: a reshape that must copy, one the strides allow, and contiguous.
+        gradcheck("transpose(0, -1).reshape([-1])", &x, rng.next_u64(), |v| {
+            v[0].transpose(0, -1).reshape(&[-1])
+        })?;
+        gradcheck(
+            "transpose(0, -1).unsqueeze(0).flatten(0, 1)",
+            &x,
+            rng.next_u64(),
+            |v| v[0].transpose(0, -1).unsqueeze(0).flatten(0, 1),
+        )?;
+        gradcheck("transpose(0, -1).contiguous()", &x, rng.next_u64(), |v| {
+            v[0].transpose(0, -1).contiguous()
         })?;
     }
     Ok(())

@@ -228,7 +228,10 @@ impl<T: Element> Tensor<T> {
     /// The elements as one row-major slice, when they are laid out that way.
     #[inline]
     pub fn as_slice(&self) -> Option<&[T]> {
-        if is_standard(&self.shape, &self.strides) {
+        if self.numel() == 0 {
+            // An empty view's offset may lie past the end of its storage, as in PyTorch.
+            Some(&[])
+        } else if is_standard(&self.shape, &self.strides) {
             Some(&self.storage[self.offset..self.offset + self.numel()])
         } else {
             None

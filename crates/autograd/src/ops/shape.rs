@@ -52,12 +52,74 @@ impl<T: Float> Var<T> {
         )
     }
 
-    /// `reshape`, or an error naming both shapes.
+    /// `reshape`, or an error naming both shapes. As in PyTorch, a reshape the strides allow is
+    /// a view (`ViewBackward0` of a contiguous value, `ReshapeAliasBackward0` of a strided
+    /// one); any other copies first (`UnsafeViewBackward0` over `CloneBackward0`).
     #[track_caller]
     pub fn try_reshape(&self, shape: &[isize]) -> Result<Var<T>> {
-        let value = self.data().try_reshape(shape)?;
+        let data = self.data();
+        let value = data.try_reshape(shape)?;
+        if value.ptr_eq(&data) || value.numel() == 0 {
+            let name = if data.is_contiguous() {
+                "ViewBackward0"
+            } else {
+                "ReshapeAliasBackward0"
+            };
+            return Ok(self.view_op(value, name));
+        }
+        let copy = self.contiguous();
+        let value = copy.data().try_view(shape)?;
+        Ok(copy.view_op(value, "UnsafeViewBackward0"))
+    }
+
+    /// `view`: a reshape that must not copy, or an error saying to use `reshape`
+    /// (`ViewBackward0`).
+    #[track_caller]
+    pub fn try_view(&self, shape: &[isize]) -> Result<Var<T>> {
+        let value = self.data().try_view(shape)?;
         Ok(self.view_op(value, "ViewBackward0"))
     }
+
+    plain!(
+        /// The same elements in a new shape without a copy; one dim may be `-1`
+        /// (`ViewBackward0`).
+        view => try_view(shape: &[isize])
+    );
+
+    /// This var if its value is laid out row-major already, else a row-major copy
+    /// (`CloneBackward0`), like `tensor.contiguous()`.
+    #[track_caller]
+    pub fn contiguous(&self) -> Var<T> {
+        let data = self.data();
+        if data.is_contiguous() {
+            return self.clone();
+        }
+        let value = data.contiguous();
+        if !needs_graph(&[self]) {
+            return Var::new(value);
+        }
+        Var::from_op(
+            value,
+            "CloneBackward0",
+            &[self],
+            smallvec![],
+            smallvec![],
+            Box::new(|g, _, _| Ok(smallvec![Some(g.clone())])),
+        )
+    }
+
+    /// `self` expanded to `sizes` without copying (stride 0); `-1` keeps a dim's size and new
+    /// dims go in front (`ExpandBackward0`, like `tensor.expand`).
+    #[track_caller]
+    pub fn try_expand(&self, sizes: &[isize]) -> Result<Var<T>> {
+        let shape = self.with_data(|x| x.try_expand(sizes).map(|e| e.shape().to_vec()))?;
+        self.try_broadcast_to(&shape)
+    }
+
+    plain!(
+        /// `self` expanded to `sizes` (`ExpandBackward0`); see [`Var::try_expand`].
+        expand => try_expand(sizes: &[isize])
+    );
 
     /// `unsqueeze`, or an error for a dim out of range.
     #[track_caller]
@@ -80,11 +142,19 @@ impl<T: Float> Var<T> {
         self.view_op(value, "SqueezeBackward0")
     }
 
-    /// `flatten`, or an error for dims out of range.
+    /// `flatten`, or an error for dims out of range: a reshape (a view when the strides allow).
     #[track_caller]
     pub fn try_flatten(&self, start_dim: isize, end_dim: isize) -> Result<Var<T>> {
-        let value = self.data().try_flatten(start_dim, end_dim)?;
-        Ok(self.view_op(value, "ViewBackward0"))
+        let shape = self
+            .data()
+            .try_flatten(start_dim, end_dim)?
+            .shape()
+            .to_vec();
+        if shape == self.shape() {
+            return Ok(self.clone());
+        }
+        let shape: Vec<isize> = shape.iter().map(|&d| d as isize).collect();
+        self.try_reshape(&shape)
     }
 
     /// `transpose`, or an error for dims out of range.

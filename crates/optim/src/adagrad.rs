@@ -1,7 +1,7 @@
 //! Adagrad with learning-rate decay (`torch.optim.Adagrad`).
 
 use antorcha_autograd::Var;
-use antorcha_tensor::ndarray::{ArrayD, ArrayViewD, Zip};
+use antorcha_tensor::ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Zip};
 use antorcha_tensor::Float;
 
 use crate::error::{non_negative, Result};
@@ -160,8 +160,9 @@ impl<T: Float> Algorithm<T> for AdagradAlgo {
     /// `p += ((-clr)·g) / (sqrt(sum) + eps)`.
     fn update(
         o: &AdagradOptions,
-        param: &mut ArrayD<T>,
+        param: &ArrayViewD<'_, T>,
         grad: &ArrayViewD<'_, T>,
+        out: &mut ArrayViewMutD<'_, T>,
         state: &mut Option<Self::State>,
     ) {
         // PyTorch fills the accumulator when the optimizer is built; filling it before the
@@ -177,15 +178,16 @@ impl<T: Float> Algorithm<T> for AdagradAlgo {
         let wd = T::cast(o.weight_decay);
         let decay = o.weight_decay != 0.0;
         let maximize = o.maximize;
-        Zip::from(param)
+        Zip::from(out)
+            .and(param)
             .and(grad)
             .and(&mut st.sum)
-            .for_each(|p, &g, s| {
+            .for_each(|o, &p, &g, s| {
                 let g = if maximize { -g } else { g };
-                let g = if decay { g + wd * *p } else { g };
+                let g = if decay { g + wd * p } else { g };
                 *s += g * g;
                 let std = s.sqrt() + eps;
-                *p += (neg_clr * g) / std;
+                *o = p + (neg_clr * g) / std;
             });
     }
 

@@ -1,7 +1,7 @@
 //! Adam (with AMSGrad) and AdamW (`torch.optim.Adam`, `torch.optim.AdamW`).
 
 use antorcha_autograd::Var;
-use antorcha_tensor::ndarray::{ArrayD, ArrayViewD, Zip};
+use antorcha_tensor::ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Zip};
 use antorcha_tensor::Float;
 
 use crate::error::{non_negative, unit_interval, Result};
@@ -185,8 +185,9 @@ impl<T: Float> Algorithm<T> for AdamAlgo {
     /// `denom = sqrt(v or max v) / sqrt(1-β2^t) + eps`; `p += (-(lr / (1-β1^t))·m) / denom`.
     fn update(
         o: &AdamOptions,
-        param: &mut ArrayD<T>,
+        param: &ArrayViewD<'_, T>,
         grad: &ArrayViewD<'_, T>,
+        out: &mut ArrayViewMutD<'_, T>,
         state: &mut Option<Self::State>,
     ) {
         let st = state.get_or_insert_with(|| AdamState {
@@ -234,28 +235,32 @@ impl<T: Float> Algorithm<T> for AdamAlgo {
             let vmax = st
                 .max_exp_avg_sq
                 .get_or_insert_with(|| ArrayD::zeros(param.raw_dim()));
-            Zip::from(param)
+            Zip::from(out)
+                .and(param)
                 .and(grad)
                 .and(&mut st.exp_avg)
                 .and(&mut st.exp_avg_sq)
                 .and(vmax)
-                .for_each(|p, &g, m, v, vm| {
-                    let g = prepare(g, p);
+                .for_each(|o, &p, &g, m, v, vm| {
+                    let mut p = p;
+                    let g = prepare(g, &mut p);
                     moments(g, m, v);
                     *vm = nan_max(*vm, *v);
                     let denom = vm.sqrt() / bc2_sqrt + eps;
-                    *p += (neg_step_size * *m) / denom;
+                    *o = p + (neg_step_size * *m) / denom;
                 });
         } else {
-            Zip::from(param)
+            Zip::from(out)
+                .and(param)
                 .and(grad)
                 .and(&mut st.exp_avg)
                 .and(&mut st.exp_avg_sq)
-                .for_each(|p, &g, m, v| {
-                    let g = prepare(g, p);
+                .for_each(|o, &p, &g, m, v| {
+                    let mut p = p;
+                    let g = prepare(g, &mut p);
                     moments(g, m, v);
                     let denom = v.sqrt() / bc2_sqrt + eps;
-                    *p += (neg_step_size * *m) / denom;
+                    *o = p + (neg_step_size * *m) / denom;
                 });
         }
     }

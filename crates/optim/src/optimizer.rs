@@ -6,8 +6,8 @@ use std::collections::HashSet;
 use std::fmt::Debug;
 
 use antorcha_autograd::{no_grad, Var};
-use antorcha_tensor::ndarray::{ArrayD, ArrayViewD, IxDyn};
-use antorcha_tensor::Float;
+use antorcha_tensor::ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn};
+use antorcha_tensor::{Float, Tensor};
 
 use crate::error::{OptimError, Result};
 
@@ -292,12 +292,13 @@ pub(crate) trait Algorithm<T: Float> {
     /// What it keeps per parameter.
     type State: Clone + Debug;
 
-    /// Updates one parameter in place from its gradient (same shape), creating the state on
-    /// the first call.
+    /// Writes one parameter's updated value into `out` from its value and gradient (all the
+    /// same shape), updating the state in place and creating it on the first call.
     fn update(
         options: &Self::Options,
-        param: &mut ArrayD<T>,
+        param: &ArrayViewD<'_, T>,
         grad: &ArrayViewD<'_, T>,
+        out: &mut ArrayViewMutD<'_, T>,
         state: &mut Option<Self::State>,
     );
 
@@ -411,6 +412,9 @@ pub(crate) struct Core<T: Float, A: Algorithm<T>> {
     pub(crate) groups: Vec<ParamGroup<T, A::Options>>,
     /// `state[g][i]` belongs to `groups[g].params[i]`.
     pub(crate) state: Vec<Vec<Option<A::State>>>,
+    /// `spares[g][i]`: the buffer `groups[g].params[i]`'s next value is written into (its
+    /// value before the last step, when nothing else holds it).
+    spares: Vec<Vec<Option<Tensor<T>>>>,
 }
 
 impl<T: Float, A: Algorithm<T>> Core<T, A> {
@@ -428,6 +432,7 @@ impl<T: Float, A: Algorithm<T>> Core<T, A> {
             name,
             groups: Vec::new(),
             state: Vec::new(),
+            spares: Vec::new(),
         };
         core.add_param_group(params, options)?;
         Ok(core)
@@ -462,6 +467,7 @@ impl<T: Float, A: Algorithm<T>> Core<T, A> {
             }
         }
         self.state.push(vec![None; params.len()]);
+        self.spares.push(vec![None; params.len()]);
         self.groups.push(ParamGroup {
             params,
             options,
@@ -477,10 +483,16 @@ impl<T: Float, A: Algorithm<T>> Core<T, A> {
         Ok(())
     }
 
+    /// Each parameter's new value is written into a spare buffer from its current value, then
+    /// swapped in; the old value becomes the next step's spare. So no lock is held while the
+    /// update runs, readers meanwhile see the old value, and nothing is copied or allocated
+    /// after the first step (unless something else still holds the old value).
     pub(crate) fn step(&mut self) -> Result<()> {
         let _guard = no_grad();
-        for (group, states) in self.groups.iter().zip(self.state.iter_mut()) {
-            for (p, state) in group.params.iter().zip(states.iter_mut()) {
+        let states = self.state.iter_mut().zip(self.spares.iter_mut());
+        for (group, (states, spares)) in self.groups.iter().zip(states) {
+            let slots = states.iter_mut().zip(spares.iter_mut());
+            for (p, (state, spare)) in group.params.iter().zip(slots) {
                 let Some(grad) = p.grad() else { continue };
                 let mut mismatch = None;
                 p.update_(|t| {
@@ -488,9 +500,19 @@ impl<T: Float, A: Algorithm<T>> Core<T, A> {
                         mismatch = Some(t.shape().to_vec());
                         return;
                     }
-                    let mut param = std::mem::take(t).into_array();
-                    A::update(&group.options, &mut param, &grad.view(), state);
-                    *t = antorcha_tensor::Tensor::from_array(param);
+                    let mut out = spare
+                        .take()
+                        .filter(|s| s.shape() == t.shape())
+                        .and_then(|mut s| s.get_mut().is_some().then_some(s))
+                        .unwrap_or_else(|| Tensor::zeros(t.shape()));
+                    A::update(
+                        &group.options,
+                        &t.view(),
+                        &grad.view(),
+                        &mut out.view_mut(),
+                        state,
+                    );
+                    *spare = Some(std::mem::replace(t, out));
                 })?;
                 if let Some(param) = mismatch {
                     return Err(OptimError::GradShape {

@@ -1,7 +1,7 @@
 //! RMSprop with momentum and centering (`torch.optim.RMSprop`).
 
 use antorcha_autograd::Var;
-use antorcha_tensor::ndarray::{ArrayD, ArrayViewD, Zip};
+use antorcha_tensor::ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Zip};
 use antorcha_tensor::Float;
 
 use crate::error::{non_negative, Result};
@@ -168,8 +168,9 @@ impl<T: Float> Algorithm<T> for RmspropAlgo {
     /// `buf = buf·m + g/avg`, `p += (-lr)·buf`; else `p += ((-lr)·g)/avg`.
     fn update(
         o: &RmspropOptions,
-        param: &mut ArrayD<T>,
+        param: &ArrayViewD<'_, T>,
         grad: &ArrayViewD<'_, T>,
+        out: &mut ArrayViewMutD<'_, T>,
         state: &mut Option<Self::State>,
     ) {
         let dim = param.raw_dim();
@@ -222,46 +223,48 @@ impl<T: Float> Algorithm<T> for RmspropAlgo {
             avg + eps
         };
         match (grad_avg, buf) {
-            (Some(ga), Some(buf)) => Zip::from(param)
+            (Some(ga), Some(buf)) => Zip::from(out)
+                .and(param)
                 .and(grad)
                 .and(&mut st.square_avg)
                 .and(ga)
                 .and(buf)
-                .for_each(|p, &g, sq, ga, b| {
-                    let g = square(g, *p, sq);
+                .for_each(|o, &p, &g, sq, ga, b| {
+                    let g = square(g, p, sq);
                     let avg = avg_of(*sq, Some(ga), g);
                     *b = *b * momentum + g / avg;
-                    *p += neg_lr * *b;
+                    *o = p + neg_lr * *b;
                 }),
-            (Some(ga), None) => Zip::from(param)
+            (Some(ga), None) => Zip::from(out)
+                .and(param)
                 .and(grad)
                 .and(&mut st.square_avg)
                 .and(ga)
-                .for_each(|p, &g, sq, ga| {
-                    let g = square(g, *p, sq);
+                .for_each(|o, &p, &g, sq, ga| {
+                    let g = square(g, p, sq);
                     let avg = avg_of(*sq, Some(ga), g);
-                    *p += (neg_lr * g) / avg;
+                    *o = p + (neg_lr * g) / avg;
                 }),
-            (None, Some(buf)) => Zip::from(param)
+            (None, Some(buf)) => Zip::from(out)
+                .and(param)
                 .and(grad)
                 .and(&mut st.square_avg)
                 .and(buf)
-                .for_each(|p, &g, sq, b| {
-                    let g = square(g, *p, sq);
+                .for_each(|o, &p, &g, sq, b| {
+                    let g = square(g, p, sq);
                     let avg = avg_of(*sq, None, g);
                     *b = *b * momentum + g / avg;
-                    *p += neg_lr * *b;
+                    *o = p + neg_lr * *b;
                 }),
-            (None, None) => {
-                Zip::from(param)
-                    .and(grad)
-                    .and(&mut st.square_avg)
-                    .for_each(|p, &g, sq| {
-                        let g = square(g, *p, sq);
-                        let avg = avg_of(*sq, None, g);
-                        *p += (neg_lr * g) / avg;
-                    })
-            }
+            (None, None) => Zip::from(out)
+                .and(param)
+                .and(grad)
+                .and(&mut st.square_avg)
+                .for_each(|o, &p, &g, sq| {
+                    let g = square(g, p, sq);
+                    let avg = avg_of(*sq, None, g);
+                    *o = p + (neg_lr * g) / avg;
+                }),
         }
     }
 

@@ -2,7 +2,7 @@
 //! (`torch.optim.SGD`).
 
 use antorcha_autograd::Var;
-use antorcha_tensor::ndarray::{ArrayD, ArrayViewD, Zip};
+use antorcha_tensor::ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Zip};
 use antorcha_tensor::Float;
 
 use crate::error::{non_negative, OptimError, Result};
@@ -158,8 +158,9 @@ impl<T: Float> Algorithm<T> for SgdAlgo {
     /// `g = g + m·buf` (Nesterov) or `buf`; `p = p + (-lr)·g`.
     fn update(
         o: &SgdOptions,
-        param: &mut ArrayD<T>,
+        param: &ArrayViewD<'_, T>,
         grad: &ArrayViewD<'_, T>,
+        out: &mut ArrayViewMutD<'_, T>,
         state: &mut Option<Self::State>,
     ) {
         let c = Consts {
@@ -171,10 +172,10 @@ impl<T: Float> Algorithm<T> for SgdAlgo {
         let decay = o.weight_decay != 0.0;
         if o.momentum == 0.0 {
             match (o.maximize, decay) {
-                (false, false) => plain::<T, false, false>(c, param, grad),
-                (false, true) => plain::<T, false, true>(c, param, grad),
-                (true, false) => plain::<T, true, false>(c, param, grad),
-                (true, true) => plain::<T, true, true>(c, param, grad),
+                (false, false) => plain::<T, false, false>(c, param, grad, out),
+                (false, true) => plain::<T, false, true>(c, param, grad, out),
+                (true, false) => plain::<T, true, false>(c, param, grad, out),
+                (true, true) => plain::<T, true, true>(c, param, grad, out),
             }
             return;
         }
@@ -185,10 +186,10 @@ impl<T: Float> Algorithm<T> for SgdAlgo {
         let buf = &mut st.momentum_buffer;
         let n = o.nesterov;
         match (o.maximize, decay) {
-            (false, false) => momentum::<T, false, false>(c, param, grad, buf, first, n),
-            (false, true) => momentum::<T, false, true>(c, param, grad, buf, first, n),
-            (true, false) => momentum::<T, true, false>(c, param, grad, buf, first, n),
-            (true, true) => momentum::<T, true, true>(c, param, grad, buf, first, n),
+            (false, false) => momentum::<T, false, false>(c, param, grad, buf, out, first, n),
+            (false, true) => momentum::<T, false, true>(c, param, grad, buf, out, first, n),
+            (true, false) => momentum::<T, true, false>(c, param, grad, buf, out, first, n),
+            (true, true) => momentum::<T, true, true>(c, param, grad, buf, out, first, n),
         }
     }
 
@@ -235,76 +236,93 @@ const PAR_MIN_ELEMS: usize = 1 << 15;
 /// alias (the loop vectorises). It is bound by memory bandwidth (an AVX-512 build of it was
 /// measured no faster on W2's 200k-element weight).
 #[inline(never)]
-fn loop2<T: Float, F: Fn(&mut T, T)>(p: &mut [T], g: &[T], f: &F) {
-    for (p, &g) in p.iter_mut().zip(g) {
-        f(p, g)
+fn loop2<T: Float, F: Fn(T, T) -> T>(out: &mut [T], p: &[T], g: &[T], f: &F) {
+    for ((o, &p), &g) in out.iter_mut().zip(p).zip(g) {
+        *o = f(p, g)
     }
 }
 
 /// The loop of [`apply3`], likewise.
 #[inline(never)]
-fn loop3<T: Float, F: Fn(&mut T, T, &mut T)>(p: &mut [T], g: &[T], b: &mut [T], f: &F) {
-    for ((p, &g), b) in p.iter_mut().zip(g).zip(b.iter_mut()) {
-        f(p, g, b)
+fn loop3<T: Float, F: Fn(T, T, &mut T) -> T>(out: &mut [T], p: &[T], g: &[T], b: &mut [T], f: &F) {
+    for (((o, &p), &g), b) in out.iter_mut().zip(p).zip(g).zip(b.iter_mut()) {
+        *o = f(p, g, b)
     }
 }
 
-/// Runs `f` on each (param, grad) pair: a flat slice loop when both are contiguous (split in
-/// two halves across threads for large parameters), else an ndarray `Zip`.
+/// `out = f(param, grad)` element by element: a flat slice loop when all are contiguous
+/// (split in two halves across threads for large parameters), else an ndarray `Zip`.
 #[inline(always)]
-fn apply2<T: Float>(param: &mut ArrayD<T>, grad: &ArrayViewD<'_, T>, f: impl Fn(&mut T, T) + Sync) {
-    if let (Some(p), Some(g)) = (param.as_slice_mut(), grad.as_slice()) {
-        let run = |p: &mut [T], g: &[T]| loop2(p, g, &f);
-        if p.len() >= PAR_MIN_ELEMS {
-            let h = p.len() / 2;
-            let (p0, p1) = p.split_at_mut(h);
+fn apply2<T: Float>(
+    param: &ArrayViewD<'_, T>,
+    grad: &ArrayViewD<'_, T>,
+    out: &mut ArrayViewMutD<'_, T>,
+    f: impl Fn(T, T) -> T + Sync,
+) {
+    if let (Some(o), Some(p), Some(g)) = (out.as_slice_mut(), param.as_slice(), grad.as_slice()) {
+        let run = |o: &mut [T], p: &[T], g: &[T]| loop2(o, p, g, &f);
+        if o.len() >= PAR_MIN_ELEMS {
+            let h = o.len() / 2;
+            let (o0, o1) = o.split_at_mut(h);
+            let (p0, p1) = p.split_at(h);
             let (g0, g1) = g.split_at(h);
-            antorcha_tensor::join(|| run(p0, g0), || run(p1, g1));
+            antorcha_tensor::join(|| run(o0, p0, g0), || run(o1, p1, g1));
         } else {
-            run(p, g);
+            run(o, p, g);
         }
         return;
     }
-    Zip::from(param).and(grad).for_each(|p, &g| f(p, g));
+    Zip::from(out)
+        .and(param)
+        .and(grad)
+        .for_each(|o, &p, &g| *o = f(p, g));
 }
 
-/// As [`apply2`] with the momentum buffer as a third operand.
+/// As [`apply2`] with the momentum buffer as a fourth operand, updated in place.
 #[inline(always)]
 fn apply3<T: Float>(
-    param: &mut ArrayD<T>,
+    param: &ArrayViewD<'_, T>,
     grad: &ArrayViewD<'_, T>,
     buf: &mut ArrayD<T>,
-    f: impl Fn(&mut T, T, &mut T) + Sync,
+    out: &mut ArrayViewMutD<'_, T>,
+    f: impl Fn(T, T, &mut T) -> T + Sync,
 ) {
-    if let (Some(p), Some(g), Some(b)) = (param.as_slice_mut(), grad.as_slice(), buf.as_slice_mut())
-    {
-        let run = |p: &mut [T], g: &[T], b: &mut [T]| loop3(p, g, b, &f);
-        if p.len() >= PAR_MIN_ELEMS {
-            let h = p.len() / 2;
-            let (p0, p1) = p.split_at_mut(h);
+    if let (Some(o), Some(p), Some(g), Some(b)) = (
+        out.as_slice_mut(),
+        param.as_slice(),
+        grad.as_slice(),
+        buf.as_slice_mut(),
+    ) {
+        let run = |o: &mut [T], p: &[T], g: &[T], b: &mut [T]| loop3(o, p, g, b, &f);
+        if o.len() >= PAR_MIN_ELEMS {
+            let h = o.len() / 2;
+            let (o0, o1) = o.split_at_mut(h);
+            let (p0, p1) = p.split_at(h);
             let (g0, g1) = g.split_at(h);
             let (b0, b1) = b.split_at_mut(h);
-            antorcha_tensor::join(|| run(p0, g0, b0), || run(p1, g1, b1));
+            antorcha_tensor::join(|| run(o0, p0, g0, b0), || run(o1, p1, g1, b1));
         } else {
-            run(p, g, b);
+            run(o, p, g, b);
         }
         return;
     }
-    Zip::from(param)
+    Zip::from(out)
+        .and(param)
         .and(grad)
         .and(buf)
-        .for_each(|p, &g, b| f(p, g, b));
+        .for_each(|o, &p, &g, b| *o = f(p, g, b));
 }
 
 /// Plain SGD: `p = p + (-lr)·d`.
 fn plain<T: Float, const MAXIMIZE: bool, const DECAY: bool>(
     c: Consts<T>,
-    param: &mut ArrayD<T>,
+    param: &ArrayViewD<'_, T>,
     grad: &ArrayViewD<'_, T>,
+    out: &mut ArrayViewMutD<'_, T>,
 ) {
-    apply2(param, grad, move |p, g| {
-        let d = direction::<T, MAXIMIZE, DECAY>(c, g, *p);
-        *p += c.neg_lr * d;
+    apply2(param, grad, out, move |p, g| {
+        let d = direction::<T, MAXIMIZE, DECAY>(c, g, p);
+        p + c.neg_lr * d
     });
 }
 
@@ -312,32 +330,33 @@ fn plain<T: Float, const MAXIMIZE: bool, const DECAY: bool>(
 /// `p = p + (-lr)·(d + m·buf)` (Nesterov) or `p + (-lr)·buf`.
 fn momentum<T: Float, const MAXIMIZE: bool, const DECAY: bool>(
     c: Consts<T>,
-    param: &mut ArrayD<T>,
+    param: &ArrayViewD<'_, T>,
     grad: &ArrayViewD<'_, T>,
     buf: &mut ArrayD<T>,
+    out: &mut ArrayViewMutD<'_, T>,
     first: bool,
     nesterov: bool,
 ) {
     let dir = move |g, p| direction::<T, MAXIMIZE, DECAY>(c, g, p);
     match (first, nesterov) {
-        (true, false) => apply3(param, grad, buf, move |p, g, b| {
-            *b = dir(g, *p);
-            *p += c.neg_lr * *b;
+        (true, false) => apply3(param, grad, buf, out, move |p, g, b| {
+            *b = dir(g, p);
+            p + c.neg_lr * *b
         }),
-        (true, true) => apply3(param, grad, buf, move |p, g, b| {
-            let d = dir(g, *p);
+        (true, true) => apply3(param, grad, buf, out, move |p, g, b| {
+            let d = dir(g, p);
             *b = d;
-            *p += c.neg_lr * (d + c.m * *b);
+            p + c.neg_lr * (d + c.m * *b)
         }),
-        (false, false) => apply3(param, grad, buf, move |p, g, b| {
-            let d = dir(g, *p);
+        (false, false) => apply3(param, grad, buf, out, move |p, g, b| {
+            let d = dir(g, p);
             *b = *b * c.m + c.keep * d;
-            *p += c.neg_lr * *b;
+            p + c.neg_lr * *b
         }),
-        (false, true) => apply3(param, grad, buf, move |p, g, b| {
-            let d = dir(g, *p);
+        (false, true) => apply3(param, grad, buf, out, move |p, g, b| {
+            let d = dir(g, p);
             *b = *b * c.m + c.keep * d;
-            *p += c.neg_lr * (d + c.m * *b);
+            p + c.neg_lr * (d + c.m * *b)
         }),
     }
 }
@@ -616,6 +635,31 @@ mod tests {
             err.to_string().contains("can't optimize a non-leaf Tensor"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn steps_swap_two_buffers_and_leave_held_values_alone() {
+        let p = param(vec![1.0, 2.0, 3.0]);
+        let opts = SgdOptions::new(0.5).momentum(0.9);
+        let mut opt = SGD::with_options(vec![p.clone()], opts).unwrap();
+        let ptr = |p: &Var<f64>| p.data().view().as_ptr() as usize;
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            set_grad(&p, vec![1.0, 1.0, 1.0]);
+            opt.step().unwrap();
+            seen.push(ptr(&p));
+        }
+        // The new value goes into the buffer the value before the last step used.
+        assert_ne!(seen[0], seen[1]);
+        assert_eq!(seen[0], seen[2]);
+        // A value someone still holds is never written to.
+        let held = p.data();
+        let before = held.to_vec();
+        set_grad(&p, vec![1.0, 1.0, 1.0]);
+        opt.step().unwrap();
+        opt.step().unwrap();
+        assert_eq!(held.to_vec(), before);
+        assert_ne!(p.to_vec(), before);
     }
 
     #[test]

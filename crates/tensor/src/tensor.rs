@@ -274,6 +274,16 @@ impl<T: Element> Tensor<T> {
         Arc::get_mut(&mut self.storage).expect("unique storage")
     }
 
+    /// The elements as a mutable row-major slice when this tensor is the only owner of its
+    /// whole storage (no copy, like `Arc::get_mut`); `None` otherwise.
+    pub fn get_mut(&mut self) -> Option<&mut [T]> {
+        if self.owns_contiguous() {
+            Arc::get_mut(&mut self.storage).map(|v| v.as_mut_slice())
+        } else {
+            None
+        }
+    }
+
     /// A mutable view; copies the data first if another tensor shares it or if it is laid out
     /// otherwise than row-major.
     #[inline]

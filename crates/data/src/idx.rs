@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use antorcha_tensor::{Element, Tensor};
 
+use crate::bounds::shape_bytes;
 use crate::error::{DataError, Result};
 
 /// An element type an IDX file can hold and this crate can write.
@@ -90,7 +91,7 @@ fn type_name(code: u8) -> Option<(&'static str, usize)> {
     })
 }
 
-/// A parsed IDX header: element type code, dims, where the data starts.
+/// A parsed IDX header: element type code, dims, where the data starts and how long it is.
 struct Header {
     code: u8,
     dims: Vec<usize>,
@@ -98,7 +99,10 @@ struct Header {
     data_len: usize,
 }
 
-fn parse_header(bytes: &[u8], path: &Path) -> Result<Header> {
+/// Reads the magic number and the dims (all of `bytes` past them is ignored), with every size
+/// checked: the data length is computed in checked arithmetic and must be an array PyTorch could
+/// lay out (see [`shape_bytes`]).
+fn parse_prefix(bytes: &[u8], path: &Path) -> Result<Header> {
     let short = |needed: usize| DataError::ShortHeader {
         path: path.to_path_buf(),
         offset: bytes.len() as u64,
@@ -128,48 +132,46 @@ fn parse_header(bytes: &[u8], path: &Path) -> Result<Header> {
     if bytes.len() < data_start {
         return Err(short(data_start));
     }
-    let mut dims = Vec::with_capacity(ndim);
-    let mut count: usize = 1;
-    for d in 0..ndim {
-        let at = 4 + 4 * d;
-        let n = u32::from_be_bytes(bytes[at..at + 4].try_into().expect("4 bytes")) as usize;
-        count = count.checked_mul(n).ok_or_else(|| DataError::BadHeader {
-            path: path.to_path_buf(),
-            offset: at as u64,
-            message: format!("the dims so far {dims:?} x {n} overflow the address space"),
-        })?;
-        dims.push(n);
-    }
-    let data_len = count
-        .checked_mul(size)
-        .ok_or_else(|| DataError::BadHeader {
-            path: path.to_path_buf(),
-            offset: 4,
-            message: format!("dims {dims:?} of {size}-byte elements overflow the address space"),
-        })?;
-    let found = bytes.len() - data_start;
-    if found < data_len {
-        return Err(DataError::ShortData {
-            path: path.to_path_buf(),
-            offset: bytes.len() as u64,
-            start: data_start as u64,
-            expected: data_len as u64,
-            found: found as u64,
-        });
-    }
-    if found > data_len {
-        return Err(DataError::TrailingData {
-            path: path.to_path_buf(),
-            offset: (data_start + data_len) as u64,
-            extra: (found - data_len) as u64,
-        });
-    }
+    let dims: Vec<usize> = bytes[4..data_start]
+        .chunks_exact(4)
+        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
+        .collect();
+    let data_len = shape_bytes(&dims, size).ok_or_else(|| DataError::BadHeader {
+        path: path.to_path_buf(),
+        offset: 4,
+        message: format!(
+            "dims {dims:?} of {size}-byte elements overflow the address space (stride calculation overflowed)"
+        ),
+    })?;
     Ok(Header {
         code,
         dims,
         data_start,
         data_len,
     })
+}
+
+/// [`parse_prefix`], then checks that exactly the announced data follow the header.
+fn parse_header(bytes: &[u8], path: &Path) -> Result<Header> {
+    let h = parse_prefix(bytes, path)?;
+    let found = bytes.len() - h.data_start;
+    if found < h.data_len {
+        return Err(DataError::ShortData {
+            path: path.to_path_buf(),
+            offset: bytes.len() as u64,
+            start: h.data_start as u64,
+            expected: h.data_len as u64,
+            found: found as u64,
+        });
+    }
+    if found > h.data_len {
+        return Err(DataError::TrailingData {
+            path: path.to_path_buf(),
+            offset: (h.data_start + h.data_len) as u64,
+            extra: (found - h.data_len) as u64,
+        });
+    }
+    Ok(h)
 }
 
 fn bad_magic(bytes: &[u8], path: &Path, expected: &str) -> DataError {
@@ -190,12 +192,12 @@ fn convert<T: IdxElement, U: Element>(
     data: &[u8],
     dims: &[usize],
     f: impl Fn(T) -> U,
-) -> Tensor<U> {
+) -> Result<Tensor<U>> {
     let v: Vec<U> = data
         .chunks_exact(T::SIZE)
         .map(|c| f(T::from_be(c)))
         .collect();
-    Tensor::from_vec(v, dims)
+    Ok(Tensor::try_from_vec(v, dims)?)
 }
 
 /// Parses the bytes of an IDX file (already decompressed); `path` only names the file in
@@ -210,38 +212,79 @@ fn convert<T: IdxElement, U: Element>(
 /// ```
 pub fn decode_idx(bytes: &[u8], path: impl AsRef<Path>) -> Result<IdxTensor> {
     let h = parse_header(bytes, path.as_ref())?;
+    // The data were checked to be in `bytes`, so each vector below is bounded by the file.
     let data = &bytes[h.data_start..h.data_start + h.data_len];
     Ok(match h.code {
-        0x08 => IdxTensor::U8(Tensor::from_vec(data.to_vec(), &h.dims)),
-        0x09 => IdxTensor::I32(Tensor::from_vec(
+        0x08 => IdxTensor::U8(Tensor::try_from_vec(data.to_vec(), &h.dims)?),
+        0x09 => IdxTensor::I32(Tensor::try_from_vec(
             data.iter().map(|&b| b as i8 as i32).collect(),
             &h.dims,
-        )),
-        0x0B => IdxTensor::I32(Tensor::from_vec(
+        )?),
+        0x0B => IdxTensor::I32(Tensor::try_from_vec(
             data.chunks_exact(2)
                 .map(|c| i16::from_be_bytes([c[0], c[1]]) as i32)
                 .collect(),
             &h.dims,
-        )),
-        0x0C => IdxTensor::I32(convert::<i32, i32>(data, &h.dims, |x| x)),
-        0x0D => IdxTensor::F32(convert::<f32, f32>(data, &h.dims, |x| x)),
-        0x0E => IdxTensor::F64(convert::<f64, f64>(data, &h.dims, |x| x)),
+        )?),
+        0x0C => IdxTensor::I32(convert::<i32, i32>(data, &h.dims, |x| x)?),
+        0x0D => IdxTensor::F32(convert::<f32, f32>(data, &h.dims, |x| x)?),
+        0x0E => IdxTensor::F64(convert::<f64, f64>(data, &h.dims, |x| x)?),
         _ => unreachable!("parse_header accepts only known codes"),
     })
 }
 
-/// Reads a whole file, gunzipping it when it starts with the gzip magic bytes.
+/// Reads a whole file, gunzipping it when it starts with the gzip magic bytes (see
+/// [`inflate_idx`]: a `.gz` file is inflated no further than its IDX header declares).
 pub(crate) fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
     let raw = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
     if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::with_capacity(raw.len() * 4);
-        flate2::read::MultiGzDecoder::new(&raw[..])
-            .read_to_end(&mut out)
-            .map_err(|e| DataError::io(path, e))?;
-        Ok(out)
+        inflate_idx(flate2::read::MultiGzDecoder::new(&raw[..]), path)
     } else {
         Ok(raw)
     }
+}
+
+/// Reads the decompressed bytes of an IDX file from `stream`, never more than its header
+/// declares: the magic number and dims first, then at most the declared data plus one byte, so
+/// a gzip bomb (a small file whose header announces a few bytes and that inflates to gigabytes)
+/// is an error after a few bytes, and memory stays bounded by the declared size. A stream that
+/// ends early is returned as it is, for [`decode_idx`] to name what is missing.
+pub(crate) fn inflate_idx(mut stream: impl Read, path: &Path) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut fill = |out: &mut Vec<u8>, upto: usize| -> Result<()> {
+        let more = upto.saturating_sub(out.len()) as u64;
+        (&mut stream)
+            .take(more)
+            .read_to_end(out)
+            .map_err(|e| DataError::io(path, e))?;
+        Ok(())
+    };
+    fill(&mut out, 4)?;
+    if out.len() < 4 {
+        return Ok(out);
+    }
+    let header_len = 4 + 4 * out[3] as usize;
+    fill(&mut out, header_len)?;
+    let h = match parse_prefix(&out, path) {
+        Ok(h) => h,
+        Err(DataError::ShortHeader { .. }) => return Ok(out),
+        Err(e) => return Err(e),
+    };
+    let end = h.data_start + h.data_len;
+    // `data_len` fits in `isize`, so `end + 1` cannot overflow.
+    fill(&mut out, end + 1)?;
+    if out.len() > end {
+        return Err(DataError::BadData {
+            path: path.to_path_buf(),
+            offset: end as u64,
+            message: format!(
+                "the decompressed stream goes on past the {} bytes of data that dims {:?} declare \
+                 (inflating stopped there)",
+                h.data_len, h.dims
+            ),
+        });
+    }
+    Ok(out)
 }
 
 /// Reads an IDX file, plain or gzip-compressed (detected from its first bytes).
@@ -719,6 +762,36 @@ mod tests {
         let e = read_idx_u8(dir.join("nope")).unwrap_err();
         assert!(e.to_string().contains("nope"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A stream that never ends after its header: reading it whole would never finish, so
+    /// this test finishing shows the reader stops at the declared size plus one byte.
+    #[test]
+    fn inflating_stops_after_the_declared_size() {
+        let header = header(0x08, &[10]);
+        let pulled = std::cell::Cell::new(0usize);
+        struct Counting<'a, R>(R, &'a std::cell::Cell<usize>);
+        impl<R: Read> Read for Counting<'_, R> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let n = self.0.read(buf)?;
+                self.1.set(self.1.get() + n);
+                Ok(n)
+            }
+        }
+        let endless = Counting(header.as_slice().chain(std::io::repeat(0)), &pulled);
+        let e = inflate_idx(endless, Path::new("bomb.gz")).unwrap_err();
+        assert!(
+            matches!(e, DataError::BadData { offset: 18, .. }) && e.to_string().contains("bomb.gz"),
+            "{e}"
+        );
+        assert_eq!(pulled.get(), 8 + 10 + 1);
+
+        // Exactly the declared bytes pass; a short stream is left for decode_idx to name.
+        let mut ok = header.clone();
+        ok.extend(0..10u8);
+        assert_eq!(inflate_idx(ok.as_slice(), Path::new("f")).unwrap(), ok);
+        assert_eq!(inflate_idx(&ok[..6], Path::new("f")).unwrap(), &ok[..6]);
+        assert_eq!(inflate_idx(&ok[..12], Path::new("f")).unwrap(), &ok[..12]);
     }
 
     #[test]

@@ -47,6 +47,7 @@
 //! // Faster still: `FashionMnist::to_tensor_dataset()` gathers whole batches with `index_select`.
 //! # Ok::<(), antorcha_data::DataError>(())
 //! ```
+mod bounds;
 mod dataset;
 mod error;
 pub mod idx;

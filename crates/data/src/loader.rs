@@ -152,7 +152,6 @@ where
             batches,
             next: 0,
             workers,
-            ahead: None,
         }
     }
 }
@@ -361,11 +360,9 @@ pub struct Iter<D, B> {
     fetch: Arc<FetchFn<D, B>>,
     batches: Arc<Vec<Vec<usize>>>,
     next: usize,
+    /// Without workers (`num_workers = 0`) each batch is made by the call to `next` that
+    /// returns it, and no other, as in PyTorch.
     workers: Option<Workers<B>>,
-    /// Without workers but with two threads, batches are made two at a time (one on each
-    /// core): the second waits here for the next call, with its panic if it panicked (resumed
-    /// then, at the batch that caused it).
-    ahead: Option<std::thread::Result<Result<B>>>,
 }
 
 impl<D, B> Iter<D, B> {
@@ -387,26 +384,7 @@ impl<D: Sync, B: Send> Iterator for Iter<D, B> {
         if let Some(w) = &self.workers {
             return Some(w.receive(k));
         }
-        if let Some(batch) = self.ahead.take() {
-            return Some(batch.unwrap_or_else(|p| std::panic::resume_unwind(p)));
-        }
-        let (dataset, fetch, batches) = (&*self.dataset, &*self.fetch, &*self.batches);
-        if k + 1 < batches.len() && antorcha_tensor::num_threads() >= 2 {
-            // Gather this batch and the next one on both cores (the rows of a batch are
-            // random reads from the whole dataset: memory-bound, and free to overlap).
-            let (mut this, mut next) = (None, None);
-            antorcha_tensor::join(
-                || this = Some(fetch(dataset, &batches[k])),
-                || {
-                    next = Some(catch_unwind(AssertUnwindSafe(|| {
-                        fetch(dataset, &batches[k + 1])
-                    })))
-                },
-            );
-            self.ahead = next;
-            return this;
-        }
-        Some(fetch(dataset, &batches[k]))
+        Some((self.fetch)(&self.dataset, &self.batches[k]))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -492,14 +470,16 @@ impl<B> Workers<B> {
 }
 
 impl<B> Drop for Workers<B> {
+    /// Stops the workers without waiting for them: a worker inside a dataset's `get` (which may
+    /// block for as long as it likes) finishes it on its own, finds the receivers gone and ends;
+    /// it holds its own handles on the dataset and batches. So dropping an epoch's iterator
+    /// returns at once.
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         // Dropping the receivers makes every pending or future send fail, so each worker ends
-        // after the batch it is making.
+        // after the batch it is making; dropping the handles detaches the threads.
         self.receivers.clear();
-        for h in self.handles.drain(..) {
-            let _ = h.join();
-        }
+        self.handles.clear();
     }
 }
 

@@ -11,6 +11,7 @@ use std::path::Path;
 use antorcha_tensor::ndarray::{ArrayD, IxDyn, ShapeBuilder};
 use antorcha_tensor::{Element, Tensor};
 
+use crate::bounds::shape_bytes;
 use crate::error::{DataError, Result};
 
 const MAGIC: &[u8; 6] = b"\x93NUMPY";
@@ -355,18 +356,17 @@ fn decode_data<T: NpyElement>(bytes: &[u8], h: &NpyHeader, path: &Path) -> Resul
             expected: format!("{} ('<{}')", T::DTYPE, T::TYPE),
         })?;
     debug_assert_eq!(ty, T::TYPE);
-    let count = h
-        .shape
-        .iter()
-        .try_fold(1usize, |a, &d| a.checked_mul(d))
-        .and_then(|n| n.checked_mul(T::SIZE))
-        .ok_or_else(|| {
-            bad_header(
-                path,
-                8,
-                format!("shape {:?} overflows the address space", h.shape),
-            )
-        })?;
+    let count = shape_bytes(&h.shape, T::SIZE).ok_or_else(|| {
+        bad_header(
+            path,
+            8,
+            format!(
+                "shape {:?} of {}-byte elements overflows the address space (array is too big)",
+                h.shape,
+                T::SIZE
+            ),
+        )
+    })?;
     let found = bytes.len() - h.data_offset;
     if found < count {
         return Err(DataError::ShortData {
@@ -393,13 +393,16 @@ fn decode_data<T: NpyElement>(bytes: &[u8], h: &NpyHeader, path: &Path) -> Resul
             message: format!("byte {:?} is not a {}", chunk, T::DTYPE),
         })?);
     }
+    let shape_error = |e: antorcha_tensor::ndarray::ShapeError| {
+        bad_header(path, 8, format!("shape {:?}: {e}", h.shape))
+    };
     let array = if h.fortran_order {
         ArrayD::from_shape_vec(IxDyn(&h.shape).f(), values)
-            .expect("length checked")
+            .map_err(shape_error)?
             .as_standard_layout()
             .into_owned()
     } else {
-        ArrayD::from_shape_vec(IxDyn(&h.shape), values).expect("length checked")
+        ArrayD::from_shape_vec(IxDyn(&h.shape), values).map_err(shape_error)?
     };
     Ok(Tensor::from_array(array))
 }

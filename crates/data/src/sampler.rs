@@ -244,7 +244,8 @@ pub struct WeightedRandomSampler {
 impl WeightedRandomSampler {
     /// Draws `num_samples` indices with (`replacement = true`) or without replacement.
     /// Errors for negative or non-finite weights, weights that sum to zero, `num_samples = 0`,
-    /// or (without replacement) more samples than there are positive weights.
+    /// or (without replacement) more samples than there are positive weights. Finite weights
+    /// whose sum overflows are fine: they are drawn by their ratios.
     pub fn new(weights: Vec<f64>, num_samples: usize, replacement: bool) -> Result<Self> {
         let op = "WeightedRandomSampler";
         if num_samples == 0 {
@@ -278,7 +279,9 @@ impl WeightedRandomSampler {
             ));
         }
         let dist = if replacement {
-            Some(WeightedIndex::new(&weights).map_err(|e| DataError::invalid(op, e.to_string()))?)
+            let scaled = finite_sum_weights(&weights);
+            let w = scaled.as_deref().unwrap_or(&weights);
+            Some(WeightedIndex::new(w).map_err(|e| DataError::invalid(op, e.to_string()))?)
         } else {
             None
         };
@@ -292,6 +295,25 @@ impl WeightedRandomSampler {
     }
 
     generator_methods!();
+}
+
+/// Finite weights whose sum overflows to infinity, scaled by a power of two (exact: every ratio
+/// between weights is kept) so that the largest is about 1 and the sum is finite; `None`
+/// when the sum is already finite. (PyTorch's `torch.multinomial` accepts such weights but its
+/// infinite cumulative sum draws one index only; scaling draws by the weights' true ratios.)
+fn finite_sum_weights(weights: &[f64]) -> Option<Vec<f64>> {
+    if weights.iter().sum::<f64>().is_finite() {
+        return None;
+    }
+    let max = weights.iter().copied().fold(0.0f64, f64::max);
+    // `max` is finite and at least `f64::MAX / len`, so its exponent is in (0, 1024] (`log2`
+    // may round up to 1024). 2^-1024 is not a normal float: scale in two exact halves.
+    let exponent = max.log2().floor() as i32;
+    let (a, b) = (
+        2f64.powi(-(exponent / 2)),
+        2f64.powi(-(exponent - exponent / 2)),
+    );
+    Some(weights.iter().map(|w| w * a * b).collect())
 }
 
 impl Sampler for WeightedRandomSampler {

@@ -66,7 +66,18 @@ impl Window {
                 ),
             ));
         }
-        let (ph, pw) = (h + 2 * padding.0, w + 2 * padding.1);
+        // Checked: a padding or kernel near `usize::MAX` is an error, as in PyTorch ("expected
+        // padding to be at most ..."), never a wrapped, wrong shape.
+        let padded = |n: usize, p: usize| p.checked_mul(2).and_then(|p2| p2.checked_add(n));
+        let (Some(ph), Some(pw)) = (padded(h, padding.0), padded(w, padding.1)) else {
+            return Err(NnError::invalid(
+                op,
+                format!(
+                    "padding {} on an input of {h} x {w} overflows the padded size",
+                    padding.repr()
+                ),
+            ));
+        };
         if ph < kernel.0 || pw < kernel.1 {
             return Err(NnError::InputShape {
                 module: op,
@@ -77,7 +88,7 @@ impl Window {
                 ),
             });
         }
-        Ok(Window {
+        let win = Window {
             h,
             w,
             kernel,
@@ -85,7 +96,41 @@ impl Window {
             padding,
             out_h: (ph - kernel.0) / stride.0 + 1,
             out_w: (pw - kernel.1) / stride.1 + 1,
-        })
+        };
+        win.index_count(op, 1)?;
+        Ok(win)
+    }
+
+    /// How many indices the windows of `channels` planes take (`channels * taps * positions`),
+    /// or an error naming `op` when that overflows what can be addressed.
+    fn index_count(&self, op: &'static str, channels: usize) -> Result<usize> {
+        [self.out_h, self.out_w, self.kernel.0, self.kernel.1]
+            .iter()
+            .try_fold(channels, |acc, &n| acc.checked_mul(n))
+            .filter(|&n| n <= isize::MAX as usize)
+            .ok_or_else(|| {
+                NnError::invalid(
+                    op,
+                    format!(
+                        "an output of {} x {} positions with a {} kernel over {channels} \
+                         channels is too large (kernel_size {}, stride {}, padding {})",
+                        self.out_h,
+                        self.out_w,
+                        self.kernel.repr(),
+                        self.kernel.repr(),
+                        self.stride.repr(),
+                        self.padding.repr()
+                    ),
+                )
+            })
+    }
+
+    /// An empty vector with room for `n` indices, or an error naming `op`.
+    fn index_vec(op: &'static str, n: usize) -> Result<Vec<usize>> {
+        let mut v = Vec::new();
+        v.try_reserve_exact(n)
+            .map_err(|_| NnError::invalid(op, format!("cannot allocate {n} window indices")))?;
+        Ok(v)
     }
 
     fn positions(&self) -> usize {
@@ -109,10 +154,10 @@ impl Window {
     /// im2col indices for `channels` planes: row `(c, ki, kj)`, column `(oh, ow)` picks
     /// element `c*H*W + …` of a flattened sample, or `channels*H*W` (a zero appended) in the
     /// padding.
-    fn conv_indices(&self, channels: usize) -> Vec<usize> {
+    fn conv_indices(&self, channels: usize) -> Result<Vec<usize>> {
         let plane = self.h * self.w;
         let pad = channels * plane;
-        let mut idx = Vec::with_capacity(channels * self.taps() * self.positions());
+        let mut idx = Self::index_vec("conv2d", self.index_count("conv2d", channels)?)?;
         for c in 0..channels {
             for ki in 0..self.kernel.0 {
                 for kj in 0..self.kernel.1 {
@@ -124,15 +169,15 @@ impl Window {
                 }
             }
         }
-        idx
+        Ok(idx)
     }
 
     /// Pooling indices into one flattened plane, tap-major: row `(ki, kj)`, column
     /// `(oh, ow)` picks that window element, `H*W` (a `-inf` appended) in the padding. With
     /// the taps as rows, the max runs across whole rows of positions at once.
-    fn pool_indices(&self) -> Vec<usize> {
+    fn pool_indices(&self) -> Result<Vec<usize>> {
         let pad = self.h * self.w;
-        let mut idx = Vec::with_capacity(self.positions() * self.taps());
+        let mut idx = Self::index_vec("max_pool2d", self.index_count("max_pool2d", 1)?)?;
         for ki in 0..self.kernel.0 {
             for kj in 0..self.kernel.1 {
                 for oh in 0..self.out_h {
@@ -142,7 +187,7 @@ impl Window {
                 }
             }
         }
-        idx
+        Ok(idx)
     }
 
     fn padded(&self) -> bool {
@@ -159,16 +204,20 @@ struct IndexCache(Mutex<Option<CachedIndices>>);
 type CachedIndices = (Vec<usize>, Arc<Vec<usize>>);
 
 impl IndexCache {
-    fn get(&self, shape: &[usize], make: impl FnOnce() -> Vec<usize>) -> Arc<Vec<usize>> {
+    fn get(
+        &self,
+        shape: &[usize],
+        make: impl FnOnce() -> Result<Vec<usize>>,
+    ) -> Result<Arc<Vec<usize>>> {
         let mut slot = self.0.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((s, idx)) = slot.as_ref() {
             if s == shape {
-                return idx.clone();
+                return Ok(idx.clone());
             }
         }
-        let idx = Arc::new(make());
+        let idx = Arc::new(make()?);
         *slot = Some((shape.to_vec(), idx.clone()));
-        idx
+        Ok(idx)
     }
 }
 
@@ -242,8 +291,8 @@ fn conv2d_with<T: Float>(
     let win = Window::new("conv2d", &shape, kernel, stride, padding)?;
     let make = || win.conv_indices(c);
     let idx = match cache {
-        Some(cache) => cache.get(&shape, make),
-        None => Arc::new(make()),
+        Some(cache) => cache.get(&shape, make)?,
+        None => Arc::new(make()?),
     };
     let ckk = c * win.taps();
     let l = win.positions();
@@ -309,7 +358,8 @@ fn max_pool2d_with<T: Float>(
     cache: Option<&IndexCache>,
 ) -> Result<Var<T>> {
     let (x, unbatched) = to_batched("max_pool2d", x)?;
-    if 2 * padding.0 > kernel.0 || 2 * padding.1 > kernel.1 {
+    // `p > k / 2` is `2p > k` without overflow.
+    if padding.0 > kernel.0 / 2 || padding.1 > kernel.1 / 2 {
         return Err(NnError::invalid(
             "max_pool2d",
             format!(
@@ -324,8 +374,8 @@ fn max_pool2d_with<T: Float>(
     let win = Window::new("max_pool2d", &shape, kernel, stride, padding)?;
     let make = || win.pool_indices();
     let idx = match cache {
-        Some(cache) => cache.get(&shape, make),
-        None => Arc::new(make()),
+        Some(cache) => cache.get(&shape, make)?,
+        None => Arc::new(make()?),
     };
     let rows = n * c;
     let mut flat = x.try_reshape(&[rows as isize, (h * w) as isize])?;

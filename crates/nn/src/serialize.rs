@@ -89,6 +89,30 @@ fn from_bytes<T: Float>(bytes: &[u8], shape: &[usize]) -> Result<Tensor<T>> {
     Ok(Tensor::try_from_vec(data, shape)?)
 }
 
+/// Refuses a stored shape PyTorch could not lay out ("Stride calculation overflowed"): the
+/// product of its dims, each counted as at least 1 so that a zero dim does not hide huge ones,
+/// times the element size must fit in `isize`. (The safetensors reader checks the product with
+/// the zeros, which is 0 for such a shape.)
+fn check_layout(path: &Path, name: &str, view: &safetensors::tensor::TensorView<'_>) -> Result<()> {
+    let width = view.dtype().bitsize().div_ceil(8).max(1);
+    let fits = view
+        .shape()
+        .iter()
+        .try_fold(width, |acc, &d| acc.checked_mul(d.max(1)))
+        .is_some_and(|n| n <= isize::MAX as usize);
+    if fits {
+        Ok(())
+    } else {
+        Err(NnError::Format {
+            path: path.to_path_buf(),
+            message: format!(
+                "tensor \"{name}\" has shape {:?}, whose strides overflow the address space",
+                view.shape()
+            ),
+        })
+    }
+}
+
 fn format_error(path: &Path, e: SafeTensorError) -> NnError {
     match e {
         SafeTensorError::IoError(source) => NnError::Io {
@@ -146,6 +170,7 @@ pub fn read_safetensors<T: Float>(path: impl AsRef<Path>) -> Result<Vec<(String,
         ..Default::default()
     };
     for (name, view) in st.iter() {
+        check_layout(path, name, &view)?;
         match decode::<T>(&view)? {
             Ok(t) => out.push((name.to_string(), t)),
             Err(message) => wrong.mismatched.push((name.to_string(), message)),
@@ -218,6 +243,7 @@ pub fn load_safetensors<T: Float, M: Module<T> + ?Sized>(
         ..Default::default()
     };
     for (name, view) in st.iter() {
+        check_layout(path, name, &view)?;
         if !wanted.contains(name) {
             // Reported as unexpected by `apply_state_dict`; its dtype does not matter.
             dict.insert(name.to_string(), Tensor::zeros(&[0]));

@@ -171,7 +171,8 @@ impl<T: Float> Algorithm<T> for AdagradAlgo {
             step: 0,
             sum: ArrayD::from_elem(param.raw_dim(), T::cast(o.initial_accumulator_value)),
         });
-        st.step += 1;
+        // Saturates where PyTorch's float step stops growing: a loaded `u64::MAX` never wraps to 0.
+        st.step = st.step.saturating_add(1);
         let clr = o.lr / (1.0 + (st.step as f64 - 1.0) * o.lr_decay);
         let neg_clr = T::cast(-clr);
         let eps = T::cast(o.eps);

@@ -196,7 +196,8 @@ impl<T: Float> Algorithm<T> for AdamAlgo {
             exp_avg_sq: ArrayD::zeros(param.raw_dim()),
             max_exp_avg_sq: None,
         });
-        st.step += 1;
+        // Saturates where PyTorch's float step stops growing: a loaded `u64::MAX` never wraps to 0.
+        st.step = st.step.saturating_add(1);
         let (beta1, beta2) = o.betas;
         let step = st.step as f64;
         // Python floats, as in PyTorch: `beta ** step`, `lr / bc1`, `bc2 ** 0.5`.

@@ -180,7 +180,8 @@ impl<T: Float> Algorithm<T> for RmspropAlgo {
             momentum_buffer: None,
             grad_avg: None,
         });
-        st.step += 1;
+        // Saturates where PyTorch's float step stops growing: a loaded `u64::MAX` never wraps to 0.
+        st.step = st.step.saturating_add(1);
         let neg_lr = T::cast(-o.lr);
         let alpha = T::cast(o.alpha);
         let one_minus_alpha = T::cast(1.0 - o.alpha);

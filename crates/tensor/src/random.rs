@@ -158,6 +158,19 @@ impl Generator {
         r
     }
 
+    /// An integer in `0..n` as `torch.randint(high=n, generator=g)` draws it: `random() % n`,
+    /// or `random64() % n` from `n >= 2^32` on (0 when `n` is 0).
+    pub fn random_below(&mut self, n: usize) -> usize {
+        let n = n as u64;
+        if n == 0 {
+            0
+        } else if n >= 1 << 32 {
+            (self.random64() % n) as usize
+        } else {
+            (u64::from(self.random_u32()) % n) as usize
+        }
+    }
+
     /// A non-negative `i64` as `torch.empty((), dtype=torch.int64).random_(generator=g)`
     /// draws it (`random64() % 2^63`): how `RandomSampler` seeds its per-epoch generator.
     pub fn random_i64(&mut self) -> i64 {

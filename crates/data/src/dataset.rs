@@ -3,9 +3,7 @@
 
 use std::sync::Arc;
 
-use antorcha_tensor::{Element, Tensor};
-use rand::seq::SliceRandom;
-use rand::Rng;
+use antorcha_tensor::{Element, Generator, Tensor};
 
 use crate::error::{DataError, Result};
 
@@ -576,34 +574,35 @@ impl Lengths {
 }
 
 /// Splits `dataset` at random into non-overlapping subsets of the given lengths or fractions,
-/// like `torch.utils.data.random_split(dataset, lengths, generator)`: one random permutation
-/// of all indices from `rng`, cut into consecutive pieces.
+/// like `torch.utils.data.random_split(dataset, lengths, generator=g)`: `randperm(n)` from `g`,
+/// cut into consecutive pieces, so a generator seeded like `torch.Generator().manual_seed(s)`
+/// gives PyTorch's indices. For PyTorch's default (the global generator), pass it with
+/// [`with_global_rng`](antorcha_tensor::with_global_rng).
 ///
 /// `dataset` is cloned into each part: pass an `Arc` (or a reference) when cloning it would
 /// copy much; a [`TensorDataset`]'s tensors are shared, not copied.
 ///
 /// ```
 /// use antorcha_data::{random_split, Dataset, TensorDataset};
-/// use antorcha_tensor::Tensor;
-/// use rand::{rngs::StdRng, SeedableRng};
+/// use antorcha_tensor::{Generator, Tensor};
 /// let ds = TensorDataset::new(Tensor::<f32>::zeros(&[10, 3]))?;
-/// let parts = random_split(ds, [0.8, 0.2], &mut StdRng::seed_from_u64(42))?;
+/// // random_split(ds, [0.8, 0.2], generator=torch.Generator().manual_seed(42))
+/// let parts = random_split(ds, [0.8, 0.2], &mut Generator::new(42))?;
 /// assert_eq!((parts[0].len(), parts[1].len()), (8, 2));
+/// assert_eq!(parts[1].indices(), &[3, 7]);
 /// # Ok::<(), antorcha_data::DataError>(())
 /// ```
-pub fn random_split<D, R>(
+pub fn random_split<D>(
     dataset: D,
     lengths: impl Into<Lengths>,
-    rng: &mut R,
+    generator: &mut Generator,
 ) -> Result<Vec<Subset<D>>>
 where
     D: Dataset + Clone,
-    R: Rng + ?Sized,
 {
     let n = dataset.len();
     let counts = lengths.into().resolve(n)?;
-    let mut perm: Vec<usize> = (0..n).collect();
-    perm.shuffle(rng);
+    let perm = generator.randperm(n);
     let mut start = 0;
     Ok(counts
         .iter()
@@ -621,8 +620,6 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::rngs::StdRng;
-    use rand::SeedableRng;
 
     fn xy() -> TensorDataset<(Tensor<f32>, Tensor<i64>)> {
         let x = Tensor::from_vec((0..8).map(|v| v as f32).collect(), &[4, 2]);
@@ -818,13 +815,13 @@ mod tests {
     #[test]
     fn random_split_is_seeded_disjoint_and_complete() {
         let ds = TensorDataset::new(Tensor::from((0..10i64).collect::<Vec<_>>())).unwrap();
-        let a = random_split(ds.clone(), [7usize, 3], &mut StdRng::seed_from_u64(1)).unwrap();
-        let b = random_split(ds.clone(), [7usize, 3], &mut StdRng::seed_from_u64(1)).unwrap();
+        let a = random_split(ds.clone(), [7usize, 3], &mut Generator::new(1)).unwrap();
+        let b = random_split(ds.clone(), [7usize, 3], &mut Generator::new(1)).unwrap();
         assert_eq!(a[0].indices(), b[0].indices());
         let mut all: Vec<usize> = a.iter().flat_map(|s| s.indices().to_vec()).collect();
         all.sort();
         assert_eq!(all, (0..10).collect::<Vec<_>>());
         assert_eq!(a[1].get(0).unwrap().item() as usize, a[1].indices()[0]);
-        assert!(random_split(ds, [5usize, 6], &mut StdRng::seed_from_u64(1)).is_err());
+        assert!(random_split(ds, [5usize, 6], &mut Generator::new(1)).is_err());
     }
 }

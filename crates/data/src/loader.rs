@@ -7,12 +7,14 @@ use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use rand::rngs::StdRng;
-use rand::{RngCore, SeedableRng};
+use antorcha_tensor::Generator as TorchGenerator;
+use rand::RngCore;
 
 use crate::dataset::{Collate, Dataset};
 use crate::error::{DataError, Result};
-use crate::sampler::{BatchSampler, Batcher, Generator, RandomSampler, Sampler, SequentialSampler};
+use crate::sampler::{
+    lock, BatchSampler, Batcher, Generator, RandomSampler, Sampler, SequentialSampler,
+};
 
 /// How one batch is made from the dataset and its indices.
 type FetchFn<D, B> = dyn Fn(&D, &[usize]) -> Result<B> + Send + Sync;
@@ -50,6 +52,7 @@ type FetchFn<D, B> = dyn Fn(&D, &[usize]) -> Result<B> + Send + Sync;
 pub struct DataLoader<D, B> {
     dataset: Arc<D>,
     batcher: Mutex<Box<dyn Batcher>>,
+    base_seed: BaseSeed,
     fetch: Arc<FetchFn<D, B>>,
     num_workers: usize,
     prefetch_factor: usize,
@@ -136,6 +139,7 @@ where
     /// Starts an epoch: draws the epoch's batch order now and, with workers, starts
     /// prefetching. Dropping the iterator before the end stops the workers.
     pub fn iter(&self) -> Iter<D, B> {
+        self.base_seed.draw();
         let batches = Arc::new(lock(&self.batcher).batches());
         let workers = (self.num_workers > 0 && !batches.is_empty()).then(|| {
             Workers::spawn(
@@ -154,11 +158,6 @@ where
             workers,
         }
     }
-}
-
-fn lock<T: ?Sized>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // A panic in a custom sampler leaves it usable: recover the guard.
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn collate_fetch<D, B, F>(collate: F) -> Arc<FetchFn<D, B>>
@@ -238,14 +237,18 @@ where
         self
     }
 
-    /// Shuffles with a `StdRng` seeded with `seed`: the same sequence of epoch orders on every
-    /// run. Without a seed or generator, shuffling follows the global generator
-    /// ([`manual_seed`](antorcha_tensor::manual_seed)).
+    /// Shuffles with a PyTorch-compatible generator seeded with `seed`, like
+    /// `DataLoader(generator=torch.Generator().manual_seed(seed))`: PyTorch's epoch orders for
+    /// that seed. Without a seed or generator, shuffling follows the global generator
+    /// ([`manual_seed`](antorcha_tensor::manual_seed)) as PyTorch's `RandomSampler` does: each
+    /// epoch draws a seed from it and permutes with `randperm` on a new generator.
     pub fn seed(self, seed: u64) -> Self {
-        self.generator(StdRng::seed_from_u64(seed))
+        self.generator(TorchGenerator::new(seed))
     }
 
-    /// Shuffles with `rng` (like `DataLoader(generator=...)`).
+    /// Shuffles with `rng` (like `DataLoader(generator=...)`): PyTorch's orders when `rng` is
+    /// an [`antorcha_tensor::Generator`], repeatable orders of its own for any other
+    /// `RngCore`.
     pub fn generator(mut self, rng: impl RngCore + Send + 'static) -> Self {
         self.generator = Some(Generator::own(rng));
         self
@@ -301,6 +304,10 @@ where
     /// options PyTorch calls mutually exclusive are errors.
     pub fn build(self) -> Result<DataLoader<D, B>> {
         let op = "DataLoader";
+        let base_seed = match &self.generator {
+            None => BaseSeed::Global,
+            Some(g) => g.shared().map_or(BaseSeed::Untracked, BaseSeed::Torch),
+        };
         if self.prefetch_factor == 0 {
             return Err(DataError::invalid(op, "prefetch_factor must be at least 1"));
         }
@@ -347,10 +354,36 @@ where
         Ok(DataLoader {
             dataset: Arc::new(self.dataset),
             batcher: Mutex::new(batcher),
+            base_seed,
             fetch: self.fetch,
             num_workers: self.num_workers,
             prefetch_factor: self.prefetch_factor,
         })
+    }
+}
+
+/// Where each epoch's base seed comes from. PyTorch draws one `int64` (`_base_seed`, for its
+/// worker processes) at every `iter(loader)`, shuffled or not, from the loader's generator or
+/// the global one; drawing it here too keeps the generators' streams where PyTorch's are (the
+/// next epoch's order, dropout masks). Its value is not needed: workers are threads here.
+enum BaseSeed {
+    Global,
+    Torch(Arc<Mutex<TorchGenerator>>),
+    /// A generator of another kind: PyTorch's streams are not followed anyway.
+    Untracked,
+}
+
+impl BaseSeed {
+    fn draw(&self) {
+        match self {
+            BaseSeed::Global => {
+                antorcha_tensor::with_global_rng(|g| g.random_i64());
+            }
+            BaseSeed::Torch(g) => {
+                lock(g).random_i64();
+            }
+            BaseSeed::Untracked => {}
+        }
     }
 }
 

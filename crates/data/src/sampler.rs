@@ -3,9 +3,12 @@
 
 use rand::distr::weighted::WeightedIndex;
 use rand::distr::Distribution;
-use rand::rngs::StdRng;
+use std::any::Any;
+use std::sync::{Arc, Mutex};
+
+use antorcha_tensor::Generator as TorchGenerator;
 use rand::seq::SliceRandom;
-use rand::{Rng, RngCore, SeedableRng};
+use rand::{Rng, RngCore};
 
 use crate::error::{DataError, Result};
 
@@ -33,53 +36,103 @@ impl<S: Sampler + ?Sized> Sampler for Box<S> {
     }
 }
 
-/// Where a random sampler's numbers come from: its own generator, or (when none was given) a
-/// fresh one seeded from the global generator at each epoch, so that
-/// [`manual_seed`](antorcha_tensor::manual_seed) makes runs repeat, as in PyTorch.
-pub(crate) struct Generator(Option<Box<dyn RngCore + Send>>);
+/// Where a random sampler's numbers come from, as in PyTorch: the global generator when none
+/// was given (so [`manual_seed`](antorcha_tensor::manual_seed) makes runs repeat, and gives
+/// PyTorch's orders), a PyTorch-compatible [`antorcha_tensor::Generator`] (PyTorch's
+/// orders for the same seed; shared with the loader that made the sampler), or any other
+/// `RngCore` (repeatable, but not PyTorch's orders).
+pub(crate) enum Generator {
+    Global,
+    Torch(Arc<Mutex<TorchGenerator>>),
+    Other(Box<dyn RngCore + Send>),
+}
 
 impl Generator {
     pub(crate) fn global() -> Self {
-        Generator(None)
+        Generator::Global
     }
 
-    pub(crate) fn own(rng: impl RngCore + Send + 'static) -> Self {
-        Generator(Some(Box::new(rng)))
+    /// `rng` as a sampler's generator; a torch [`antorcha_tensor::Generator`] is recognised
+    /// and gets PyTorch's algorithms.
+    pub(crate) fn own<R: RngCore + Send + 'static>(rng: R) -> Self {
+        let mut slot = Some(rng);
+        if let Some(g) = (&mut slot as &mut dyn Any).downcast_mut::<Option<TorchGenerator>>() {
+            if let Some(g) = g.take() {
+                return Generator::Torch(Arc::new(Mutex::new(g)));
+            }
+        }
+        match slot {
+            Some(rng) => Generator::Other(Box::new(rng)),
+            None => Generator::Global,
+        }
     }
 
+    /// The torch generator this one shares, if it is one.
+    pub(crate) fn shared(&self) -> Option<Arc<Mutex<TorchGenerator>>> {
+        match self {
+            Generator::Torch(g) => Some(Arc::clone(g)),
+            _ => None,
+        }
+    }
+
+    /// Runs `f` with a torch generator as `RandomSampler.__iter__` picks it: the given one,
+    /// or (with none given) a new one seeded with an `int64` drawn from the global generator.
+    /// `None` for another kind of generator.
+    fn with_torch<R>(&mut self, f: impl FnOnce(&mut TorchGenerator) -> R) -> Option<R> {
+        match self {
+            Generator::Global => {
+                let seed = antorcha_tensor::with_global_rng(|g| g.random_i64());
+                Some(f(&mut TorchGenerator::new(seed as u64)))
+            }
+            Generator::Torch(g) => Some(f(&mut lock(g))),
+            Generator::Other(_) => None,
+        }
+    }
+
+    /// Runs `f` with any generator: the given one, or one made as [`Generator::with_torch`]
+    /// makes it.
     fn with<R>(&mut self, f: impl FnOnce(&mut dyn RngCore) -> R) -> R {
-        match &mut self.0 {
-            Some(rng) => f(rng.as_mut()),
-            None => {
-                let seed = antorcha_tensor::with_global_rng(|g| g.next_u64());
-                f(&mut StdRng::seed_from_u64(seed))
+        match self {
+            Generator::Other(rng) => f(rng.as_mut()),
+            Generator::Torch(g) => f(&mut *lock(g)),
+            Generator::Global => {
+                let seed = antorcha_tensor::with_global_rng(|g| g.random_i64());
+                f(&mut TorchGenerator::new(seed as u64))
             }
         }
     }
 }
 
+pub(crate) fn lock<T: ?Sized>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding the lock leaves the value usable: recover the guard.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 impl std::fmt::Debug for Generator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_some() {
-            "own generator"
-        } else {
-            "global generator"
+        f.write_str(match self {
+            Generator::Global => "global generator",
+            Generator::Torch(_) => "torch generator",
+            Generator::Other(_) => "own generator",
         })
     }
 }
 
 macro_rules! generator_methods {
     () => {
-        /// Uses `rng` for the random draws (any [`rand::RngCore`], e.g. a `StdRng` or a
-        /// [`RandomState`](crate::RandomState)); the orders then repeat from run to run.
+        /// Uses `rng` for the random draws. A PyTorch-compatible
+        /// [`antorcha_tensor::Generator`] gives PyTorch's orders (`generator=g`); any other
+        /// [`rand::RngCore`] (a `StdRng`, a [`RandomState`](crate::RandomState)) gives
+        /// orders that repeat from run to run.
         pub fn with_generator(mut self, rng: impl RngCore + Send + 'static) -> Self {
             self.generator = Generator::own(rng);
             self
         }
 
-        /// Uses a `StdRng` seeded with `seed` for the random draws.
+        /// Uses a PyTorch-compatible generator seeded with `seed`, like
+        /// `generator=torch.Generator().manual_seed(seed)`.
         pub fn with_seed(self, seed: u64) -> Self {
-            self.with_generator(StdRng::seed_from_u64(seed))
+            self.with_generator(TorchGenerator::new(seed))
         }
     };
 }
@@ -175,6 +228,25 @@ impl Sampler for RandomSampler {
 
     fn indices(&mut self) -> Vec<usize> {
         let (n, k, replacement) = (self.n, self.num_samples, self.replacement);
+        if n == 0 {
+            return Vec::new();
+        }
+        let torch = self.generator.with_torch(|g| {
+            if replacement {
+                // torch.randint(high=n): `random() % n` (random64 from 2^32 on).
+                return (0..k).map(|_| g.random_below(n)).collect();
+            }
+            // Whole permutations, then one more cut short (drawn even when cut to nothing).
+            let mut out = Vec::with_capacity(k);
+            for _ in 0..k / n {
+                out.extend(g.randperm(n));
+            }
+            out.extend(g.randperm(n).into_iter().take(k % n));
+            out
+        });
+        if let Some(out) = torch {
+            return out;
+        }
         self.generator.with(|rng| {
             if replacement {
                 return (0..k).map(|_| rng.random_range(0..n)).collect();
@@ -217,9 +289,22 @@ impl Sampler for SubsetRandomSampler {
     }
 
     fn indices(&mut self) -> Vec<usize> {
-        let mut out = self.indices.clone();
-        self.generator.with(|rng| out.shuffle(rng));
-        out
+        // PyTorch: `torch.randperm(len(indices), generator=generator)`, from the global
+        // generator itself when none was given.
+        let n = self.indices.len();
+        let perm = match &self.generator {
+            Generator::Global => Some(antorcha_tensor::with_global_rng(|g| g.randperm(n))),
+            Generator::Torch(g) => Some(lock(g).randperm(n)),
+            Generator::Other(_) => None,
+        };
+        match perm {
+            Some(p) => p.into_iter().map(|i| self.indices[i]).collect(),
+            None => {
+                let mut out = self.indices.clone();
+                self.generator.with(|rng| out.shuffle(rng));
+                out
+            }
+        }
     }
 }
 

@@ -9,8 +9,6 @@ use std::time::Duration;
 use antorcha_data::{random_split, DataError, DataLoader, Dataset, Result, TensorDataset};
 use antorcha_tensor::Tensor;
 use proptest::prelude::*;
-use rand::rngs::StdRng;
-use rand::SeedableRng;
 
 fn labelled(n: usize) -> TensorDataset<(Tensor<f32>, Tensor<i64>)> {
     let x = Tensor::from_vec((0..n * 3).map(|v| v as f32).collect(), &[n, 3]);
@@ -82,12 +80,12 @@ proptest! {
             // Make the sum exactly 1 to stay inside PyTorch's tolerance whatever the rounding.
             let rest: f64 = f[1..].iter().sum();
             f[0] = 1.0 - rest;
-            random_split(ds, f, &mut StdRng::seed_from_u64(seed)).unwrap()
+            random_split(ds, f, &mut antorcha_tensor::Generator::new(seed)).unwrap()
         } else {
             let mut counts: Vec<usize> = weights.iter().map(|&w| n * w as usize / total as usize).collect();
             let assigned: usize = counts.iter().sum();
             counts[0] += n - assigned;
-            let parts = random_split(ds, counts.clone(), &mut StdRng::seed_from_u64(seed)).unwrap();
+            let parts = random_split(ds, counts.clone(), &mut antorcha_tensor::Generator::new(seed)).unwrap();
             for (p, c) in parts.iter().zip(&counts) {
                 prop_assert_eq!(p.len(), *c);
             }

@@ -3,10 +3,8 @@
 use std::sync::Mutex;
 
 use antorcha_autograd::tensor::ndarray::{ArrayD, IxDyn};
-use antorcha_autograd::tensor::{with_global_rng, Float};
+use antorcha_autograd::tensor::{with_global_rng, Float, Generator};
 use antorcha_autograd::{Tensor, Var};
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 
 use crate::error::{NnError, Result};
 use crate::module::{Module, Training};
@@ -183,8 +181,13 @@ impl<T: Float> Module<T> for Flatten {
 /// Zeroes each element with probability `p` and scales the rest by `1 / (1 - p)` while in
 /// training mode; passes the input through in eval mode, like `torch.nn.Dropout(p)`.
 ///
-/// Each layer draws from its own generator, seeded from the global one when made (so
-/// `manual_seed` makes runs repeat) or from an explicit seed.
+/// Masks are drawn when the layer runs, from the global generator like PyTorch (so after
+/// `manual_seed(s)` a model's init and dropout masks follow PyTorch's stream), or from the
+/// layer's own generator when made [`Dropout::with_seed`]. Each element is kept when a 53-bit
+/// uniform double is below `1 - p`, PyTorch's default CPU `bernoulli_` kernel, so the masks
+/// equal PyTorch's on CPUs where that kernel runs (AMD, ARM); on Intel CPUs PyTorch builds
+/// with MKL draw `bernoulli_` from MKL's own stream (`VSL_BRNG_MCG31`), which is not
+/// reproduced.
 ///
 /// ```
 /// use antorcha_autograd::Var;
@@ -198,12 +201,12 @@ impl<T: Float> Module<T> for Flatten {
 #[derive(Debug)]
 pub struct Dropout {
     p: f64,
-    rng: Mutex<StdRng>,
+    generator: Option<Mutex<Generator>>,
     training: Training,
 }
 
 impl Dropout {
-    /// Dropout with probability `p`, its generator seeded from the global one.
+    /// Dropout with probability `p`, drawing its masks from the global generator.
     ///
     /// # Panics
     /// If `p` is not in `[0, 1]`; [`Dropout::try_new`] returns the error.
@@ -214,11 +217,16 @@ impl Dropout {
 
     /// `new`, or an error when `p` is not in `[0, 1]`.
     pub fn try_new(p: f64) -> Result<Self> {
-        let seed = with_global_rng(|rng| rng.random::<u64>());
-        Self::try_with_seed(p, seed)
+        check_p(p)?;
+        Ok(Dropout {
+            p,
+            generator: None,
+            training: Training::new(),
+        })
     }
 
-    /// Dropout with probability `p` and a generator seeded with `seed`.
+    /// Dropout with probability `p` and its own generator seeded with `seed`
+    /// (`torch.Generator().manual_seed(seed)`).
     ///
     /// # Panics
     /// If `p` is not in `[0, 1]`.
@@ -232,7 +240,7 @@ impl Dropout {
         check_p(p)?;
         Ok(Dropout {
             p,
-            rng: Mutex::new(StdRng::seed_from_u64(seed)),
+            generator: Some(Mutex::new(Generator::new(seed))),
             training: Training::new(),
         })
     }
@@ -271,8 +279,14 @@ fn check_p(p: f64) -> Result<()> {
 
 impl<T: Float> Module<T> for Dropout {
     fn try_forward(&self, x: &Var<T>) -> Result<Var<T>> {
-        let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
-        try_dropout(x, self.p, self.training.get(), &mut *rng)
+        let training = self.training.get();
+        match &self.generator {
+            Some(g) => {
+                let mut g = g.lock().unwrap_or_else(|p| p.into_inner());
+                try_dropout(x, self.p, training, &mut g)
+            }
+            None => with_global_rng(|g| try_dropout(x, self.p, training, g)),
+        }
     }
     fn training_flag(&self) -> Option<&Training> {
         Some(&self.training)
@@ -282,27 +296,24 @@ impl<T: Float> Module<T> for Dropout {
     }
 }
 
-/// Functional dropout (`torch.nn.functional.dropout(x, p, training)`) drawing from `rng`:
-/// the input itself when not `training` or `p = 0`, zeros when `p = 1`.
+/// Functional dropout (`torch.nn.functional.dropout(x, p, training)`) drawing from `g`:
+/// the input itself when not `training` or `p = 0`, zeros when `p = 1`; otherwise each element
+/// is kept with probability `1 - p` (PyTorch's CPU `bernoulli_(1 - p)`) and scaled by
+/// `1 / (1 - p)`, computed in `T` as PyTorch does.
 ///
 /// # Panics
 /// If `p` is not in `[0, 1]`; [`try_dropout`] returns the error.
 #[track_caller]
-pub fn dropout<T: Float, R: Rng + ?Sized>(
-    x: &Var<T>,
-    p: f64,
-    training: bool,
-    rng: &mut R,
-) -> Var<T> {
-    crate::error::ok(try_dropout(x, p, training, rng))
+pub fn dropout<T: Float>(x: &Var<T>, p: f64, training: bool, g: &mut Generator) -> Var<T> {
+    crate::error::ok(try_dropout(x, p, training, g))
 }
 
 /// `dropout`, or an error when `p` is not in `[0, 1]`.
-pub fn try_dropout<T: Float, R: Rng + ?Sized>(
+pub fn try_dropout<T: Float>(
     x: &Var<T>,
     p: f64,
     training: bool,
-    rng: &mut R,
+    g: &mut Generator,
 ) -> Result<Var<T>> {
     check_p(p)?;
     if !training || p == 0.0 {
@@ -312,12 +323,13 @@ pub fn try_dropout<T: Float, R: Rng + ?Sized>(
     let mask = if p == 1.0 {
         Tensor::zeros(&shape)
     } else {
-        let scale = T::cast(1.0 / (1.0 - p));
+        let keep = 1.0 - p;
+        let scale = T::one() / T::cast(keep);
         Tensor::from_array(ArrayD::from_shape_simple_fn(IxDyn(&shape), || {
-            if rng.random::<f64>() < p {
-                T::zero()
-            } else {
+            if g.bernoulli(keep) {
                 scale
+            } else {
+                T::zero()
             }
         }))
     };

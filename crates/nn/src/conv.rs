@@ -4,9 +4,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use antorcha_autograd::tensor::{with_global_rng, Float};
+use antorcha_autograd::tensor::{with_global_rng, Float, Generator};
 use antorcha_autograd::{Tensor, Var};
-use rand::Rng;
 
 use crate::error::{NnError, Result};
 use crate::module::{Module, Training};
@@ -453,20 +452,21 @@ pub struct Conv2d<T: Float = f32> {
 impl<T: Float> Conv2d<T> {
     /// A layer with a bias, stride 1 and no padding, initialised from the global generator.
     pub fn new(in_channels: usize, out_channels: usize, kernel_size: impl Into<Size2>) -> Self {
-        with_global_rng(|rng| Self::with_rng(in_channels, out_channels, kernel_size, true, rng))
+        with_global_rng(|g| Self::with_generator(in_channels, out_channels, kernel_size, true, g))
     }
 
-    /// A layer with or without a bias, initialised from `rng` (PyTorch's default init).
-    pub fn with_rng<R: Rng + ?Sized>(
+    /// A layer with or without a bias, initialised from `g` as PyTorch's `reset_parameters`
+    /// does (PyTorch's values bit for bit for the same generator state).
+    pub fn with_generator(
         in_channels: usize,
         out_channels: usize,
         kernel_size: impl Into<Size2>,
         bias: bool,
-        rng: &mut R,
+        g: &mut Generator,
     ) -> Self {
         let k = kernel_size.into();
         let shape = [out_channels, in_channels, k.0, k.1];
-        let (weight, bias) = default_weight_and_bias(&shape, bias, rng);
+        let (weight, bias) = default_weight_and_bias(&shape, bias, g);
         Self::from_parts(weight, bias).expect("shapes made to fit")
     }
 
@@ -727,7 +727,7 @@ mod tests {
         );
         let bound = 1.0 / (18f32).sqrt();
         assert!(conv.weight().to_vec().iter().all(|v| v.abs() < bound));
-        let nb = Conv2d::<f32>::with_rng(1, 1, (1, 2), false, &mut StdRng::seed_from_u64(0));
+        let nb = Conv2d::<f32>::with_generator(1, 1, (1, 2), false, &mut Generator::new(0));
         assert!(nb.bias().is_none());
         assert!(nb.extra_repr().ends_with("bias=False"));
     }

@@ -58,6 +58,15 @@ pub enum NnError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// A `.pt` file that cannot be read: not the zip format of `torch.save`, malformed, or
+    /// holding something `torch.load(weights_only=True)` would refuse (named in the message).
+    #[error("{path}: cannot read this .pt file: {message}")]
+    Pt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
     /// A weights file that is not valid safetensors (truncated, bad header, bad offsets).
     #[error("{path}: not a valid safetensors file: {message}")]
     Format {

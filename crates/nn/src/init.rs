@@ -1,7 +1,9 @@
 //! Parameter initialisation, like `torch.nn.init`: each function overwrites a var's value in
 //! place (under `no_grad`, so it works on parameters that require grad) and keeps its shape.
 //! The random ones draw from the global generator (following `manual_seed`); their `_with`
-//! forms take an explicit generator.
+//! forms take an explicit [`Generator`] (PyTorch's `generator=`). Both give PyTorch's values
+//! bit for bit: after `manual_seed(s)`, `init::kaiming_uniform_(w, …)` equals
+//! `torch.manual_seed(s); nn.init.kaiming_uniform_(w, …)` for `f32` and `f64` weights.
 //!
 //! ```
 //! use antorcha_nn::{init, Linear, Module};
@@ -11,9 +13,8 @@
 //! assert!(fc.bias().unwrap().to_vec().iter().all(|&b| b == 0.0));
 //! ```
 
-use antorcha_autograd::tensor::{with_global_rng, Float};
+use antorcha_autograd::tensor::{with_global_rng, Float, Generator};
 use antorcha_autograd::{no_grad, Tensor, Var};
-use rand::Rng;
 
 use crate::error::{NnError, Result};
 
@@ -121,40 +122,28 @@ fn check_std(op: &'static str, std: f64) -> Result<()> {
     Ok(())
 }
 
-/// Fills `var` with samples of `U(a, b)` from `rng` (`nn.init.uniform_(t, a, b, generator)`).
-pub fn uniform_with<T: Float, R: Rng + ?Sized>(
-    var: &Var<T>,
-    a: f64,
-    b: f64,
-    rng: &mut R,
-) -> Result<()> {
+/// Fills `var` with samples of `U(a, b)` from `g` (`nn.init.uniform_(t, a, b, generator=g)`),
+/// bit for bit PyTorch's values for the same generator state.
+pub fn uniform_with<T: Float>(var: &Var<T>, a: f64, b: f64, g: &mut Generator) -> Result<()> {
     check_range("uniform_", a, b)?;
-    fill(var, |s| {
-        Tensor::uniform_with(s, T::cast(a), T::cast(b), rng)
-    })
+    fill(var, |s| Tensor::uniform_from(s, a, b, g))
 }
 
 /// Fills `var` with samples of `U(a, b)` (`nn.init.uniform_(t, a, b)`).
 pub fn uniform_<T: Float>(var: &Var<T>, a: f64, b: f64) -> Result<()> {
-    with_global_rng(|rng| uniform_with(var, a, b, rng))
+    with_global_rng(|g| uniform_with(var, a, b, g))
 }
 
-/// Fills `var` with samples of `N(mean, std²)` from `rng` (`nn.init.normal_`).
-pub fn normal_with<T: Float, R: Rng + ?Sized>(
-    var: &Var<T>,
-    mean: f64,
-    std: f64,
-    rng: &mut R,
-) -> Result<()> {
+/// Fills `var` with samples of `N(mean, std²)` from `g` (`nn.init.normal_(t, mean, std,
+/// generator=g)`), bit for bit PyTorch's values for the same generator state.
+pub fn normal_with<T: Float>(var: &Var<T>, mean: f64, std: f64, g: &mut Generator) -> Result<()> {
     check_std("normal_", std)?;
-    fill(var, |s| {
-        Tensor::normal_with(s, T::cast(mean), T::cast(std), rng)
-    })
+    fill(var, |s| Tensor::normal_from(s, mean, std, g))
 }
 
 /// Fills `var` with samples of `N(mean, std²)` (`nn.init.normal_(t, mean, std)`).
 pub fn normal_<T: Float>(var: &Var<T>, mean: f64, std: f64) -> Result<()> {
-    with_global_rng(|rng| normal_with(var, mean, std, rng))
+    with_global_rng(|g| normal_with(var, mean, std, g))
 }
 
 /// Fills `var` with `value` (`nn.init.constant_(t, value)`).
@@ -172,39 +161,31 @@ pub fn ones_<T: Float>(var: &Var<T>) -> Result<()> {
     constant_(var, 1.0)
 }
 
-/// Glorot/Xavier uniform from `rng`: `U(-a, a)` with `a = gain·√(6 / (fan_in + fan_out))`
+/// Glorot/Xavier uniform from `g`: `U(-a, a)` with `a = gain·√(6 / (fan_in + fan_out))`
 /// (`nn.init.xavier_uniform_(t, gain)`); needs at least 2 dims.
-pub fn xavier_uniform_with<T: Float, R: Rng + ?Sized>(
-    var: &Var<T>,
-    gain: f64,
-    rng: &mut R,
-) -> Result<()> {
+pub fn xavier_uniform_with<T: Float>(var: &Var<T>, gain: f64, g: &mut Generator) -> Result<()> {
     let (fan_in, fan_out) = calculate_fan_in_and_fan_out(&var.shape())?;
     let std = gain * (2.0 / (fan_in + fan_out) as f64).sqrt();
     let a = 3f64.sqrt() * std;
-    uniform_with(var, -a, a, rng)
+    uniform_with(var, -a, a, g)
 }
 
 /// Glorot/Xavier uniform (`nn.init.xavier_uniform_(t, gain)`).
 pub fn xavier_uniform_<T: Float>(var: &Var<T>, gain: f64) -> Result<()> {
-    with_global_rng(|rng| xavier_uniform_with(var, gain, rng))
+    with_global_rng(|g| xavier_uniform_with(var, gain, g))
 }
 
-/// Glorot/Xavier normal from `rng`: `N(0, std²)` with `std = gain·√(2 / (fan_in + fan_out))`
+/// Glorot/Xavier normal from `g`: `N(0, std²)` with `std = gain·√(2 / (fan_in + fan_out))`
 /// (`nn.init.xavier_normal_(t, gain)`); needs at least 2 dims.
-pub fn xavier_normal_with<T: Float, R: Rng + ?Sized>(
-    var: &Var<T>,
-    gain: f64,
-    rng: &mut R,
-) -> Result<()> {
+pub fn xavier_normal_with<T: Float>(var: &Var<T>, gain: f64, g: &mut Generator) -> Result<()> {
     let (fan_in, fan_out) = calculate_fan_in_and_fan_out(&var.shape())?;
     let std = gain * (2.0 / (fan_in + fan_out) as f64).sqrt();
-    normal_with(var, 0.0, std, rng)
+    normal_with(var, 0.0, std, g)
 }
 
 /// Glorot/Xavier normal (`nn.init.xavier_normal_(t, gain)`).
 pub fn xavier_normal_<T: Float>(var: &Var<T>, gain: f64) -> Result<()> {
-    with_global_rng(|rng| xavier_normal_with(var, gain, rng))
+    with_global_rng(|g| xavier_normal_with(var, gain, g))
 }
 
 /// The standard deviation of Kaiming init: `gain / √fan`, or `None` for an empty tensor
@@ -228,20 +209,20 @@ fn kaiming_std(
     ))
 }
 
-/// He/Kaiming uniform from `rng`: `U(-b, b)` with `b = gain·√(3 / fan)`, the gain from
+/// He/Kaiming uniform from `g`: `U(-b, b)` with `b = gain·√(3 / fan)`, the gain from
 /// `nonlinearity` and `a` (leaky ReLU's slope) (`nn.init.kaiming_uniform_(t, a, mode,
 /// nonlinearity)`). PyTorch's `Linear` and `Conv2d` use `a = √5`, `FanIn`, `LeakyRelu`.
-pub fn kaiming_uniform_with<T: Float, R: Rng + ?Sized>(
+pub fn kaiming_uniform_with<T: Float>(
     var: &Var<T>,
     a: f64,
     mode: FanMode,
     nonlinearity: Nonlinearity,
-    rng: &mut R,
+    g: &mut Generator,
 ) -> Result<()> {
     match kaiming_std(&var.shape(), a, mode, nonlinearity)? {
         Some(std) => {
             let bound = 3f64.sqrt() * std;
-            uniform_with(var, -bound, bound, rng)
+            uniform_with(var, -bound, bound, g)
         }
         None => Ok(()),
     }
@@ -254,20 +235,20 @@ pub fn kaiming_uniform_<T: Float>(
     mode: FanMode,
     nonlinearity: Nonlinearity,
 ) -> Result<()> {
-    with_global_rng(|rng| kaiming_uniform_with(var, a, mode, nonlinearity, rng))
+    with_global_rng(|g| kaiming_uniform_with(var, a, mode, nonlinearity, g))
 }
 
-/// He/Kaiming normal from `rng`: `N(0, std²)` with `std = gain / √fan`
+/// He/Kaiming normal from `g`: `N(0, std²)` with `std = gain / √fan`
 /// (`nn.init.kaiming_normal_(t, a, mode, nonlinearity)`).
-pub fn kaiming_normal_with<T: Float, R: Rng + ?Sized>(
+pub fn kaiming_normal_with<T: Float>(
     var: &Var<T>,
     a: f64,
     mode: FanMode,
     nonlinearity: Nonlinearity,
-    rng: &mut R,
+    g: &mut Generator,
 ) -> Result<()> {
     match kaiming_std(&var.shape(), a, mode, nonlinearity)? {
-        Some(std) => normal_with(var, 0.0, std, rng),
+        Some(std) => normal_with(var, 0.0, std, g),
         None => Ok(()),
     }
 }
@@ -279,14 +260,12 @@ pub fn kaiming_normal_<T: Float>(
     mode: FanMode,
     nonlinearity: Nonlinearity,
 ) -> Result<()> {
-    with_global_rng(|rng| kaiming_normal_with(var, a, mode, nonlinearity, rng))
+    with_global_rng(|g| kaiming_normal_with(var, a, mode, nonlinearity, g))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::rngs::StdRng;
-    use rand::SeedableRng;
 
     fn stats(v: &Var<f64>) -> (f64, f64, f64) {
         let x = v.to_vec();
@@ -331,7 +310,7 @@ mod tests {
 
     #[test]
     fn random_inits_have_the_documented_spread() {
-        let mut rng = StdRng::seed_from_u64(11);
+        let mut rng = Generator::new(11);
         let w = Var::<f64>::zeros(&[200, 300]).requires_grad();
         uniform_with(&w, -2.0, 1.0, &mut rng).unwrap();
         let (m, _, _) = stats(&w);

@@ -1,5 +1,6 @@
 //! `antorcha-nn`: PyTorch's `torch.nn` on Antorcha's autograd: the [`Module`] trait, layers,
-//! activations, losses, [`init`] and weights saved as safetensors that PyTorch reads.
+//! activations, losses, [`init`], weights saved as safetensors that PyTorch reads, and
+//! PyTorch's own `.pt` checkpoints read ([`pt`]).
 //!
 //! ```
 //! use antorcha_autograd::{no_grad, Tensor, Var};
@@ -26,6 +27,7 @@ mod linear;
 mod loss;
 mod module;
 mod params;
+pub mod pt;
 mod sequential;
 mod serialize;
 
@@ -35,6 +37,7 @@ pub use error::{NnError, Result, StateDictMismatch};
 pub use linear::Linear;
 pub use loss::{BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss, Reduction};
 pub use module::{Module, Training};
+pub use pt::{load_pt, read_pt};
 pub use sequential::Sequential;
 pub use serialize::{load_safetensors, read_safetensors, save_safetensors, write_safetensors};
 

@@ -1,8 +1,7 @@
 //! `Linear`: `y = x Wᵀ + b`, with PyTorch's default initialisation.
 
-use antorcha_autograd::tensor::{with_global_rng, Float};
+use antorcha_autograd::tensor::{with_global_rng, Float, Generator};
 use antorcha_autograd::{Tensor, Var};
-use rand::Rng;
 
 use crate::error::{NnError, Result};
 use crate::module::{Module, Training};
@@ -12,7 +11,9 @@ use crate::params::{check_weight_and_bias, default_weight_and_bias};
 /// `y = x @ weight.T + bias` over the last dim of `x`.
 ///
 /// The weight (`[out_features, in_features]`) and bias (`[out_features]`) start uniform in
-/// `±1/sqrt(in_features)`, PyTorch's default (Kaiming-uniform with `a = sqrt(5)`).
+/// about `±1/sqrt(in_features)`, PyTorch's default (Kaiming-uniform with `a = sqrt(5)`): after
+/// `manual_seed(s)`, `Linear::new(i, o)` holds the same numbers as `nn.Linear(i, o)` after
+/// `torch.manual_seed(s)`.
 ///
 /// ```
 /// use antorcha_autograd::Var;
@@ -37,18 +38,19 @@ impl<T: Float> Linear<T> {
 
     /// A layer with or without a bias, initialised from the global generator.
     pub fn with_options(in_features: usize, out_features: usize, bias: bool) -> Self {
-        with_global_rng(|rng| Self::with_rng(in_features, out_features, bias, rng))
+        with_global_rng(|g| Self::with_generator(in_features, out_features, bias, g))
     }
 
-    /// A layer initialised from `rng`: weight and bias uniform in `±1/sqrt(in_features)`
-    /// (bounds of 0 when `in_features` is 0), as PyTorch's `reset_parameters` does.
-    pub fn with_rng<R: Rng + ?Sized>(
+    /// A layer initialised from `g` as PyTorch's `reset_parameters` does: the weight by
+    /// `kaiming_uniform_(a=sqrt(5))`, then the bias uniform in `±1/sqrt(in_features)` (0 when
+    /// `in_features` is 0), PyTorch's values bit for bit for the same generator state.
+    pub fn with_generator(
         in_features: usize,
         out_features: usize,
         bias: bool,
-        rng: &mut R,
+        g: &mut Generator,
     ) -> Self {
-        let (weight, bias) = default_weight_and_bias(&[out_features, in_features], bias, rng);
+        let (weight, bias) = default_weight_and_bias(&[out_features, in_features], bias, g);
         Self::from_parts(weight, bias).expect("shapes made to fit")
     }
 
@@ -132,8 +134,7 @@ impl<T: Float> Module<T> for Linear<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::rngs::StdRng;
-    use rand::SeedableRng;
+    use antorcha_autograd::tensor::Generator;
 
     #[test]
     fn forward_is_x_wt_plus_b() {
@@ -155,8 +156,8 @@ mod tests {
 
     #[test]
     fn default_init_is_uniform_in_one_over_sqrt_fan_in() {
-        let mut rng = StdRng::seed_from_u64(0);
-        let fc = Linear::<f64>::with_rng(100, 50, true, &mut rng);
+        let mut rng = Generator::new(0);
+        let fc = Linear::<f64>::with_generator(100, 50, true, &mut rng);
         let bound = 0.1;
         let w = fc.weight().to_vec();
         assert!(w.iter().all(|x| x.abs() < bound));
@@ -166,7 +167,7 @@ mod tests {
         assert!(fc.bias().unwrap().to_vec().iter().all(|x| x.abs() < bound));
         assert!(fc.weight().needs_grad() && fc.weight().is_leaf());
         // Seeded construction repeats.
-        let again = Linear::<f64>::with_rng(100, 50, true, &mut StdRng::seed_from_u64(0));
+        let again = Linear::<f64>::with_generator(100, 50, true, &mut Generator::new(0));
         assert_eq!(again.weight().to_vec(), w);
         let empty = Linear::<f32>::new(0, 3);
         assert_eq!(empty.forward(&Var::zeros(&[2, 0])).shape(), vec![2, 3]);
@@ -184,9 +185,9 @@ mod tests {
 
     #[test]
     fn forward_is_one_fused_op_with_the_numbers_of_matmul_plus_bias() {
-        let mut rng = StdRng::seed_from_u64(1);
-        let fc = Linear::<f32>::with_rng(300, 40, true, &mut rng);
-        let x = Var::new(Tensor::uniform_with(&[64, 300], -1.0, 1.0, &mut rng));
+        let mut rng = Generator::new(1);
+        let fc = Linear::<f32>::with_generator(300, 40, true, &mut rng);
+        let x = Var::new(Tensor::uniform_from(&[64, 300], -1.0, 1.0, &mut rng));
         let y = fc.forward(&x);
         assert_eq!(y.grad_fn_name(), Some("AddmmBackward0"));
         let (w, b) = (fc.weight().data(), fc.bias().unwrap().data());
@@ -196,7 +197,7 @@ mod tests {
         let g = Tensor::<f32>::ones(&[64, 40]);
         assert_eq!(fc.weight().grad().unwrap(), g.t().matmul(&x.data()));
         assert_eq!(fc.bias().unwrap().grad().unwrap(), g.sum_dim(0, false));
-        let no_bias = Linear::<f32>::with_rng(3, 2, false, &mut rng);
+        let no_bias = Linear::<f32>::with_generator(3, 2, false, &mut rng);
         assert_eq!(
             no_bias.forward(&Var::ones(&[1, 3])).grad_fn_name(),
             Some("MmBackward0")

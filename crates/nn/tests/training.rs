@@ -1,11 +1,11 @@
 //! End to end: small networks built from this crate's layers, trained with `antorcha-optim`'s
 //! SGD, reach 100% accuracy on XOR and on a linearly separable synthetic problem.
 
+use antorcha_autograd::tensor::Generator;
 use antorcha_autograd::{no_grad, Tensor, Var};
 use antorcha_nn::{BCEWithLogitsLoss, CrossEntropyLoss, Linear, Module, ReLU, Sequential, Tanh};
 use antorcha_optim::{Optimizer, SgdOptions, SGD};
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 
 fn accuracy(logits: &Var, labels: &Tensor<i64>) -> f64 {
     let pred = logits.data().argmax_dim(1, false);
@@ -14,11 +14,11 @@ fn accuracy(logits: &Var, labels: &Tensor<i64>) -> f64 {
 
 #[test]
 fn mlp_learns_xor() {
-    let mut rng = StdRng::seed_from_u64(0);
+    let mut rng = Generator::new(0);
     let model: Sequential = Sequential::new()
-        .add(Linear::with_rng(2, 8, true, &mut rng))
+        .add(Linear::with_generator(2, 8, true, &mut rng))
         .add(Tanh::new())
-        .add(Linear::with_rng(8, 1, true, &mut rng));
+        .add(Linear::with_generator(8, 1, true, &mut rng));
     let x = Var::from_vec(vec![0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0], &[4, 2]);
     let y = Var::from_vec(vec![0.0, 1.0, 1.0, 0.0], &[4, 1]);
     let loss_fn = BCEWithLogitsLoss::new();
@@ -45,7 +45,7 @@ fn mlp_learns_xor() {
 
 #[test]
 fn mlp_learns_a_linearly_separable_problem() {
-    let mut rng = StdRng::seed_from_u64(1);
+    let mut rng = Generator::new(1);
     // Five features; class 1 where w·x + b > 0, with a margin so 100% is reachable.
     let (dim, n) = (5, 400);
     let w: Vec<f32> = (0..dim).map(|_| rng.random_range(-1.0..1.0)).collect();
@@ -63,9 +63,9 @@ fn mlp_learns_a_linearly_separable_problem() {
     let x = Tensor::from_vec(xs, &[n, dim]);
     let y = Tensor::from_vec(ys, &[n]);
     let model: Sequential = Sequential::new()
-        .add(Linear::with_rng(dim, 16, true, &mut rng))
+        .add(Linear::with_generator(dim, 16, true, &mut rng))
         .add(ReLU::new())
-        .add(Linear::with_rng(16, 2, true, &mut rng));
+        .add(Linear::with_generator(16, 2, true, &mut rng));
     let loss_fn = CrossEntropyLoss::new();
     let mut opt =
         SGD::with_options(model.parameters(), SgdOptions::new(0.1).momentum(0.9)).unwrap();

@@ -10,6 +10,8 @@ use rand_distr::StandardNormal;
 
 use crate::element::Float;
 use crate::mt19937::Mt19937;
+
+mod cephes_f32;
 use crate::tensor::Tensor;
 
 /// PyTorch's default seed (`torch.initial_seed()` in a fresh process).
@@ -40,9 +42,15 @@ impl Generator {
         }
     }
 
+    /// A 32-bit draw (PyTorch's `generator->random()`; named apart from `rand::Rng::random`).
+    #[inline]
+    pub fn random_u32(&mut self) -> u32 {
+        self.mt.next_u32()
+    }
+
     /// A 64-bit draw: two 32-bit outputs, the first in the high word (PyTorch's `random64`).
     #[inline]
-    fn random64(&mut self) -> u64 {
+    pub fn random64(&mut self) -> u64 {
         let hi = self.mt.next_u32() as u64;
         (hi << 32) | self.mt.next_u32() as u64
     }
@@ -82,37 +90,123 @@ impl Generator {
         }
     }
 
-    /// `n` standard normal values the way PyTorch fills a tensor: one at a time below 16
-    /// elements; from 16 on, all uniforms first, then Box–Muller on blocks of 16.
+    /// `n` standard normal values the way PyTorch fills a tensor (`torch.randn`).
     fn normals<T: Float>(&mut self, n: usize) -> Vec<T> {
+        self.normal_fill(n, 0.0, 1.0)
+    }
+
+    /// `n` samples of `U(from, to)` as PyTorch's CPU `uniform_` draws them for `T`: 24 random
+    /// bits per `f32`, 53 per `f64`, scaled with one fused multiply-add in `T`
+    /// (`torch.empty(n).uniform_(from, to, generator=g)`).
+    pub fn uniform_fill<T: Float>(&mut self, n: usize, from: f64, to: f64) -> Vec<T> {
+        if T::DTYPE == "float32" {
+            let (from, to) = (from as f32, to as f32);
+            (0..n)
+                .map(|_| T::cast(self.uniform_f32().mul_add(to - from, from) as f64))
+                .collect()
+        } else {
+            (0..n)
+                .map(|_| T::cast(self.uniform_f64().mul_add(to - from, from)))
+                .collect()
+        }
+    }
+
+    /// `n` samples of `N(mean, std²)` as PyTorch's CPU `normal_` fills a contiguous tensor
+    /// of `T` (`torch.empty(n).normal_(mean, std, generator=g)`): below 16 elements one
+    /// Box–Muller value at a time in `f64` (the pair's second value kept for the next call);
+    /// from 16 on, all uniforms first, then Box–Muller on blocks of 16 (pairs `j`, `j + 8`),
+    /// a last partial block recomputed from 16 fresh uniforms. `f32` blocks use the Cephes
+    /// `log`/`sincos` of PyTorch's AVX2 kernel (what x86-64 builds run).
+    pub fn normal_fill<T: Float>(&mut self, n: usize, mean: f64, std: f64) -> Vec<T> {
         if n < 16 {
-            return (0..n).map(|_| T::cast(self.normal_f64())).collect();
+            return (0..n)
+                .map(|_| T::cast(self.normal_f64().mul_add(std, mean)))
+                .collect();
         }
         let mut data: Vec<T> = (0..n).map(|_| self.uniform::<T>()).collect();
         for start in (0..n - 15).step_by(16) {
-            normal_fill_16(&mut data[start..start + 16]);
+            normal_fill_16(&mut data[start..start + 16], mean, std);
         }
         if !n.is_multiple_of(16) {
             let tail = &mut data[n - 16..];
             for v in tail.iter_mut() {
                 *v = self.uniform::<T>();
             }
-            normal_fill_16(tail);
+            normal_fill_16(tail, mean, std);
         }
         data
     }
+
+    /// A random permutation of `0..n`, like `torch.randperm(n, generator=g)` on the CPU: a
+    /// Fisher–Yates shuffle with `random() % (n - i)` below `u32::MAX / 20` elements, and
+    /// the inside-out variant with `random64()` from there on.
+    pub fn randperm(&mut self, n: usize) -> Vec<usize> {
+        if (n as u64) < u64::from(u32::MAX / 20) {
+            let mut r: Vec<usize> = (0..n).collect();
+            for i in 0..n.saturating_sub(1) {
+                let z = (u64::from(self.random_u32()) % (n - i) as u64) as usize;
+                r.swap(i, z + i);
+            }
+            return r;
+        }
+        let mut r = vec![0usize; n];
+        for i in 0..n {
+            let z = (self.random64() % (i as u64 + 1)) as usize;
+            r[i] = r[z];
+            r[z] = i;
+        }
+        r
+    }
+
+    /// An integer in `0..n` as `torch.randint(high=n, generator=g)` draws it: `random() % n`,
+    /// or `random64() % n` from `n >= 2^32` on (0 when `n` is 0).
+    pub fn random_below(&mut self, n: usize) -> usize {
+        let n = n as u64;
+        if n == 0 {
+            0
+        } else if n >= 1 << 32 {
+            (self.random64() % n) as usize
+        } else {
+            (u64::from(self.random_u32()) % n) as usize
+        }
+    }
+
+    /// A non-negative `i64` as `torch.empty((), dtype=torch.int64).random_(generator=g)`
+    /// draws it (`random64() % 2^63`): how `RandomSampler` seeds its per-epoch generator.
+    pub fn random_i64(&mut self) -> i64 {
+        (self.random64() % (1u64 << 63)) as i64
+    }
+
+    /// A Bernoulli draw with probability `p` of `true`, as PyTorch's default CPU
+    /// `bernoulli_(p)` kernel makes it: a 53-bit uniform double below `p`.
+    pub fn bernoulli(&mut self, p: f64) -> bool {
+        self.uniform_f64() < p
+    }
 }
 
-/// Box–Muller on 16 uniforms in place: pairs `(j, j + 8)` become two normals.
-fn normal_fill_16<T: Float>(data: &mut [T]) {
-    let two_pi = T::cast(2.0 * std::f64::consts::PI);
+/// Box–Muller on 16 uniforms in place, as PyTorch's `normal_fill_16`: pairs `(j, j + 8)`
+/// become two normals, scaled by `std` and shifted by `mean` with a fused multiply-add.
+fn normal_fill_16<T: Float>(data: &mut [T], mean: f64, std: f64) {
+    if T::DTYPE == "float32" {
+        let (mean, std) = (mean as f32, std as f32);
+        let two_pi = (2.0 * std::f64::consts::PI) as f32;
+        for j in 0..8 {
+            let u1 = 1.0 - data[j].as_f64() as f32;
+            let u2 = data[j + 8].as_f64() as f32;
+            let radius = (-2.0 * cephes_f32::log(u1)).sqrt();
+            let (sin, cos) = cephes_f32::sincos(two_pi * u2);
+            data[j] = T::cast((radius * cos).mul_add(std, mean) as f64);
+            data[j + 8] = T::cast((radius * sin).mul_add(std, mean) as f64);
+        }
+        return;
+    }
     for j in 0..8 {
-        let u1 = T::one() - data[j];
-        let u2 = data[j + 8];
-        let radius = (T::cast(-2.0) * u1.ln()).sqrt();
-        let theta = two_pi * u2;
-        data[j] = radius * theta.cos();
-        data[j + 8] = radius * theta.sin();
+        let u1 = 1.0 - data[j].as_f64();
+        let u2 = data[j + 8].as_f64();
+        let radius = (-2.0 * u1.ln()).sqrt();
+        let theta = 2.0 * std::f64::consts::PI * u2;
+        data[j] = T::cast((radius * theta.cos()).mul_add(std, mean));
+        data[j + 8] = T::cast((radius * theta.sin()).mul_add(std, mean));
     }
 }
 
@@ -145,10 +239,10 @@ fn lock() -> MutexGuard<'static, Generator> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Re-seeds the global generator, like `torch.manual_seed(seed)`: `rand` and `randn` then give
-/// PyTorch's numbers for the same calls (bit for bit for `f64`, and for `f32` tensors of fewer
-/// than 16 elements; larger `f32` normals are within a few ulps, since PyTorch computes those
-/// with vectorised math).
+/// Re-seeds the global generator, like `torch.manual_seed(seed)`: `rand`, `randn`, `uniform`
+/// and `normal` then give PyTorch's numbers for the same calls, bit for bit, as PyTorch's CPU
+/// kernels compute them on x86-64 (fused multiply-adds, and for `f32` normals of 16 or more
+/// elements the Cephes `log`/`sincos` of its AVX2 kernel).
 ///
 /// ```
 /// use antorcha_tensor::{manual_seed, Tensor};
@@ -191,6 +285,32 @@ impl<T: Float> Tensor<T> {
     pub fn randn_from(shape: &[usize], g: &mut Generator) -> Self {
         let n = shape.iter().product();
         Self::from_vec(g.normals(n), shape)
+    }
+
+    /// Samples of `U(low, high)` from the global generator, like
+    /// `torch.empty(shape).uniform_(low, high)` after `torch.manual_seed`.
+    pub fn uniform(shape: &[usize], low: f64, high: f64) -> Self {
+        with_global_rng(|g| Self::uniform_from(shape, low, high, g))
+    }
+
+    /// Samples of `U(low, high)` from a PyTorch-compatible generator, like
+    /// `torch.empty(shape).uniform_(low, high, generator=g)`.
+    pub fn uniform_from(shape: &[usize], low: f64, high: f64, g: &mut Generator) -> Self {
+        let n = shape.iter().product();
+        Self::from_vec(g.uniform_fill(n, low, high), shape)
+    }
+
+    /// Samples of `N(mean, std²)` from the global generator, like
+    /// `torch.empty(shape).normal_(mean, std)` after `torch.manual_seed`.
+    pub fn normal(shape: &[usize], mean: f64, std: f64) -> Self {
+        with_global_rng(|g| Self::normal_from(shape, mean, std, g))
+    }
+
+    /// Samples of `N(mean, std²)` from a PyTorch-compatible generator, like
+    /// `torch.empty(shape).normal_(mean, std, generator=g)`.
+    pub fn normal_from(shape: &[usize], mean: f64, std: f64, g: &mut Generator) -> Self {
+        let n = shape.iter().product();
+        Self::from_vec(g.normal_fill(n, mean, std), shape)
     }
 
     /// Uniform samples in `[0, 1)` from any `rng`.

@@ -22,6 +22,7 @@ use std::time::Instant;
 
 use antorcha::autograd::{no_grad, Tensor, Var};
 use antorcha::data::{DataLoader, FashionMnist};
+use antorcha::metrics::ConfusionMatrix;
 use antorcha::nn::{save_safetensors, CrossEntropyLoss, Flatten, Linear, Module, ReLU, Sequential};
 use antorcha::optim::{Adam, AdamOptions, AdamW, Optimizer, SgdOptions, SGD};
 use antorcha::tensor::{manual_seed, set_num_threads, with_global_rng};
@@ -113,6 +114,8 @@ struct History {
     test_loss: Vec<f64>,
     accuracy: Vec<f64>,
     seconds: Vec<f64>,
+    /// The last epoch's confusion matrix on the test set.
+    confusion: Option<ConfusionMatrix>,
 }
 
 fn main() {
@@ -240,7 +243,8 @@ fn run(args: &Args) -> Result<History, Error> {
         }
         bar.finish_and_clear();
         let train_loss = sum / count.max(1) as f64;
-        let (test_loss, accuracy) = evaluate(&model, &loss_fn, &test_loader)?;
+        let (test_loss, confusion) = evaluate(&model, &loss_fn, &test_loader)?;
+        let accuracy = confusion.accuracy();
         let seconds = start.elapsed().as_secs_f64();
         println!(
             "epoch {epoch}/{epochs}: train loss {train_loss:.4}, test loss {test_loss:.4}, test accuracy {:.1}%, {seconds:.3} s",
@@ -250,6 +254,10 @@ fn run(args: &Args) -> Result<History, Error> {
         history.test_loss.push(test_loss);
         history.accuracy.push(accuracy);
         history.seconds.push(seconds);
+        history.confusion = Some(confusion);
+    }
+    if let Some(confusion) = &history.confusion {
+        print_per_class(confusion);
     }
 
     create_dir(&args.out)?;
@@ -280,27 +288,38 @@ fn run(args: &Args) -> Result<History, Error> {
     Ok(history)
 }
 
-/// Mean loss and accuracy over a loader, without recording a graph.
+/// Mean loss and the confusion matrix over a loader, without recording a graph.
 fn evaluate<D>(
     model: &Sequential,
     loss_fn: &CrossEntropyLoss,
     loader: &DataLoader<D, (Tensor<f32>, Tensor<i64>)>,
-) -> Result<(f64, f64), Error>
+) -> Result<(f64, ConfusionMatrix), Error>
 where
     D: antorcha::data::Dataset + Send + Sync + 'static,
 {
     model.eval();
     let _guard = no_grad();
-    let (mut loss, mut correct, mut count) = (0.0f64, 0usize, 0usize);
+    let mut confusion = ConfusionMatrix::new(FashionMnist::CLASSES.len());
+    let mut loss = 0.0f64;
     for batch in loader {
         let (x, y) = batch?;
         let logits = model.try_forward(&Var::new(x))?;
         loss += loss_fn.try_forward(&logits, &y)?.item() as f64 * y.numel() as f64;
-        correct += logits.data().argmax_dim(1, false).eq(&y).count_nonzero();
-        count += y.numel();
+        confusion.update(&logits.data().argmax_dim(1, false), &y)?;
     }
-    let count = count.max(1) as f64;
-    Ok((loss / count, correct as f64 / count))
+    Ok((loss / confusion.total().max(1) as f64, confusion))
+}
+
+/// The per-class precision and recall of the last evaluation, with the class names.
+fn print_per_class(confusion: &ConfusionMatrix) {
+    println!("{:<12} {:>9} {:>7}", "class", "precision", "recall");
+    for ((name, p), r) in FashionMnist::CLASSES
+        .iter()
+        .zip(confusion.precision())
+        .zip(confusion.recall())
+    {
+        println!("{name:<12} {:>8.1}% {:>6.1}%", 100.0 * p, 100.0 * r);
+    }
 }
 
 /// The four files' folders tried under `--data-dir`: the folder itself, torchvision's
@@ -465,6 +484,9 @@ mod tests {
         let history = run(&args).unwrap();
         assert_eq!(history.train_loss.len(), 1);
         assert!(history.train_loss[0].is_finite() && history.test_loss[0].is_finite());
+        let confusion = history.confusion.as_ref().unwrap();
+        assert_eq!(confusion.total(), 192 / 6);
+        assert_eq!(history.accuracy[0], confusion.accuracy());
         let model = mlp();
         let weights = dir.join("mlp.safetensors");
         antorcha::nn::load_safetensors(&model, &weights).unwrap();

@@ -24,6 +24,7 @@ mod error;
 pub mod init;
 mod linear;
 mod loss;
+pub mod metrics;
 mod module;
 mod params;
 mod sequential;

@@ -26,13 +26,15 @@ use antorcha::metrics::ConfusionMatrix;
 use antorcha::nn::{save_safetensors, CrossEntropyLoss, Flatten, Linear, Module, ReLU, Sequential};
 use antorcha::optim::{Adam, AdamOptions, AdamW, Optimizer, SgdOptions, SGD};
 use antorcha::tensor::{manual_seed, set_num_threads, with_global_rng};
+use antorcha::viz::plot;
 use clap::{Parser, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::Rng;
 
 /// Trains the notebook's FashionMNIST classifier (an MLP, 784-512-512-10) with SGD, Adam or
 /// AdamW, prints the test loss and accuracy per epoch, and saves the weights (safetensors, the
-/// keys of the notebook's `NeuralNetwork`) and the loss and accuracy curves as SVG.
+/// keys of the notebook's `NeuralNetwork`) and the pictures (loss and accuracy curves, confusion
+/// matrix, test images with predicted and true labels) as SVG.
 ///
 /// Get the data with torchvision (`datasets.FashionMNIST(root="data", download=True)`) and run
 /// with `--data-dir data`, or pass `--synthetic` to train on a generated set.
@@ -268,14 +270,45 @@ fn run(args: &Args) -> Result<History, Error> {
         weights.display(),
         weights.display().to_string()
     );
-    let svg = antorcha::viz::plot::loss_curve(&history.train_loss, Some(&history.test_loss))?;
+    let svg = plot::loss_curves(&[
+        ("Training loss", &history.train_loss[..]),
+        ("Test loss", &history.test_loss[..]),
+    ])?;
     write(
         &args.out.join("losses.svg"),
         &svg,
         "loss curves (training, test)",
     )?;
-    let svg = antorcha::viz::plot::accuracy_curve(&history.accuracy)?;
+    let svg = plot::accuracy_curve(&history.accuracy)?;
     write(&args.out.join("accuracy.svg"), &svg, "accuracy per epoch")?;
+    if let Some(confusion) = &history.confusion {
+        let svg = plot::confusion_matrix(confusion.counts(), &FashionMnist::CLASSES)?;
+        write(
+            &args.out.join("confusion.svg"),
+            &svg,
+            "confusion matrix (test set)",
+        )?;
+    }
+    let samples = first(&test, 16)?;
+    let predicted = predict(&model, &samples)?;
+    let target: Vec<usize> = samples
+        .labels()
+        .to_vec()
+        .iter()
+        .map(|&l| l as usize)
+        .collect();
+    let svg = plot::image_grid(
+        samples.images(),
+        &predicted,
+        &target,
+        &FashionMnist::CLASSES,
+        4,
+    )?;
+    write(
+        &args.out.join("samples.svg"),
+        &svg,
+        "test images with predicted and true labels",
+    )?;
     println!(
         "accuracy per epoch: {}",
         history
@@ -308,6 +341,21 @@ where
         confusion.update(&logits.data().argmax_dim(1, false), &y)?;
     }
     Ok((loss / confusion.total().max(1) as f64, confusion))
+}
+
+/// The model's predicted class of each image of `ds`.
+fn predict(model: &Sequential, ds: &FashionMnist) -> Result<Vec<usize>, Error> {
+    model.eval();
+    let _guard = no_grad();
+    let (x, _) = ds.to_tensor_dataset().tensors().clone();
+    let logits = model.try_forward(&Var::new(x))?;
+    Ok(logits
+        .data()
+        .argmax_dim(1, false)
+        .to_vec()
+        .into_iter()
+        .map(|c| c as usize)
+        .collect())
 }
 
 /// The per-class precision and recall of the last evaluation, with the class names.
@@ -504,6 +552,10 @@ mod tests {
         assert!(std::fs::read_to_string(dir.join("accuracy.svg"))
             .unwrap()
             .contains("Test accuracy"));
+        let confusion_svg = std::fs::read_to_string(dir.join("confusion.svg")).unwrap();
+        assert!(confusion_svg.contains(">Ankle boot<"));
+        let samples_svg = std::fs::read_to_string(dir.join("samples.svg")).unwrap();
+        assert_eq!(samples_svg.matches(">true: ").count(), 16);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

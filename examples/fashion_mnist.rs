@@ -24,7 +24,7 @@ use antorcha::autograd::{no_grad, Tensor, Var};
 use antorcha::data::{DataLoader, FashionMnist};
 use antorcha::metrics::ConfusionMatrix;
 use antorcha::nn::{save_safetensors, CrossEntropyLoss, Flatten, Linear, Module, ReLU, Sequential};
-use antorcha::optim::{Adam, AdamOptions, AdamW, Optimizer, SgdOptions, SGD};
+use antorcha::optim::{Adam, AdamOptions, AdamW, AdamWOptions, Optimizer, SgdOptions, SGD};
 use antorcha::tensor::{manual_seed, set_num_threads, with_global_rng};
 use antorcha::viz::plot;
 use clap::{Parser, ValueEnum};
@@ -159,7 +159,7 @@ fn optimizer(args: &Args, params: Vec<Var<f32>>) -> Result<Box<dyn Optimizer<f32
             SgdOptions::new(args.lr).momentum(args.momentum),
         )?),
         OptimizerKind::Adam => Box::new(Adam::with_options(params, AdamOptions::new(args.lr))?),
-        OptimizerKind::Adamw => Box::new(AdamW::with_options(params, AdamOptions::adamw(args.lr))?),
+        OptimizerKind::Adamw => Box::new(AdamW::with_options(params, AdamWOptions::new(args.lr))?),
     })
 }
 

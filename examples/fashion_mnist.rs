@@ -3,73 +3,111 @@
 //! `CrossEntropyLoss`, `SGD(lr=1e-3)`, batches of 64.
 //!
 //! ```sh
-//! cargo run --release --example fashion_mnist -- --data-dir data/FashionMNIST --epochs 5
+//! cargo run --release --example fashion_mnist -- --data-dir data --epochs 5
 //! ```
 //!
-//! It reads the four IDX files (plain or `.gz`, also torchvision's `FashionMNIST/raw/` layout)
-//! from `--data-dir`. Without them it says which files to put where and trains on a generated
-//! FashionMNIST-shaped set instead (`--synthetic-size` images), so it always runs. Each epoch
-//! shows a progress bar with the running loss, then the test loss and accuracy; at the end the
-//! weights go to `--out` as safetensors with the keys of the notebook's `NeuralNetwork` class
+//! It reads the four IDX files (plain or `.gz`) from `--data-dir`, from torchvision's layout
+//! under it (`DIR/FashionMNIST/raw/`, where the notebook's
+//! `datasets.FashionMNIST(root="data", download=True)` puts them) or from `DIR/raw/`. Missing
+//! files are an error naming every path tried and how to get them; `--synthetic` trains on a
+//! generated FashionMNIST-shaped set instead (`--synthetic-size` images). Each epoch shows a
+//! progress bar with the running loss, then the test loss and accuracy; at the end the weights
+//! go to `--out DIR` as safetensors with the keys of the notebook's `NeuralNetwork` class
 //! (`linear_relu_stack.0.weight`, …: PyTorch reads them into it with
-//! `model.load_state_dict(safetensors.torch.load_file(path))`), the loss curves to `--plot`
-//! and the accuracy per epoch to `accuracy.svg` beside it, both
-//! as SVG. `--quick` is a smoke run: one epoch on at most 2048 training images.
+//! `model.load_state_dict(safetensors.torch.load_file(path))`), with the pictures beside them.
+//! `--quick` is a smoke run: one epoch on at most 2048 training images.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use antorcha::autograd::{no_grad, Tensor, Var};
 use antorcha::data::{DataLoader, FashionMnist};
+use antorcha::metrics::ConfusionMatrix;
 use antorcha::nn::{save_safetensors, CrossEntropyLoss, Flatten, Linear, Module, ReLU, Sequential};
-use antorcha::optim::{Optimizer, SGD};
-use antorcha::tensor::{manual_seed, with_global_rng};
-use clap::Parser;
+use antorcha::optim::{Adam, AdamOptions, AdamW, AdamWOptions, Optimizer, SgdOptions, SGD};
+use antorcha::tensor::{manual_seed, set_num_threads, with_global_rng};
+use antorcha::viz::plot;
+use clap::{Parser, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::Rng;
 
-/// Trains the FashionMNIST MLP of the notebook.
+/// Trains the notebook's FashionMNIST classifier (an MLP, 784-512-512-10) with SGD, Adam or
+/// AdamW, prints the test loss and accuracy per epoch, and saves the weights (safetensors, the
+/// keys of the notebook's `NeuralNetwork`) and the pictures (loss and accuracy curves, confusion
+/// matrix, test images with predicted and true labels) as SVG.
+///
+/// Get the data with torchvision (`datasets.FashionMNIST(root="data", download=True)`) and run
+/// with `--data-dir data`, or pass `--synthetic` to train on a generated set.
 #[derive(Parser, Debug, Clone)]
-#[command(about)]
+#[command(name = "fashion_mnist")]
 struct Args {
-    /// Number of passes over the training set.
-    #[arg(long, default_value_t = 10)]
+    /// Number of passes over the training set (at least 1).
+    #[arg(long, default_value_t = 10, value_parser = at_least_one)]
     epochs: usize,
-    /// Folder with train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte
-    /// and t10k-labels-idx1-ubyte (each may end in .gz).
-    #[arg(long, default_value = "data/FashionMNIST")]
+    /// torchvision's `root` (the files are then in DIR/FashionMNIST/raw/), or the folder with
+    /// train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and
+    /// t10k-labels-idx1-ubyte (each may end in .gz).
+    #[arg(long, default_value = "data", value_name = "DIR")]
     data_dir: PathBuf,
-    /// Where to save the trained weights (safetensors).
+    /// Train on a generated FashionMNIST-shaped set instead of the real files.
+    #[arg(long)]
+    synthetic: bool,
+    /// Training images of the generated set (the test set gets a sixth as many, like
+    /// FashionMNIST's 60000/10000).
+    #[arg(long, default_value_t = 6000, value_name = "N")]
+    synthetic_size: usize,
+    /// Folder for the weights (mlp.safetensors) and the pictures (SVG).
     #[arg(
         long,
-        default_value = "target/antorcha-examples/fashion_mnist/mlp.safetensors"
+        default_value = "target/antorcha-examples/fashion_mnist",
+        value_name = "DIR"
     )]
     out: PathBuf,
-    /// Where to save the loss curves (SVG).
-    #[arg(
-        long,
-        default_value = "target/antorcha-examples/fashion_mnist/losses.svg"
-    )]
-    plot: PathBuf,
-    /// Training images of the generated set used when the real files are absent (the test
-    /// set gets a sixth as many, like FashionMNIST's 60000/10000).
-    #[arg(long, default_value_t = 6000)]
-    synthetic_size: usize,
     /// Smoke run: one epoch on at most 2048 training and 512 test images.
     #[arg(long)]
     quick: bool,
     /// Samples per batch.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = at_least_one)]
     batch_size: usize,
-    /// SGD learning rate.
+    /// The optimizer, with PyTorch's defaults for everything but --lr (and --momentum).
+    #[arg(long, value_enum, default_value_t = OptimizerKind::Sgd)]
+    optimizer: OptimizerKind,
+    /// Learning rate.
     #[arg(long, default_value_t = 1e-3)]
     lr: f64,
+    /// SGD's momentum factor (SGD only).
+    #[arg(long, default_value_t = 0.0)]
+    momentum: f64,
+    /// Threads the ops may use (`torch.set_num_threads`); default: all cores, or
+    /// ANTORCHA_NUM_THREADS.
+    #[arg(long, value_parser = at_least_one, value_name = "N")]
+    threads: Option<usize>,
     /// Seed of `manual_seed` (weights, shuffling, the generated set).
     #[arg(long, default_value_t = 42)]
     seed: u64,
 }
 
+/// `--optimizer`: which of PyTorch's optimizers trains the model.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum OptimizerKind {
+    /// `torch.optim.SGD` (with --momentum).
+    Sgd,
+    /// `torch.optim.Adam`.
+    Adam,
+    /// `torch.optim.AdamW` (weight decay 0.01).
+    Adamw,
+}
+
 type Error = Box<dyn std::error::Error>;
+
+/// Parses a count that must be at least 1 (`--epochs`, `--batch-size`, `--threads`).
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_string()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("{e} (expected a whole number, at least 1)")),
+    }
+}
 
 /// What one run measured, per epoch.
 #[derive(Debug, Default)]
@@ -78,12 +116,16 @@ struct History {
     test_loss: Vec<f64>,
     accuracy: Vec<f64>,
     seconds: Vec<f64>,
+    /// The last epoch's confusion matrix on the test set.
+    confusion: Option<ConfusionMatrix>,
 }
 
-fn main() -> Result<(), Error> {
+fn main() {
     let args = Args::parse();
-    run(&args)?;
-    Ok(())
+    if let Err(e) = run(&args) {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
 }
 
 /// The notebook's model, with its `NeuralNetwork` class's child names (`flatten`,
@@ -102,9 +144,43 @@ fn mlp() -> Sequential {
         )
 }
 
+/// The optimizer `--optimizer`, `--lr` and `--momentum` ask for.
+fn optimizer(args: &Args, params: Vec<Var<f32>>) -> Result<Box<dyn Optimizer<f32>>, Error> {
+    if args.momentum != 0.0 && args.optimizer != OptimizerKind::Sgd {
+        return Err(format!(
+            "--momentum is SGD's; {:?} has betas (PyTorch's defaults are used)",
+            args.optimizer
+        )
+        .into());
+    }
+    Ok(match args.optimizer {
+        OptimizerKind::Sgd => Box::new(SGD::with_options(
+            params,
+            SgdOptions::new(args.lr).momentum(args.momentum),
+        )?),
+        OptimizerKind::Adam => Box::new(Adam::with_options(params, AdamOptions::new(args.lr))?),
+        OptimizerKind::Adamw => Box::new(AdamW::with_options(params, AdamWOptions::new(args.lr))?),
+    })
+}
+
+/// Creates `dir` (and its parents) with an error naming it.
+fn create_dir(dir: &Path) -> Result<(), Error> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()).into())
+}
+
+/// Writes `text` to `path` with an error naming it, and says so.
+fn write(path: &Path, text: &str, what: &str) -> Result<(), Error> {
+    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    println!("{what} saved to {}", path.display());
+    Ok(())
+}
+
 fn run(args: &Args) -> Result<History, Error> {
+    if let Some(n) = args.threads {
+        set_num_threads(n);
+    }
     manual_seed(args.seed);
-    let (mut train, mut test, source) = load_or_generate(args)?;
+    let (mut train, mut test, source) = load(args)?;
     if args.quick {
         train = first(&train, 2048)?;
         test = first(&test, 512)?;
@@ -117,19 +193,30 @@ fn run(args: &Args) -> Result<History, Error> {
         &train.images().shape()[1..]
     );
 
+    let batch_size = args.batch_size;
     let train_loader = DataLoader::builder(train.to_tensor_dataset())
-        .batch_size(args.batch_size)
+        .batch_size(batch_size)
         .shuffle(true)
         .seed(args.seed)
         .build()?;
     let test_loader = DataLoader::builder(test.to_tensor_dataset())
-        .batch_size(args.batch_size)
+        .batch_size(batch_size)
         .build()?;
 
     let model = mlp();
     println!("{}", model.repr());
     let loss_fn = CrossEntropyLoss::new();
-    let mut optimizer = SGD::new(model.parameters(), args.lr)?;
+    let mut optimizer = optimizer(args, model.parameters())?;
+    println!(
+        "optimizer: {} (lr {}{})",
+        optimizer.name(),
+        args.lr,
+        if args.optimizer == OptimizerKind::Sgd {
+            format!(", momentum {}", args.momentum)
+        } else {
+            String::new()
+        }
+    );
 
     let mut history = History::default();
     for epoch in 1..=epochs {
@@ -158,39 +245,70 @@ fn run(args: &Args) -> Result<History, Error> {
         }
         bar.finish_and_clear();
         let train_loss = sum / count.max(1) as f64;
-        let (test_loss, accuracy) = evaluate(&model, &loss_fn, &test_loader)?;
+        let (test_loss, confusion) = evaluate(&model, &loss_fn, &test_loader)?;
+        let accuracy = confusion.accuracy();
         let seconds = start.elapsed().as_secs_f64();
         println!(
-            "epoch {epoch}/{epochs}: train loss {train_loss:.4}, test loss {test_loss:.4}, test accuracy {:.1}%, {seconds:.1} s",
+            "epoch {epoch}/{epochs}: train loss {train_loss:.4}, test loss {test_loss:.4}, test accuracy {:.1}%, {seconds:.3} s",
             100.0 * accuracy
         );
         history.train_loss.push(train_loss);
         history.test_loss.push(test_loss);
         history.accuracy.push(accuracy);
         history.seconds.push(seconds);
+        history.confusion = Some(confusion);
+    }
+    if let Some(confusion) = &history.confusion {
+        print_per_class(confusion);
     }
 
-    for path in [&args.out, &args.plot] {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        }
-    }
-    save_safetensors(&model, &args.out)?;
+    create_dir(&args.out)?;
+    let weights = args.out.join("mlp.safetensors");
+    save_safetensors(&model, &weights)?;
     println!(
         "weights saved to {} (PyTorch: model.load_state_dict(safetensors.torch.load_file({:?})))",
-        args.out.display(),
-        args.out.display().to_string()
+        weights.display(),
+        weights.display().to_string()
     );
-    let svg = antorcha::viz::plot::loss_curve(&history.train_loss, Some(&history.test_loss))?;
-    std::fs::write(&args.plot, svg).map_err(|e| format!("{}: {e}", args.plot.display()))?;
-    println!(
-        "loss curves (training, test) saved to {}",
-        args.plot.display()
-    );
-    let accuracy_plot = args.plot.with_file_name("accuracy.svg");
-    let svg = antorcha::viz::plot::accuracy_curve(&history.accuracy)?;
-    std::fs::write(&accuracy_plot, svg).map_err(|e| format!("{}: {e}", accuracy_plot.display()))?;
-    println!("accuracy per epoch saved to {}", accuracy_plot.display());
+    let svg = plot::loss_curves(&[
+        ("Training loss", &history.train_loss[..]),
+        ("Test loss", &history.test_loss[..]),
+    ])?;
+    write(
+        &args.out.join("losses.svg"),
+        &svg,
+        "loss curves (training, test)",
+    )?;
+    let svg = plot::accuracy_curve(&history.accuracy)?;
+    write(&args.out.join("accuracy.svg"), &svg, "accuracy per epoch")?;
+    if let Some(confusion) = &history.confusion {
+        let svg = plot::confusion_matrix(confusion.counts(), &FashionMnist::CLASSES)?;
+        write(
+            &args.out.join("confusion.svg"),
+            &svg,
+            "confusion matrix (test set)",
+        )?;
+    }
+    let samples = first(&test, 16)?;
+    let predicted = predict(&model, &samples)?;
+    let target: Vec<usize> = samples
+        .labels()
+        .to_vec()
+        .iter()
+        .map(|&l| l as usize)
+        .collect();
+    let svg = plot::image_grid(
+        samples.images(),
+        &predicted,
+        &target,
+        &FashionMnist::CLASSES,
+        4,
+    )?;
+    write(
+        &args.out.join("samples.svg"),
+        &svg,
+        "test images with predicted and true labels",
+    )?;
     println!(
         "accuracy per epoch: {}",
         history
@@ -203,59 +321,110 @@ fn run(args: &Args) -> Result<History, Error> {
     Ok(history)
 }
 
-/// Mean loss and accuracy over a loader, without recording a graph.
+/// Mean loss and the confusion matrix over a loader, without recording a graph.
 fn evaluate<D>(
     model: &Sequential,
     loss_fn: &CrossEntropyLoss,
     loader: &DataLoader<D, (Tensor<f32>, Tensor<i64>)>,
-) -> Result<(f64, f64), Error>
+) -> Result<(f64, ConfusionMatrix), Error>
 where
     D: antorcha::data::Dataset + Send + Sync + 'static,
 {
     model.eval();
     let _guard = no_grad();
-    let (mut loss, mut correct, mut count) = (0.0f64, 0usize, 0usize);
+    let mut confusion = ConfusionMatrix::new(FashionMnist::CLASSES.len());
+    let mut loss = 0.0f64;
     for batch in loader {
         let (x, y) = batch?;
         let logits = model.try_forward(&Var::new(x))?;
         loss += loss_fn.try_forward(&logits, &y)?.item() as f64 * y.numel() as f64;
-        correct += logits.data().argmax_dim(1, false).eq(&y).count_nonzero();
-        count += y.numel();
+        confusion.update(&logits.data().argmax_dim(1, false), &y)?;
     }
-    let count = count.max(1) as f64;
-    Ok((loss / count, correct as f64 / count))
+    Ok((loss / confusion.total().max(1) as f64, confusion))
 }
 
-/// The real files when they are all there, else a generated set (with a note saying which
-/// files to put where).
-fn load_or_generate(args: &Args) -> Result<(FashionMnist, FashionMnist, String), Error> {
-    match (
-        FashionMnist::new(&args.data_dir, true),
-        FashionMnist::new(&args.data_dir, false),
-    ) {
-        (Ok(train), Ok(test)) => Ok((
-            train,
-            test,
-            format!("FashionMNIST from {}", args.data_dir.display()),
-        )),
-        (train, test) => {
-            let reason = train
-                .err()
-                .or(test.err())
-                .map(|e| e.to_string())
-                .unwrap_or_default();
-            let (ti, tl) = FashionMnist::file_names(true);
-            let (vi, vl) = FashionMnist::file_names(false);
-            eprintln!("FashionMNIST not found: {reason}");
-            eprintln!(
-                "To train on the real data, put {ti}, {tl}, {vi} and {vl} (each may end in .gz) in {} \
-                 (or pass --data-dir). Training on a generated FashionMNIST-shaped set instead.",
-                args.data_dir.display()
-            );
-            let (train, test) = synthetic(args.synthetic_size, (args.synthetic_size / 6).max(1))?;
-            Ok((train, test, "generated FashionMNIST-shaped set".to_string()))
+/// The model's predicted class of each image of `ds`.
+fn predict(model: &Sequential, ds: &FashionMnist) -> Result<Vec<usize>, Error> {
+    model.eval();
+    let _guard = no_grad();
+    let (x, _) = ds.to_tensor_dataset().tensors().clone();
+    let logits = model.try_forward(&Var::new(x))?;
+    Ok(logits
+        .data()
+        .argmax_dim(1, false)
+        .to_vec()
+        .into_iter()
+        .map(|c| c as usize)
+        .collect())
+}
+
+/// The per-class precision and recall of the last evaluation, with the class names.
+fn print_per_class(confusion: &ConfusionMatrix) {
+    println!("{:<12} {:>9} {:>7}", "class", "precision", "recall");
+    for ((name, p), r) in FashionMnist::CLASSES
+        .iter()
+        .zip(confusion.precision())
+        .zip(confusion.recall())
+    {
+        println!("{name:<12} {:>8.1}% {:>6.1}%", 100.0 * p, 100.0 * r);
+    }
+}
+
+/// The four files' folders tried under `--data-dir`: the folder itself, torchvision's
+/// `FashionMNIST/raw/` under it (its `root`), and `raw/` (when given torchvision's
+/// `root/FashionMNIST`).
+fn candidate_dirs(dir: &Path) -> [PathBuf; 3] {
+    [
+        dir.to_path_buf(),
+        dir.join("FashionMNIST").join("raw"),
+        dir.join("raw"),
+    ]
+}
+
+/// `name` or `name.gz` in `dir`, if there.
+fn find(dir: &Path, name: &str) -> Option<PathBuf> {
+    [dir.join(name), dir.join(format!("{name}.gz"))]
+        .into_iter()
+        .find(|p| p.is_file())
+}
+
+/// The real files from the first candidate folder that has all four, or a generated set with
+/// `--synthetic`. Missing files are an error naming every path tried and how to get them.
+fn load(args: &Args) -> Result<(FashionMnist, FashionMnist, String), Error> {
+    if args.synthetic {
+        let (train, test) = synthetic(args.synthetic_size, (args.synthetic_size / 6).max(1))?;
+        return Ok((train, test, "generated FashionMNIST-shaped set".to_string()));
+    }
+    let names = {
+        let (ti, tl) = FashionMnist::file_names(true);
+        let (vi, vl) = FashionMnist::file_names(false);
+        [ti, tl, vi, vl]
+    };
+    let mut tried = Vec::new();
+    for dir in candidate_dirs(&args.data_dir) {
+        let found: Vec<Option<PathBuf>> = names.iter().map(|n| find(&dir, n)).collect();
+        if let [Some(ti), Some(tl), Some(vi), Some(vl)] = &found[..] {
+            let train = FashionMnist::from_files(ti, tl)?;
+            let test = FashionMnist::from_files(vi, vl)?;
+            return Ok((train, test, format!("FashionMNIST from {}", dir.display())));
+        }
+        for (name, path) in names.iter().zip(&found) {
+            if path.is_none() {
+                tried.push(format!("  {} (or .gz)", dir.join(name).display()));
+            }
         }
     }
+    Err(format!(
+        "FashionMNIST not found under --data-dir {}; missing:\n{}\n\
+         Get the files with torchvision (they land in data/FashionMNIST/raw/):\n  \
+         python -c 'from torchvision import datasets; datasets.FashionMNIST(root=\"data\", download=True); datasets.FashionMNIST(root=\"data\", train=False, download=True)'\n\
+         then run with --data-dir data; or download the four .gz files from \
+         http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/ into one folder and pass it \
+         as --data-dir; or pass --synthetic to train on a generated set.",
+        args.data_dir.display(),
+        tried.join("\n")
+    )
+    .into())
 }
 
 /// A training and a test set of 28x28 `u8` images in 10 classes: each class is a blocky
@@ -324,42 +493,134 @@ fn first(ds: &FashionMnist, n: usize) -> Result<FashionMnist, Error> {
 mod tests {
     use super::*;
 
-    /// A tiny run end to end (generated data, one epoch): weights and plot are written and
+    fn args(dir: &Path, extra: &[&str]) -> Args {
+        let mut argv = vec![
+            "fashion_mnist".to_string(),
+            "--data-dir".into(),
+            dir.join("absent").display().to_string(),
+            "--out".into(),
+            dir.display().to_string(),
+        ];
+        argv.extend(extra.iter().map(|s| s.to_string()));
+        Args::try_parse_from(argv).unwrap()
+    }
+
+    /// A tiny run end to end (generated data, one epoch): weights and plots are written and
     /// load back.
     #[test]
     fn quick_run_trains_saves_and_plots() {
         let dir = std::env::temp_dir().join(format!("antorcha_fashion_{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let args = Args {
-            epochs: 1,
-            data_dir: dir.join("absent"),
-            out: dir.join("w.safetensors"),
-            plot: dir.join("losses.svg"),
-            synthetic_size: 192,
-            quick: false,
-            batch_size: 64,
-            lr: 1e-3,
-            seed: 0,
-        };
+        let args = args(
+            &dir,
+            &[
+                "--synthetic",
+                "--synthetic-size",
+                "192",
+                "--epochs",
+                "1",
+                "--seed",
+                "0",
+                "--optimizer",
+                "sgd",
+                "--momentum",
+                "0.9",
+                "--threads",
+                "1",
+            ],
+        );
         let history = run(&args).unwrap();
         assert_eq!(history.train_loss.len(), 1);
         assert!(history.train_loss[0].is_finite() && history.test_loss[0].is_finite());
+        let confusion = history.confusion.as_ref().unwrap();
+        assert_eq!(confusion.total(), 192 / 6);
+        assert_eq!(history.accuracy[0], confusion.accuracy());
         let model = mlp();
-        antorcha::nn::load_safetensors(&model, &args.out).unwrap();
+        let weights = dir.join("mlp.safetensors");
+        antorcha::nn::load_safetensors(&model, &weights).unwrap();
         // The keys of the notebook's `NeuralNetwork` class.
-        let keys: Vec<String> = antorcha::nn::read_safetensors::<f32>(&args.out)
+        let keys: Vec<String> = antorcha::nn::read_safetensors::<f32>(&weights)
             .unwrap()
             .into_iter()
             .map(|(k, _)| k)
             .collect();
         assert_eq!(keys[0], "linear_relu_stack.0.bias");
         assert_eq!(keys.len(), 6);
-        assert!(std::fs::read_to_string(&args.plot)
+        assert!(std::fs::read_to_string(dir.join("losses.svg"))
             .unwrap()
             .contains("<svg"));
         assert!(std::fs::read_to_string(dir.join("accuracy.svg"))
             .unwrap()
             .contains("Test accuracy"));
+        let confusion_svg = std::fs::read_to_string(dir.join("confusion.svg")).unwrap();
+        assert!(confusion_svg.contains(">Ankle boot<"));
+        let samples_svg = std::fs::read_to_string(dir.join("samples.svg")).unwrap();
+        assert_eq!(samples_svg.matches(">true: ").count(), 16);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Missing files are an error naming every path tried, not a silent fallback.
+    #[test]
+    fn missing_data_is_an_error_naming_every_path() {
+        let dir = std::env::temp_dir().join(format!("antorcha_fashion_nf_{}", std::process::id()));
+        let e = run(&args(&dir, &["--epochs", "1"]))
+            .unwrap_err()
+            .to_string();
+        let root = dir.join("absent");
+        for d in [
+            root.clone(),
+            root.join("FashionMNIST").join("raw"),
+            root.join("raw"),
+        ] {
+            for f in ["train-images-idx3-ubyte", "t10k-labels-idx1-ubyte"] {
+                assert!(e.contains(&d.join(f).display().to_string()), "{e}");
+            }
+        }
+        assert!(
+            e.contains("--synthetic") && e.contains("download=True"),
+            "{e}"
+        );
+        assert!(!dir.exists());
+    }
+
+    /// torchvision's layout under its `root` is found (the notebook's `root="data"`).
+    #[test]
+    fn finds_torchvision_layout() {
+        let dir = std::env::temp_dir().join(format!("antorcha_fashion_tv_{}", std::process::id()));
+        let raw = dir.join("data").join("FashionMNIST").join("raw");
+        std::fs::create_dir_all(&raw).unwrap();
+        let images = Tensor::<u8>::from_vec(vec![7; 2 * 28 * 28], &[2, 28, 28]);
+        let labels = Tensor::<u8>::from_vec(vec![3, 9], &[2]);
+        for train in [true, false] {
+            let (i, l) = FashionMnist::file_names(train);
+            antorcha::data::idx::write_idx(raw.join(i), &images).unwrap();
+            antorcha::data::idx::write_idx(raw.join(format!("{l}.gz")), &labels).unwrap();
+        }
+        let mut a = args(&dir, &[]);
+        a.data_dir = dir.join("data");
+        let (train, test, source) = load(&a).unwrap();
+        assert_eq!(train.labels().to_vec(), vec![3, 9]);
+        assert_eq!(test.images().shape(), &[2, 28, 28]);
+        assert!(source.contains("raw"), "{source}");
+        // torchvision's `root/FashionMNIST` too.
+        a.data_dir = dir.join("data").join("FashionMNIST");
+        assert!(load(&a).is_ok());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// `--epochs 0` and unknown optimizers are usage errors with clap's message.
+    #[test]
+    fn bad_flags_are_usage_errors() {
+        let e = Args::try_parse_from(["fashion_mnist", "--epochs", "0"]).unwrap_err();
+        assert!(
+            e.to_string().contains("--epochs") && e.to_string().contains("at least 1"),
+            "{e}"
+        );
+        let e = Args::try_parse_from(["fashion_mnist", "--optimizer", "lbfgs"]).unwrap_err();
+        assert!(e.to_string().contains("sgd"), "{e}");
+        let a = Args::try_parse_from(["fashion_mnist", "--optimizer", "adam", "--momentum", "0.9"])
+            .unwrap();
+        let e = optimizer(&a, mlp().parameters()).err().unwrap();
+        assert!(e.to_string().contains("--momentum"), "{e}");
     }
 }

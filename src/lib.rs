@@ -14,6 +14,9 @@ pub use antorcha_optim as optim;
 pub use antorcha_tensor as tensor;
 pub use antorcha_viz as viz;
 
+/// Classification metrics (accuracy, confusion matrix, precision, recall), from `antorcha-nn`.
+pub use antorcha_nn::metrics;
+
 /// The README's Rust examples, compiled and run by `cargo test` so that they stay true.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -1,6 +1,6 @@
 //! `cargo xtask graph`: the notebook's computation graphs, as torchviz draws them.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use antorcha_autograd::tensor::{manual_seed, Tensor};
 use antorcha_autograd::Var;
@@ -11,7 +11,7 @@ use clap::{Args, ValueEnum};
 
 /// Which value's graph to draw.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum OutputArg {
+pub enum NodeArg {
     /// `yhat = a + b * x_train`
     Yhat,
     /// `error = y_train - yhat`
@@ -35,8 +35,8 @@ pub enum ModelArg {
 #[derive(Args, Debug)]
 pub struct GraphArgs {
     /// The value whose graph is drawn.
-    #[arg(long, value_enum, default_value_t = OutputArg::Loss)]
-    pub output: OutputArg,
+    #[arg(long, value_enum, default_value_t = NodeArg::Loss)]
+    pub node: NodeArg,
     /// The model.
     #[arg(long, value_enum, default_value_t = ModelArg::Linreg)]
     pub model: ModelArg,
@@ -47,17 +47,49 @@ pub struct GraphArgs {
     #[arg(long)]
     pub show_saved: bool,
     /// Write to FILE instead of printing DOT: .dot, .svg (Graphviz when installed, else
-    /// Antorcha's own layout) or .png (Graphviz only).
-    #[arg(short = 'o', long = "file", value_name = "FILE")]
-    pub file: Option<PathBuf>,
+    /// Antorcha's own layout) or .png (Graphviz only). A bare file name goes into
+    /// target/antorcha-graphs/ (ignored by git), a path with a folder is used as given; without
+    /// FILE, target/antorcha-graphs/MODEL-NODE.svg.
+    #[arg(short = 'o', long = "output", value_name = "FILE", num_args = 0..=1)]
+    pub output: Option<Option<PathBuf>>,
+}
+
+/// Where `cargo xtask graph` writes by default: `target/antorcha-graphs` of the workspace
+/// (`CARGO_TARGET_DIR` when set).
+fn graphs_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .parent()
+                .expect("xtask sits in the workspace")
+                .join("target")
+        });
+    target.join("antorcha-graphs")
+}
+
+/// The file `-o` names: as given when it has a folder, else in [`graphs_dir`]; `-o` alone is
+/// `MODEL-NODE.svg` there. Shown relative to the current folder when inside it.
+fn output_path(given: Option<&Path>, model: &str, node: &str) -> PathBuf {
+    let path = match given {
+        None => graphs_dir().join(format!("{model}-{node}.svg")),
+        Some(p) if p.is_absolute() || p.parent().is_some_and(|d| !d.as_os_str().is_empty()) => {
+            return p.to_path_buf()
+        }
+        Some(p) => graphs_dir().join(p),
+    };
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .unwrap_or(path)
 }
 
 /// Runs the command: the DOT text to print, or what was written where.
 pub fn run(args: &GraphArgs) -> antorcha_viz::Result<String> {
-    let output = match args.output {
-        OutputArg::Yhat => GraphOutput::Yhat,
-        OutputArg::Error => GraphOutput::Error,
-        OutputArg::Loss => GraphOutput::Loss,
+    let output = match args.node {
+        NodeArg::Yhat => GraphOutput::Yhat,
+        NodeArg::Error => GraphOutput::Error,
+        NodeArg::Loss => GraphOutput::Loss,
     };
     let options = DotOptions::new()
         .show_attrs(args.show_attrs)
@@ -66,9 +98,17 @@ pub fn run(args: &GraphArgs) -> antorcha_viz::Result<String> {
         ModelArg::Linreg => (model_graph(Model::Linreg, output, &options)?, "linreg"),
         ModelArg::Mlp => (mlp_graph(output, &options)?, "mlp"),
     };
-    let Some(file) = &args.file else {
+    let Some(given) = &args.output else {
         return Ok(dot.to_dot());
     };
+    let file = &output_path(given.as_deref(), model, &output.to_string());
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| VizError::Io {
+            op: "graph",
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
     let how = match dot.save(file)? {
         Written::Dot => "DOT text",
         Written::SvgOwnLayout => "SVG in Antorcha's own layout (install Graphviz for its layout)",
@@ -106,7 +146,7 @@ fn mlp_graph(output: GraphOutput, options: &DotOptions) -> antorcha_viz::Result<
         }
         GraphOutput::Error => Err(VizError::Unavailable {
             op: "graph --model mlp",
-            message: "the MLP has no `error` output: choose --output yhat (its logits) or loss"
+            message: "the MLP has no `error` output: choose --node yhat (its logits) or loss"
                 .to_string(),
         }),
     }
@@ -115,7 +155,7 @@ fn mlp_graph(output: GraphOutput, options: &DotOptions) -> antorcha_viz::Result<
 /// `cargo xtask graph`: prints the DOT or the file written; errors go to stderr, exit 1.
 pub fn main(args: &GraphArgs) {
     match run(args) {
-        Ok(text) if args.file.is_none() => print!("{text}"),
+        Ok(text) if args.output.is_none() => print!("{text}"),
         Ok(text) => eprint!("{text}"),
         Err(e) => {
             eprintln!("error: {e}");
@@ -162,13 +202,13 @@ mod tests {
 
     #[test]
     fn options_choose_output_and_details() {
-        let text = run(&args(&["--output", "yhat"])).unwrap();
+        let text = run(&args(&["--node", "yhat"])).unwrap();
         assert!(text.contains("[label=\"\n (80, 1)\" fillcolor=darkolivegreen1]"));
         assert!(!text.contains("SubBackward0"));
         let text = run(&args(&["--show-attrs", "--show-saved"])).unwrap();
         assert!(text.contains("exponent:              2\nself    : [saved tensor]"));
         assert!(text.contains("[label=\"other\n (80, 1)\" fillcolor=orange]"));
-        assert!(Cli::try_parse_from(["graph", "--output", "weights"]).is_err());
+        assert!(Cli::try_parse_from(["graph", "--node", "weights"]).is_err());
     }
 
     #[test]
@@ -186,10 +226,10 @@ mod tests {
         ] {
             assert!(text.contains(label), "{label} in {text}");
         }
-        let yhat = run(&args(&["--model", "mlp", "--output", "yhat"])).unwrap();
+        let yhat = run(&args(&["--model", "mlp", "--node", "yhat"])).unwrap();
         assert_eq!(yhat.matches("[label=AccumulateGrad]").count(), 6, "{yhat}");
         assert!(!yhat.contains("LogSoftmaxBackward0"), "{yhat}");
-        let err = run(&args(&["--model", "mlp", "--output", "error"])).unwrap_err();
+        let err = run(&args(&["--model", "mlp", "--node", "error"])).unwrap_err();
         assert!(err.to_string().contains("yhat"), "{err}");
     }
 
@@ -198,7 +238,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("antorcha-xtask-graph-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let dot = dir.join("loss.dot");
-        let said = run(&args(&["-o", dot.to_str().unwrap()])).unwrap();
+        let said = run(&args(&["--output", dot.to_str().unwrap()])).unwrap();
         assert!(said.contains("DOT"), "{said}");
         assert_eq!(
             std::fs::read_to_string(&dot).unwrap(),
@@ -220,5 +260,26 @@ mod tests {
             assert!(err.to_string().contains("install Graphviz"), "{err}");
         }
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn bare_names_and_no_name_go_under_target() {
+        assert!(graphs_dir().ends_with("antorcha-graphs"));
+        let under = |p: &Path| p.parent().unwrap().ends_with("target/antorcha-graphs");
+        let bare = output_path(Some(Path::new("loss.svg")), "linreg", "loss");
+        assert!(under(&bare) && bare.ends_with("loss.svg"), "{bare:?}");
+        let default = output_path(None, "mlp", "yhat");
+        assert!(
+            under(&default) && default.ends_with("mlp-yhat.svg"),
+            "{default:?}"
+        );
+        let given = Path::new("out/loss.svg");
+        assert_eq!(output_path(Some(given), "linreg", "loss"), given);
+        assert_eq!(args(&["-o"]).output, Some(None));
+        assert_eq!(
+            args(&["--output", "a.svg"]).output,
+            Some(Some(PathBuf::from("a.svg")))
+        );
+        assert_eq!(args(&[]).output, None);
     }
 }

@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod crates;
 mod graph;
 
 /// Antorcha's project chores.
@@ -15,9 +16,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Prints the crates of the workspace and what each is for.
+    /// Prints the crates of the workspace (from `cargo metadata`), what each is for and which
+    /// sibling crates it uses.
     Crates,
-    /// Prints (or writes with -o) the DOT of the notebook's computation graph, as torchviz draws it.
+    /// Prints the DOT of the notebook's computation graph, as torchviz draws it (or writes it
+    /// with -o/--output FILE: .dot, .svg, .png).
     Graph(graph::GraphArgs),
     /// Times docs/WORKLOADS.md's workloads in Antorcha and PyTorch (if found) and prints the table.
     Bench(bench::BenchArgs),
@@ -26,18 +29,7 @@ enum Command {
 fn main() {
     let cli = Cli::parse();
     match cli.command {
-        Some(Command::Crates) => {
-            for (name, what) in [
-                ("antorcha-tensor", "n-d arrays, broadcasting, ops, printing"),
-                (
-                    "antorcha-autograd",
-                    "define-by-run graph, backward, no_grad",
-                ),
-                ("antorcha-viz", "make_dot (DOT, SVG), training plots"),
-            ] {
-                println!("{name:<20} {what}");
-            }
-        }
+        Some(Command::Crates) => crates::main(),
         Some(Command::Graph(args)) => graph::main(&args),
         Some(Command::Bench(args)) => bench::main(&args),
         None => {

@@ -25,6 +25,7 @@ mod error;
 pub mod init;
 mod linear;
 mod loss;
+pub mod metrics;
 mod module;
 mod params;
 pub mod pt;

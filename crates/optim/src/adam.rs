@@ -6,20 +6,20 @@ use antorcha_tensor::Float;
 
 use crate::error::{non_negative, unit_interval, Result};
 use crate::optimizer::{
-    export_buffer, hyper_bool, hyper_f64, hyper_known, impl_optimizer, import_buffer,
+    export_buffer, hyper_bool, hyper_f64, hyper_known, hyper_pair, impl_optimizer, import_buffer,
     import_optional, known_buffers, lerp, nan_max, Algorithm, Core, GroupOptions, Hyper, Optimizer,
     OptimizerState, ParamGroup, ParamState,
 };
 
-/// The hyper-parameters of [`Adam`] and [`AdamW`]. `Default` is Adam's (`lr = 1e-3`,
-/// `betas = (0.9, 0.999)`, `eps = 1e-8`, no weight decay); [`AdamOptions::adamw`] is AdamW's
-/// (`weight_decay = 1e-2`, decoupled).
+/// The hyper-parameters of [`Adam`], with PyTorch's defaults (`lr = 1e-3`,
+/// `betas = (0.9, 0.999)`, `eps = 1e-8`, no weight decay). [`AdamW`] has its own
+/// [`AdamWOptions`], whose defaults are AdamW's.
 ///
 /// ```
 /// use antorcha_optim::AdamOptions;
 /// let o = AdamOptions::new(0.01).amsgrad(true);
 /// assert_eq!((o.lr, o.betas, o.eps, o.amsgrad), (0.01, (0.9, 0.999), 1e-8, true));
-/// assert_eq!(AdamOptions::adamw(1e-3).weight_decay, 1e-2);
+/// assert_eq!(AdamOptions::default().weight_decay, 0.0);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AdamOptions {
@@ -30,7 +30,7 @@ pub struct AdamOptions {
     pub betas: (f64, f64),
     /// Added to the denominator for stability (default `1e-8`).
     pub eps: f64,
-    /// Weight decay (default 0 for Adam, `1e-2` for AdamW).
+    /// Weight decay (default 0).
     pub weight_decay: f64,
     /// Use the AMSGrad variant: divide by the running maximum of the second moment.
     pub amsgrad: bool,
@@ -64,25 +64,15 @@ impl AdamOptions {
         }
     }
 
-    /// AdamW's defaults with learning rate `lr`: weight decay `1e-2`, decoupled.
-    pub fn adamw(lr: f64) -> Self {
-        AdamOptions {
-            lr,
-            weight_decay: 1e-2,
-            decoupled_weight_decay: true,
-            ..Self::default()
-        }
-    }
-
     /// Sets the learning rate.
     pub fn lr(mut self, lr: f64) -> Self {
         self.lr = lr;
         self
     }
 
-    /// Sets `(beta1, beta2)`.
-    pub fn betas(mut self, beta1: f64, beta2: f64) -> Self {
-        self.betas = (beta1, beta2);
+    /// Sets `betas`, `(beta1, beta2)` as PyTorch's tuple.
+    pub fn betas(mut self, betas: (f64, f64)) -> Self {
+        self.betas = betas;
         self
     }
 
@@ -137,8 +127,7 @@ impl GroupOptions for AdamOptions {
     fn to_hyper(&self) -> Vec<(String, Hyper)> {
         vec![
             ("lr".into(), Hyper::Float(self.lr)),
-            ("beta1".into(), Hyper::Float(self.betas.0)),
-            ("beta2".into(), Hyper::Float(self.betas.1)),
+            ("betas".into(), Hyper::Pair(self.betas.0, self.betas.1)),
             ("eps".into(), Hyper::Float(self.eps)),
             ("weight_decay".into(), Hyper::Float(self.weight_decay)),
             ("amsgrad".into(), Hyper::Bool(self.amsgrad)),
@@ -154,12 +143,146 @@ impl GroupOptions for AdamOptions {
         hyper_known(v, &AdamOptions::new(0.0).to_hyper())?;
         Ok(AdamOptions {
             lr: hyper_f64(v, "lr")?,
-            betas: (hyper_f64(v, "beta1")?, hyper_f64(v, "beta2")?),
+            betas: hyper_pair(v, "betas")?,
             eps: hyper_f64(v, "eps")?,
             weight_decay: hyper_f64(v, "weight_decay")?,
             amsgrad: hyper_bool(v, "amsgrad")?,
             maximize: hyper_bool(v, "maximize")?,
             decoupled_weight_decay: hyper_bool(v, "decoupled_weight_decay")?,
+        })
+    }
+}
+
+/// The hyper-parameters of [`AdamW`], with PyTorch's AdamW defaults (`lr = 1e-3`,
+/// `betas = (0.9, 0.999)`, `eps = 1e-8`, `weight_decay = 1e-2`); the weight decay is always
+/// decoupled (`p *= 1 - lr * weight_decay` before each update).
+///
+/// ```
+/// use antorcha_optim::AdamWOptions;
+/// let o = AdamWOptions::default();
+/// assert_eq!((o.lr, o.betas, o.eps, o.weight_decay), (1e-3, (0.9, 0.999), 1e-8, 1e-2));
+/// assert_eq!(AdamWOptions::new(0.1).weight_decay(0.0).weight_decay, 0.0);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdamWOptions {
+    /// Learning rate (default `1e-3`).
+    pub lr: f64,
+    /// Decay rates of the running averages of the gradient and of its square
+    /// (default `(0.9, 0.999)`); each in `[0, 1)`.
+    pub betas: (f64, f64),
+    /// Added to the denominator for stability (default `1e-8`).
+    pub eps: f64,
+    /// Decoupled weight decay (default `1e-2`).
+    pub weight_decay: f64,
+    /// Use the AMSGrad variant.
+    pub amsgrad: bool,
+    /// Maximize the objective instead of minimizing it.
+    pub maximize: bool,
+}
+
+impl Default for AdamWOptions {
+    fn default() -> Self {
+        let adam = AdamOptions::default();
+        AdamWOptions {
+            lr: adam.lr,
+            betas: adam.betas,
+            eps: adam.eps,
+            weight_decay: 1e-2,
+            amsgrad: false,
+            maximize: false,
+        }
+    }
+}
+
+impl AdamWOptions {
+    /// AdamW's defaults with learning rate `lr`.
+    pub fn new(lr: f64) -> Self {
+        AdamWOptions {
+            lr,
+            ..Self::default()
+        }
+    }
+
+    /// Sets the learning rate.
+    pub fn lr(mut self, lr: f64) -> Self {
+        self.lr = lr;
+        self
+    }
+
+    /// Sets `betas`.
+    pub fn betas(mut self, betas: (f64, f64)) -> Self {
+        self.betas = betas;
+        self
+    }
+
+    /// Sets epsilon.
+    pub fn eps(mut self, eps: f64) -> Self {
+        self.eps = eps;
+        self
+    }
+
+    /// Sets the (decoupled) weight decay.
+    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
+        self.weight_decay = weight_decay;
+        self
+    }
+
+    /// Turns AMSGrad on or off.
+    pub fn amsgrad(mut self, amsgrad: bool) -> Self {
+        self.amsgrad = amsgrad;
+        self
+    }
+
+    /// Maximizes instead of minimizing.
+    pub fn maximize(mut self, maximize: bool) -> Self {
+        self.maximize = maximize;
+        self
+    }
+
+    /// The same update as Adam's options with decoupled weight decay.
+    fn to_adam(self) -> AdamOptions {
+        AdamOptions {
+            lr: self.lr,
+            betas: self.betas,
+            eps: self.eps,
+            weight_decay: self.weight_decay,
+            amsgrad: self.amsgrad,
+            maximize: self.maximize,
+            decoupled_weight_decay: true,
+        }
+    }
+}
+
+impl GroupOptions for AdamWOptions {
+    fn lr(&self) -> f64 {
+        self.lr
+    }
+
+    fn set_lr(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+
+    fn validate(&self) -> Result<()> {
+        self.to_adam().validate()
+    }
+
+    /// Adam's names, `decoupled_weight_decay` always `true`, as PyTorch's AdamW exports.
+    fn to_hyper(&self) -> Vec<(String, Hyper)> {
+        self.to_adam().to_hyper()
+    }
+
+    fn from_hyper(v: &[(String, Hyper)]) -> std::result::Result<Self, String> {
+        let o = AdamOptions::from_hyper(v)?;
+        if !o.decoupled_weight_decay {
+            return Err("AdamW's `decoupled_weight_decay` must be true".to_string());
+        }
+        Ok(AdamWOptions {
+            lr: o.lr,
+            betas: o.betas,
+            eps: o.eps,
+            weight_decay: o.weight_decay,
+            amsgrad: o.amsgrad,
+            maximize: o.maximize,
         })
     }
 }
@@ -175,6 +298,32 @@ pub(crate) struct AdamState<T: Float> {
 
 #[derive(Debug, Clone)]
 pub(crate) struct AdamAlgo;
+
+/// AdamW: Adam's update and state, with [`AdamWOptions`].
+#[derive(Debug, Clone)]
+pub(crate) struct AdamWAlgo;
+
+impl<T: Float> Algorithm<T> for AdamWAlgo {
+    type Options = AdamWOptions;
+    type State = AdamState<T>;
+
+    fn update(
+        o: &AdamWOptions,
+        param: &mut ArrayD<T>,
+        grad: &ArrayViewD<'_, T>,
+        state: &mut Option<Self::State>,
+    ) {
+        <AdamAlgo as Algorithm<T>>::update(&o.to_adam(), param, grad, state)
+    }
+
+    fn export(state: &Self::State) -> ParamState {
+        <AdamAlgo as Algorithm<T>>::export(state)
+    }
+
+    fn import(state: &ParamState, shape: &[usize]) -> std::result::Result<Self::State, String> {
+        <AdamAlgo as Algorithm<T>>::import(state, shape)
+    }
+}
 
 impl<T: Float> Algorithm<T> for AdamAlgo {
     type Options = AdamOptions;
@@ -340,7 +489,7 @@ impl_optimizer!(
     /// opt.step().unwrap();
     /// assert_eq!(p.item(), 2.0 * (1.0 - 0.1 * 0.01)); // only the decay acts on a zero gradient
     /// ```
-    AdamW, AdamAlgo, AdamOptions
+    AdamW, AdamWAlgo, AdamWOptions
 );
 
 impl<T: Float> AdamW<T> {
@@ -349,15 +498,15 @@ impl<T: Float> AdamW<T> {
     /// # Errors
     /// A negative `lr` or a bad parameter list.
     pub fn new(params: Vec<Var<T>>, lr: f64) -> Result<Self> {
-        Self::with_options(params, AdamOptions::adamw(lr))
+        Self::with_options(params, AdamWOptions::new(lr))
     }
 
-    /// AdamW with every option; `decoupled_weight_decay` is forced on, as PyTorch's AdamW does.
+    /// AdamW with every option (`AdamWOptions::default()` is PyTorch's AdamW: weight decay
+    /// `1e-2`).
     ///
     /// # Errors
     /// Negative lr, eps or weight decay; a beta outside `[0, 1)`; a bad parameter list.
-    pub fn with_options(params: Vec<Var<T>>, options: AdamOptions) -> Result<Self> {
-        let options = options.decoupled_weight_decay(true);
+    pub fn with_options(params: Vec<Var<T>>, options: AdamWOptions) -> Result<Self> {
         Self::build(params, options)
     }
 }
@@ -374,7 +523,7 @@ mod tests {
         // step 2, g = 4: m = 0.5 + 2 = 2.5, v = 0.75 + 4 = 4.75;
         //   bc1 = 0.75, bc2 = 1 - 0.5625 = 0.4375; p -= (2.5/0.75) / sqrt(4.75/0.4375).
         let p = param(vec![0.0]);
-        let o = AdamOptions::new(1.0).betas(0.5, 0.75).eps(0.0);
+        let o = AdamOptions::new(1.0).betas((0.5, 0.75)).eps(0.0);
         let mut opt = Adam::with_options(vec![p.clone()], o).unwrap();
         set_grad(&p, vec![2.0]);
         opt.step().unwrap();
@@ -398,7 +547,10 @@ mod tests {
     fn amsgrad_keeps_the_largest_second_moment() {
         // beta2 = 0.5: v1 = 0.5*16 = 8, v2 = 4 + 0.5*0 = 4 → max stays 8.
         let p = param(vec![0.0]);
-        let o = AdamOptions::new(1.0).betas(0.0, 0.5).amsgrad(true).eps(0.0);
+        let o = AdamOptions::new(1.0)
+            .betas((0.0, 0.5))
+            .amsgrad(true)
+            .eps(0.0);
         let mut opt = Adam::with_options(vec![p.clone()], o).unwrap();
         set_grad(&p, vec![4.0]);
         opt.step().unwrap();
@@ -421,7 +573,17 @@ mod tests {
         let q = param(vec![1.0]);
         let mut opt = AdamW::new(vec![q.clone()], 0.5).unwrap();
         assert_eq!(opt.name(), "AdamW");
-        assert!(opt.defaults().decoupled_weight_decay);
+        assert_eq!(opt.defaults().weight_decay, 0.01);
+        set_grad(&q, vec![0.0]);
+        opt.step().unwrap();
+        assert_eq!(q.item(), 1.0 - 0.5 * 0.01);
+        // The options' Default is AdamW's too: the same decay through with_options.
+        let q = param(vec![1.0]);
+        let o = AdamWOptions {
+            lr: 0.5,
+            ..AdamWOptions::default()
+        };
+        let mut opt = AdamW::with_options(vec![q.clone()], o).unwrap();
         set_grad(&q, vec![0.0]);
         opt.step().unwrap();
         assert_eq!(q.item(), 1.0 - 0.5 * 0.01);
@@ -437,13 +599,13 @@ mod tests {
     #[test]
     fn bad_betas_and_eps() {
         let p = param(vec![0.0]);
-        let e =
-            Adam::with_options(vec![p.clone()], AdamOptions::new(0.1).betas(1.0, 0.9)).unwrap_err();
+        let e = Adam::with_options(vec![p.clone()], AdamOptions::new(0.1).betas((1.0, 0.9)))
+            .unwrap_err();
         assert_eq!(e.to_string(), "Invalid beta parameter at index 0: 1.0");
-        let e = Adam::with_options(vec![p.clone()], AdamOptions::new(0.1).betas(0.9, -0.1))
+        let e = Adam::with_options(vec![p.clone()], AdamOptions::new(0.1).betas((0.9, -0.1)))
             .unwrap_err();
         assert_eq!(e.to_string(), "Invalid beta parameter at index 1: -0.1");
-        let e = AdamW::with_options(vec![p], AdamOptions::new(0.1).eps(-1e-8)).unwrap_err();
+        let e = AdamW::with_options(vec![p], AdamWOptions::new(0.1).eps(-1e-8)).unwrap_err();
         assert_eq!(e.to_string(), "Invalid epsilon value: -1e-8");
     }
 

@@ -42,7 +42,7 @@ mod sgd;
 mod test_util;
 
 pub use adagrad::{Adagrad, AdagradOptions};
-pub use adam::{Adam, AdamOptions, AdamW};
+pub use adam::{Adam, AdamOptions, AdamW, AdamWOptions};
 pub use clip::{clip_grad_norm_, clip_grad_value_, try_clip_grad_norm_};
 pub use error::{OptimError, Result};
 pub use optimizer::{

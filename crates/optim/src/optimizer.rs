@@ -143,10 +143,12 @@ pub trait Optimizer<T: Float = f32> {
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Hyper {
-    /// A number (`lr`, `momentum`, `eps`, `beta1`, …).
+    /// A number (`lr`, `momentum`, `eps`, …).
     Float(f64),
     /// A switch (`nesterov`, `maximize`, `amsgrad`, `centered`, …).
     Bool(bool),
+    /// A pair of numbers (Adam's `betas`, a Python tuple in PyTorch).
+    Pair(f64, f64),
 }
 
 /// One saved buffer of one parameter (`exp_avg`, `momentum_buffer`, …), widened to `f64`
@@ -176,8 +178,8 @@ pub struct ParamState {
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct GroupState {
-    /// Every hyper-parameter of the group by PyTorch's name (`lr`, `momentum`, …; Adam's
-    /// `betas` as `beta1`, `beta2`).
+    /// Every hyper-parameter of the group by PyTorch's name (`lr`, `momentum`, Adam's `betas`
+    /// as one [`Hyper::Pair`], …).
     pub options: Vec<(String, Hyper)>,
     /// The group's `initial_lr`, set by the first scheduler attached.
     pub initial_lr: Option<f64>,
@@ -228,7 +230,7 @@ pub(crate) fn hyper_f64(
 ) -> std::result::Result<f64, String> {
     match values.iter().find(|(n, _)| n == name) {
         Some((_, Hyper::Float(v))) => Ok(*v),
-        Some((_, Hyper::Bool(_))) => Err(format!("hyper-parameter `{name}` should be a number")),
+        Some(_) => Err(format!("hyper-parameter `{name}` should be a number")),
         None => Err(format!("hyper-parameter `{name}` is missing")),
     }
 }
@@ -240,7 +242,21 @@ pub(crate) fn hyper_bool(
 ) -> std::result::Result<bool, String> {
     match values.iter().find(|(n, _)| n == name) {
         Some((_, Hyper::Bool(v))) => Ok(*v),
-        Some((_, Hyper::Float(_))) => Err(format!("hyper-parameter `{name}` should be a bool")),
+        Some(_) => Err(format!("hyper-parameter `{name}` should be a bool")),
+        None => Err(format!("hyper-parameter `{name}` is missing")),
+    }
+}
+
+/// Looks up a pair hyper-parameter (`betas`) in an exported list.
+pub(crate) fn hyper_pair(
+    values: &[(String, Hyper)],
+    name: &str,
+) -> std::result::Result<(f64, f64), String> {
+    match values.iter().find(|(n, _)| n == name) {
+        Some((_, Hyper::Pair(a, b))) => Ok((*a, *b)),
+        Some(_) => Err(format!(
+            "hyper-parameter `{name}` should be a pair of numbers"
+        )),
         None => Err(format!("hyper-parameter `{name}` is missing")),
     }
 }

@@ -1,11 +1,16 @@
 //! Learning-rate schedulers (`torch.optim.lr_scheduler`): `StepLR`, `MultiStepLR`,
 //! `ExponentialLR`, `CosineAnnealingLR`, `LinearLR` and `ReduceLROnPlateau`.
 //!
-//! As in PyTorch, building a scheduler records each group's `initial_lr` (its base lr) and takes
-//! the first step (epoch 0); call [`LrScheduler::step`] once per epoch *after*
-//! `optimizer.step()`. The update is PyTorch's chainable (recursive) form, so the learning
-//! rates equal PyTorch's to the last bit and several schedulers can act on one optimizer; each
-//! also offers its closed form (`closed_form_lrs`).
+//! Every scheduler implements [`LrScheduler`] and is stepped the same way, once per epoch
+//! *after* `optimizer.step()`: `scheduler.step(&mut optimizer, metric)?`, where `metric` is the
+//! epoch's monitored value (`Some(val_loss)`), which only [`ReduceLROnPlateau`] reads (PyTorch's
+//! `scheduler.step(metrics)`) and the epoch-based ones ignore (`None` is fine for them: PyTorch's
+//! `scheduler.step()`). Every constructor takes `&mut optimizer` first and returns a `Result`.
+//!
+//! As in PyTorch, building an epoch-based scheduler records each group's `initial_lr` (its base
+//! lr) and takes the first step (epoch 0). The update is PyTorch's chainable (recursive) form,
+//! so the learning rates equal PyTorch's to the last bit and several schedulers can act on one
+//! optimizer; [`LrScheduler::closed_form_lrs`] gives the closed form.
 
 use std::collections::BTreeMap;
 use std::f64::consts::PI;
@@ -15,11 +20,13 @@ use antorcha_tensor::Float;
 use crate::error::{OptimError, Result};
 use crate::optimizer::Optimizer;
 
-/// A scheduler stepped once per epoch without a metric (`LRScheduler`).
+/// A learning-rate scheduler (`torch.optim.lr_scheduler.LRScheduler`), stepped once per epoch
+/// with the epoch's monitored metric, which only metric-driven schedulers
+/// ([`ReduceLROnPlateau`], see [`needs_metric`](LrScheduler::needs_metric)) read.
 ///
 /// ```
 /// use antorcha_autograd::Var;
-/// use antorcha_optim::{LrScheduler, Optimizer, StepLR, SGD};
+/// use antorcha_optim::{LrScheduler, Optimizer, PlateauOptions, ReduceLROnPlateau, StepLR, SGD};
 /// let p = Var::from_vec(vec![0.0f32], &[1]).requires_grad();
 /// let mut opt = SGD::new(vec![p], 0.1).unwrap();
 /// let mut sched = StepLR::new(&mut opt, 2, 0.5).unwrap();
@@ -27,14 +34,40 @@ use crate::optimizer::Optimizer;
 /// for _epoch in 0..5 {
 ///     lrs.push(opt.lr());
 ///     opt.step().unwrap();
-///     sched.step(&mut opt);
+///     sched.step(&mut opt, None).unwrap(); // scheduler.step()
 /// }
 /// assert_eq!(lrs, vec![0.1, 0.1, 0.05, 0.05, 0.025]);
+/// assert_eq!(sched.closed_form_lrs(4), Some(vec![0.025]));
+///
+/// // The same loop over any scheduler: pass the validation loss, whoever needs it reads it.
+/// fn train<S: LrScheduler>(opt: &mut SGD, sched: &mut S, val_losses: &[f64]) {
+///     for &loss in val_losses {
+///         opt.step().unwrap();
+///         sched.step(opt, Some(loss)).unwrap();
+///     }
+/// }
+/// let mut plateau = ReduceLROnPlateau::new(&mut opt, PlateauOptions::default().patience(0)).unwrap();
+/// train(&mut opt, &mut plateau, &[1.0, 1.0]);
+/// assert!((opt.lr() - 0.0025).abs() < 1e-12);
 /// ```
 pub trait LrScheduler {
-    /// Advances one epoch and writes the new learning rates into the optimizer's groups
-    /// (`scheduler.step()`).
-    fn step<T: Float, O: Optimizer<T> + ?Sized>(&mut self, optimizer: &mut O);
+    /// Advances one epoch and writes the new learning rates into the optimizer's groups:
+    /// `scheduler.step()` for the epoch-based schedulers (which ignore `metric`),
+    /// `scheduler.step(metrics)` for [`ReduceLROnPlateau`].
+    ///
+    /// # Errors
+    /// A metric-driven scheduler given no metric; [`ReduceLROnPlateau`]'s per-group `min_lrs`
+    /// when the optimizer has gained groups since.
+    fn step<T: Float, O: Optimizer<T> + ?Sized>(
+        &mut self,
+        optimizer: &mut O,
+        metric: Option<f64>,
+    ) -> Result<()>;
+
+    /// Whether [`step`](LrScheduler::step) needs a metric (only [`ReduceLROnPlateau`]).
+    fn needs_metric(&self) -> bool {
+        false
+    }
 
     /// The epoch reached (`last_epoch`): 0 right after construction.
     fn last_epoch(&self) -> i64;
@@ -42,8 +75,13 @@ pub trait LrScheduler {
     /// The learning rates set by the last step (`get_last_lr()`).
     fn last_lr(&self) -> &[f64];
 
-    /// Each group's `initial_lr` when the scheduler was built (`base_lrs`).
+    /// Each group's `initial_lr` when the scheduler was built (`base_lrs`);
+    /// [`ReduceLROnPlateau`], which has no base lrs in PyTorch, gives the lrs it started from.
     fn base_lrs(&self) -> &[f64];
+
+    /// The learning rates the closed form gives at `epoch`, for each group with a base lr;
+    /// `None` for a metric-driven scheduler, whose lrs depend on the metrics.
+    fn closed_form_lrs(&self, epoch: i64) -> Option<Vec<f64>>;
 }
 
 /// What every epoch-based scheduler keeps.
@@ -101,9 +139,18 @@ fn scheduler_error(scheduler: &'static str, message: impl Into<String>) -> Optim
 macro_rules! impl_scheduler {
     ($ty:ident) => {
         impl LrScheduler for $ty {
-            fn step<T: Float, O: Optimizer<T> + ?Sized>(&mut self, optimizer: &mut O) {
+            fn step<T: Float, O: Optimizer<T> + ?Sized>(
+                &mut self,
+                optimizer: &mut O,
+                _metric: Option<f64>,
+            ) -> Result<()> {
                 let lrs = self.next_lrs(optimizer, false);
                 self.progress.commit(optimizer, lrs);
+                Ok(())
+            }
+
+            fn closed_form_lrs(&self, epoch: i64) -> Option<Vec<f64>> {
+                Some(self.closed_form(epoch))
             }
 
             fn last_epoch(&self) -> i64 {
@@ -184,7 +231,7 @@ impl StepLR {
     }
 
     /// The closed form at `epoch`: `base · gamma^(epoch / step_size)` for each group.
-    pub fn closed_form_lrs(&self, epoch: i64) -> Vec<f64> {
+    fn closed_form(&self, epoch: i64) -> Vec<f64> {
         let k = epoch.div_euclid(self.step_size as i64);
         self.progress
             .base_lrs
@@ -234,7 +281,7 @@ impl MultiStepLR {
     }
 
     /// The closed form at `epoch`: `base · gamma^(milestones passed)`.
-    pub fn closed_form_lrs(&self, epoch: i64) -> Vec<f64> {
+    fn closed_form(&self, epoch: i64) -> Vec<f64> {
         let passed: u32 = self.milestones.range(..=epoch).map(|(_, &n)| n).sum();
         self.progress
             .base_lrs
@@ -275,7 +322,7 @@ impl ExponentialLR {
     }
 
     /// The closed form at `epoch`: `base · gamma^epoch`.
-    pub fn closed_form_lrs(&self, epoch: i64) -> Vec<f64> {
+    fn closed_form(&self, epoch: i64) -> Vec<f64> {
         self.progress
             .base_lrs
             .iter()
@@ -295,11 +342,11 @@ impl_scheduler!(ExponentialLR);
 /// use antorcha_optim::{CosineAnnealingLR, LrScheduler, Optimizer, SGD};
 /// let mut opt = SGD::new(vec![Var::<f64>::zeros(&[1]).requires_grad()], 1.0).unwrap();
 /// let mut sched = CosineAnnealingLR::new(&mut opt, 2, 0.0).unwrap();
-/// sched.step(&mut opt);
+/// sched.step(&mut opt, None).unwrap();
 /// assert!((opt.lr() - 0.5).abs() < 1e-15);
-/// sched.step(&mut opt);
+/// sched.step(&mut opt, None).unwrap();
 /// assert!(opt.lr().abs() < 1e-15);
-/// sched.step(&mut opt);
+/// sched.step(&mut opt, None).unwrap();
 /// assert!((opt.lr() - 0.5).abs() < 1e-15);   // rising after t_max
 /// ```
 #[derive(Debug, Clone, PartialEq)]
@@ -353,7 +400,7 @@ impl CosineAnnealingLR {
     }
 
     /// The closed form at `epoch`: `eta_min + (base - eta_min)(1 + cos(π epoch / t_max)) / 2`.
-    pub fn closed_form_lrs(&self, epoch: i64) -> Vec<f64> {
+    fn closed_form(&self, epoch: i64) -> Vec<f64> {
         let t = self.t_max as f64;
         self.progress
             .base_lrs
@@ -431,7 +478,7 @@ impl LinearLR {
 
     /// The closed form at `epoch`:
     /// `base · (start + (end - start) · min(total_iters, epoch) / total_iters)`.
-    pub fn closed_form_lrs(&self, epoch: i64) -> Vec<f64> {
+    fn closed_form(&self, epoch: i64) -> Vec<f64> {
         let total = self.total_iters as f64;
         let done = (self.total_iters as i64).min(epoch) as f64;
         self.progress
@@ -565,13 +612,14 @@ impl PlateauOptions {
 ///
 /// ```
 /// use antorcha_autograd::Var;
-/// use antorcha_optim::{Optimizer, PlateauOptions, ReduceLROnPlateau, SGD};
+/// use antorcha_optim::{LrScheduler, Optimizer, PlateauOptions, ReduceLROnPlateau, SGD};
 /// let mut opt = SGD::new(vec![Var::<f32>::zeros(&[1]).requires_grad()], 0.1).unwrap();
 /// let opts = PlateauOptions::default().factor(0.5).patience(1);
-/// let mut sched = ReduceLROnPlateau::new(&opt, opts).unwrap();
+/// let mut sched = ReduceLROnPlateau::new(&mut opt, opts).unwrap();
 /// for loss in [1.0, 0.5, 0.5, 0.5] {
-///     sched.step(&mut opt, loss).unwrap();
+///     sched.step(&mut opt, Some(loss)).unwrap(); // scheduler.step(loss)
 /// }
+/// assert!(sched.step(&mut opt, None).is_err()); // it needs the metric
 /// assert_eq!(opt.lr(), 0.05); // two epochs without improvement > patience 1
 /// ```
 #[derive(Debug, Clone, PartialEq)]
@@ -583,6 +631,7 @@ pub struct ReduceLROnPlateau {
     cooldown_counter: u64,
     last_epoch: i64,
     last_lr: Vec<f64>,
+    start_lrs: Vec<f64>,
 }
 
 impl ReduceLROnPlateau {
@@ -592,7 +641,7 @@ impl ReduceLROnPlateau {
     /// # Errors
     /// `factor >= 1`, or `min_lrs` whose length is not the number of groups.
     pub fn new<T: Float, O: Optimizer<T> + ?Sized>(
-        optimizer: &O,
+        optimizer: &mut O,
         options: PlateauOptions,
     ) -> Result<Self> {
         if options.factor.is_nan() || options.factor >= 1.0 {
@@ -624,6 +673,7 @@ impl ReduceLROnPlateau {
             cooldown_counter: 0,
             last_epoch: 0,
             last_lr: optimizer.lrs(),
+            start_lrs: optimizer.lrs(),
         })
     }
 
@@ -635,36 +685,6 @@ impl ReduceLROnPlateau {
             (PlateauMode::Max, ThresholdMode::Rel) => a > best * (t + 1.0),
             (PlateauMode::Max, ThresholdMode::Abs) => a > best + t,
         }
-    }
-
-    /// Records one epoch's metric and reduces the lr of every group if it has not improved for
-    /// more than `patience` epochs (`scheduler.step(metrics)`).
-    ///
-    /// # Errors
-    /// Per-group `min_lrs` were given and the optimizer has gained groups since.
-    pub fn step<T: Float, O: Optimizer<T> + ?Sized>(
-        &mut self,
-        optimizer: &mut O,
-        metric: f64,
-    ) -> Result<()> {
-        self.last_epoch += 1;
-        if self.is_better(metric, self.best) {
-            self.best = metric;
-            self.num_bad_epochs = 0;
-        } else {
-            self.num_bad_epochs += 1;
-        }
-        if self.cooldown_counter > 0 {
-            self.cooldown_counter -= 1;
-            self.num_bad_epochs = 0; // bad epochs in cooldown do not count
-        }
-        if self.num_bad_epochs > self.options.patience {
-            self.reduce_lr(optimizer)?;
-            self.cooldown_counter = self.options.cooldown;
-            self.num_bad_epochs = 0;
-        }
-        self.last_lr = optimizer.lrs();
-        Ok(())
     }
 
     fn reduce_lr<T: Float, O: Optimizer<T> + ?Sized>(&mut self, optimizer: &mut O) -> Result<()> {
@@ -700,15 +720,64 @@ impl ReduceLROnPlateau {
     pub fn num_bad_epochs(&self) -> u64 {
         self.num_bad_epochs
     }
+}
+
+impl LrScheduler for ReduceLROnPlateau {
+    /// Records one epoch's metric and reduces the lr of every group if it has not improved for
+    /// more than `patience` epochs (`scheduler.step(metrics)`).
+    ///
+    /// # Errors
+    /// No metric; per-group `min_lrs` were given and the optimizer has gained groups since.
+    fn step<T: Float, O: Optimizer<T> + ?Sized>(
+        &mut self,
+        optimizer: &mut O,
+        metric: Option<f64>,
+    ) -> Result<()> {
+        let Some(metric) = metric else {
+            return Err(scheduler_error(
+                "ReduceLROnPlateau",
+                "step needs the epoch's metric: scheduler.step(&mut optimizer, Some(val_loss))",
+            ));
+        };
+        self.last_epoch += 1;
+        if self.is_better(metric, self.best) {
+            self.best = metric;
+            self.num_bad_epochs = 0;
+        } else {
+            self.num_bad_epochs += 1;
+        }
+        if self.cooldown_counter > 0 {
+            self.cooldown_counter -= 1;
+            self.num_bad_epochs = 0; // bad epochs in cooldown do not count
+        }
+        if self.num_bad_epochs > self.options.patience {
+            self.reduce_lr(optimizer)?;
+            self.cooldown_counter = self.options.cooldown;
+            self.num_bad_epochs = 0;
+        }
+        self.last_lr = optimizer.lrs();
+        Ok(())
+    }
+
+    fn needs_metric(&self) -> bool {
+        true
+    }
 
     /// Epochs stepped so far.
-    pub fn last_epoch(&self) -> i64 {
+    fn last_epoch(&self) -> i64 {
         self.last_epoch
     }
 
-    /// The learning rates after the last step (`get_last_lr()`).
-    pub fn last_lr(&self) -> &[f64] {
+    fn last_lr(&self) -> &[f64] {
         &self.last_lr
+    }
+
+    fn base_lrs(&self) -> &[f64] {
+        &self.start_lrs
+    }
+
+    fn closed_form_lrs(&self, _epoch: i64) -> Option<Vec<f64>> {
+        None
     }
 }
 
@@ -726,7 +795,7 @@ mod tests {
         (0..n)
             .map(|_| {
                 let lr = opt.lr();
-                sched.step(opt);
+                sched.step(opt, None).unwrap();
                 lr
             })
             .collect()
@@ -740,8 +809,8 @@ mod tests {
             run(&mut opt, &mut s, 6),
             vec![1.0, 1.0, 0.5, 0.5, 0.125, 0.125]
         );
-        assert_eq!(s.closed_form_lrs(4), vec![0.125]);
-        assert_eq!(s.closed_form_lrs(3), vec![0.5]);
+        assert_eq!(s.closed_form_lrs(4), Some(vec![0.125]));
+        assert_eq!(s.closed_form_lrs(3), Some(vec![0.5]));
         assert_eq!(s.last_epoch(), 6);
         assert_eq!(s.base_lrs(), &[1.0]);
         assert_eq!(s.last_lr(), &[0.125]);
@@ -758,8 +827,8 @@ mod tests {
         let mut lrs = vec![];
         for _ in 0..3 {
             lrs.push(opt.lr());
-            warm.step(&mut opt);
-            decay.step(&mut opt);
+            warm.step(&mut opt, None).unwrap();
+            decay.step(&mut opt, None).unwrap();
         }
         // epoch 1: 0.5 · (1 + 0.5/1) = 0.75, · 0.5; epoch 2: · (1 + 0.5/1.5) · 0.5
         assert_eq!(lrs, vec![0.5, 0.375, 0.375 * (1.0 + 0.5 / 1.5) * 0.5]);
@@ -771,10 +840,10 @@ mod tests {
         let mut s = CosineAnnealingLR::new(&mut opt, 4, 0.0).unwrap();
         opt.add_param_group(vec![Var::zeros(&[1]).requires_grad()], SgdOptions::new(0.3))
             .unwrap();
-        s.step(&mut opt);
+        s.step(&mut opt, None).unwrap();
         assert_eq!(opt.group_lr(1), 0.3); // no base lr: left alone, as PyTorch's zip does
         let mut e = StepLR::new(&mut opt, 1, 0.5).unwrap();
-        e.step(&mut opt);
+        e.step(&mut opt, None).unwrap();
         assert_eq!(opt.group_lr(1), 0.15);
         assert_eq!(e.base_lrs(), &[1.0, 0.3]);
     }
@@ -792,12 +861,13 @@ mod tests {
         );
         assert!(LinearLR::new(&mut opt, 0.5, 1.5, 5).is_err());
         assert!(LinearLR::new(&mut opt, 0.5, 1.0, 0).is_err());
-        let e = ReduceLROnPlateau::new(&opt, PlateauOptions::default().factor(1.0)).unwrap_err();
+        let e =
+            ReduceLROnPlateau::new(&mut opt, PlateauOptions::default().factor(1.0)).unwrap_err();
         assert_eq!(
             e.to_string(),
             "ReduceLROnPlateau: Factor should be < 1.0 (got 1.0)."
         );
-        let e = ReduceLROnPlateau::new(&opt, PlateauOptions::default().min_lrs(vec![0.0, 0.0]))
+        let e = ReduceLROnPlateau::new(&mut opt, PlateauOptions::default().min_lrs(vec![0.0, 0.0]))
             .unwrap_err();
         assert_eq!(
             e.to_string(),
@@ -817,13 +887,13 @@ mod tests {
             .patience(0)
             .cooldown(1)
             .min_lr(0.3);
-        let mut s = ReduceLROnPlateau::new(&opt, o).unwrap();
+        let mut s = ReduceLROnPlateau::new(&mut opt, o).unwrap();
         let mut lrs = vec![];
         // 1.0 best; 1.05 not better by 0.1 → bad 1 > 0 → 0.5, cooldown 1;
         // 1.0 bad but in cooldown (counter 1 → 0, bad reset); 0.9 bad → 0.3 (min_lr);
         // 0.9 in cooldown; 0.9 bad → max(0.15, 0.3) = 0.3, no change; 2.0 better.
         for m in [1.0, 1.05, 1.0, 0.9, 0.9, 0.9, 2.0] {
-            s.step(&mut opt, m).unwrap();
+            s.step(&mut opt, Some(m)).unwrap();
             lrs.push(opt.lr());
         }
         assert_eq!(lrs, vec![1.0, 0.5, 0.5, 0.3, 0.3, 0.3, 0.3]);
@@ -833,10 +903,11 @@ mod tests {
 
         // eps: a reduction smaller than eps is skipped
         let mut opt = sgd(1e-9);
-        let mut s = ReduceLROnPlateau::new(&opt, PlateauOptions::default().patience(0).factor(0.5))
-            .unwrap();
-        s.step(&mut opt, 1.0).unwrap();
-        s.step(&mut opt, 1.0).unwrap();
+        let mut s =
+            ReduceLROnPlateau::new(&mut opt, PlateauOptions::default().patience(0).factor(0.5))
+                .unwrap();
+        s.step(&mut opt, Some(1.0)).unwrap();
+        s.step(&mut opt, Some(1.0)).unwrap();
         assert_eq!(opt.lr(), 1e-9);
         assert_eq!(s.last_lr(), &[1e-9]);
     }
@@ -845,18 +916,19 @@ mod tests {
     fn plateau_per_group_min_lrs_and_new_groups() {
         let mut opt = sgd(1.0);
         let o = PlateauOptions::default().patience(0).min_lrs(vec![0.0]);
-        let mut s = ReduceLROnPlateau::new(&opt, o).unwrap();
+        let mut s = ReduceLROnPlateau::new(&mut opt, o).unwrap();
         opt.add_param_group(vec![Var::zeros(&[1]).requires_grad()], SgdOptions::new(1.0))
             .unwrap();
-        s.step(&mut opt, 1.0).unwrap();
-        assert!(s.step(&mut opt, 1.0).is_err());
+        s.step(&mut opt, Some(1.0)).unwrap();
+        assert!(s.step(&mut opt, Some(1.0)).is_err());
         // a single min_lr follows new groups
         let mut opt = sgd(1.0);
-        let mut s = ReduceLROnPlateau::new(&opt, PlateauOptions::default().patience(0)).unwrap();
+        let mut s =
+            ReduceLROnPlateau::new(&mut opt, PlateauOptions::default().patience(0)).unwrap();
         opt.add_param_group(vec![Var::zeros(&[1]).requires_grad()], SgdOptions::new(1.0))
             .unwrap();
-        s.step(&mut opt, 1.0).unwrap();
-        s.step(&mut opt, 1.0).unwrap();
+        s.step(&mut opt, Some(1.0)).unwrap();
+        s.step(&mut opt, Some(1.0)).unwrap();
         assert_eq!(opt.lrs(), vec![0.1, 0.1]);
     }
 }

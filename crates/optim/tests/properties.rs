@@ -158,24 +158,24 @@ proptest! {
         let mut opt = SGD::new(vec![leaf(&[0.0])], base).unwrap();
         let mut exp = ExponentialLR::new(&mut opt, gamma).unwrap();
         for e in 0..40 {
-            let c = exp.closed_form_lrs(e)[0];
+            let c = exp.closed_form_lrs(e).unwrap()[0];
             prop_assert!((opt.lr() - c).abs() <= 1e-13 * c, "exp epoch {}", e);
-            exp.step(&mut opt);
+            exp.step(&mut opt, None).unwrap();
         }
         let mut opt = SGD::new(vec![leaf(&[0.0])], base).unwrap();
         let mut cos = CosineAnnealingLR::new(&mut opt, t_max, base * eta_frac).unwrap();
         for e in 0..(3 * t_max as i64 + 2) {
-            let c = cos.closed_form_lrs(e)[0];
+            let c = cos.closed_form_lrs(e).unwrap()[0];
             prop_assert!((opt.lr() - c).abs() <= 1e-9 * base, "cos epoch {}: {} vs {}", e, opt.lr(), c);
             prop_assert!(opt.lr() >= base * eta_frac * (1.0 - 1e-12) && opt.lr() <= base * (1.0 + 1e-12));
-            cos.step(&mut opt);
+            cos.step(&mut opt, None).unwrap();
         }
         let mut opt = SGD::new(vec![leaf(&[0.0])], base).unwrap();
         let mut lin = LinearLR::new(&mut opt, start, 1.0, total).unwrap();
         for e in 0..(total as i64 + 3) {
-            let c = lin.closed_form_lrs(e)[0];
+            let c = lin.closed_form_lrs(e).unwrap()[0];
             prop_assert!((opt.lr() - c).abs() <= 1e-13 * base, "linear epoch {}", e);
-            lin.step(&mut opt);
+            lin.step(&mut opt, None).unwrap();
         }
         prop_assert!((opt.lr() - base).abs() <= 1e-13 * base);
     }

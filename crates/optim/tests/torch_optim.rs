@@ -8,8 +8,8 @@
 
 use antorcha_autograd::Var;
 use antorcha_optim::{
-    Adagrad, AdagradOptions, Adam, AdamOptions, AdamW, Optimizer, RMSprop, RmspropOptions,
-    SgdOptions, SGD,
+    Adagrad, AdagradOptions, Adam, AdamOptions, AdamW, AdamWOptions, Optimizer, RMSprop,
+    RmspropOptions, SgdOptions, SGD,
 };
 use antorcha_tensor::Float;
 use serde::Deserialize;
@@ -136,9 +136,23 @@ fn build<T: Float>(run: &Run, p: &Var<T>) -> Box<dyn Optimizer<T>> {
         "Adam" => {
             Box::new(Adam::with_options(params, adam_options(c, AdamOptions::default())).unwrap())
         }
-        "AdamW" => Box::new(
-            AdamW::with_options(params, adam_options(c, AdamOptions::adamw(1e-3))).unwrap(),
-        ),
+        "AdamW" => {
+            let o = adam_options(c, AdamOptions::default());
+            // AdamWOptions from the same config on AdamW's own defaults.
+            let mut w = AdamWOptions::default();
+            for k in c.keys() {
+                match k.as_str() {
+                    "lr" => w.lr = o.lr,
+                    "betas" => w.betas = o.betas,
+                    "eps" => w.eps = o.eps,
+                    "weight_decay" => w.weight_decay = o.weight_decay,
+                    "amsgrad" => w.amsgrad = o.amsgrad,
+                    "maximize" => w.maximize = o.maximize,
+                    _ => panic!("unknown AdamW option {k}"),
+                }
+            }
+            Box::new(AdamW::with_options(params, w).unwrap())
+        }
         "RMSprop" => Box::new(RMSprop::with_options(params, rmsprop_options(c)).unwrap()),
         "Adagrad" => Box::new(Adagrad::with_options(params, adagrad_options(c)).unwrap()),
         other => panic!("unknown optimizer {other}"),
@@ -222,8 +236,8 @@ fn defaults_equal_pytorch_resolved_defaults() {
                 "foreach" | "fused" | "differentiable" | "capturable" => continue,
                 "betas" => {
                     let b = value.as_array().unwrap();
-                    assert_eq!(get("beta1"), Some(Hyper::Float(num(&b[0]))), "{}", run.name);
-                    assert_eq!(get("beta2"), Some(Hyper::Float(num(&b[1]))), "{}", run.name);
+                    let pair = Hyper::Pair(num(&b[0]), num(&b[1]));
+                    assert_eq!(get("betas"), Some(pair), "{}", run.name);
                 }
                 _ => {
                     let expect = match value {

@@ -44,22 +44,18 @@ fn optimizer(base_lr: f64) -> (SGD<f64>, Var<f64>) {
 }
 
 /// 20 epochs of PyTorch's loop; returns the lr of each epoch and the closed form's lr (if any).
-fn epochs<S: LrScheduler>(
-    opt: &mut SGD<f64>,
-    p: &Var<f64>,
-    sched: &mut S,
-    closed: impl Fn(&S, i64) -> Vec<f64>,
-) -> (Vec<f64>, Vec<f64>) {
+fn epochs<S: LrScheduler>(opt: &mut SGD<f64>, p: &Var<f64>, sched: &mut S) -> (Vec<f64>, Vec<f64>) {
     let mut lrs = vec![];
     let mut closed_lrs = vec![];
     for e in 0..20 {
         assert_eq!(sched.last_epoch(), e);
         assert_eq!(sched.last_lr(), &[opt.lr()]);
         lrs.push(opt.lr());
-        closed_lrs.push(closed(sched, e)[0]);
+        closed_lrs.push(sched.closed_form_lrs(e).unwrap()[0]);
         p.set_grad(Some(Tensor::from_vec(vec![0.0], &[1])));
         opt.step().unwrap();
-        sched.step(opt);
+        assert!(!sched.needs_metric());
+        sched.step(opt, None).unwrap();
     }
     (lrs, closed_lrs)
 }
@@ -80,7 +76,7 @@ fn step_lr() {
     let run = run_named(&fx, "step_lr");
     let (mut opt, p) = optimizer(run.base_lr);
     let mut s = StepLR::new(&mut opt, 5, 0.5).unwrap();
-    let (got, closed) = epochs(&mut opt, &p, &mut s, StepLR::closed_form_lrs);
+    let (got, closed) = epochs(&mut opt, &p, &mut s);
     check(&run.name, &got, &closed, &run.lr_at_epoch);
     // closed form by hand: 0.1 · 0.5^(e / 5)
     for (e, lr) in got.iter().enumerate() {
@@ -94,7 +90,7 @@ fn multistep_lr() {
     let run = run_named(&fx, "multistep_lr");
     let (mut opt, p) = optimizer(run.base_lr);
     let mut s = MultiStepLR::new(&mut opt, &[3, 8, 15], 0.3).unwrap();
-    let (got, closed) = epochs(&mut opt, &p, &mut s, MultiStepLR::closed_form_lrs);
+    let (got, closed) = epochs(&mut opt, &p, &mut s);
     check(&run.name, &got, &closed, &run.lr_at_epoch);
 }
 
@@ -104,7 +100,7 @@ fn exponential_lr() {
     let run = run_named(&fx, "exponential_lr");
     let (mut opt, p) = optimizer(run.base_lr);
     let mut s = ExponentialLR::new(&mut opt, 0.9).unwrap();
-    let (got, closed) = epochs(&mut opt, &p, &mut s, ExponentialLR::closed_form_lrs);
+    let (got, closed) = epochs(&mut opt, &p, &mut s);
     assert_eq!(got, run.lr_at_epoch);
     // the recursive product drifts from 0.1 · 0.9^e by a few ulps
     for (e, (c, x)) in closed.iter().zip(&run.lr_at_epoch).enumerate() {
@@ -118,7 +114,7 @@ fn cosine_annealing_lr_rises_after_t_max() {
     let run = run_named(&fx, "cosine_annealing_lr");
     let (mut opt, p) = optimizer(run.base_lr);
     let mut s = CosineAnnealingLR::new(&mut opt, 10, 0.001).unwrap();
-    let (got, closed) = epochs(&mut opt, &p, &mut s, CosineAnnealingLR::closed_form_lrs);
+    let (got, closed) = epochs(&mut opt, &p, &mut s);
     assert_eq!(got, run.lr_at_epoch);
     for (e, (c, x)) in closed.iter().zip(&run.lr_at_epoch).enumerate() {
         assert!((c - x).abs() <= 1e-14, "epoch {e}: {c} vs {x}");
@@ -134,7 +130,7 @@ fn linear_lr_warmup() {
     let (mut opt, p) = optimizer(run.base_lr);
     let mut s = LinearLR::new(&mut opt, 0.1, 1.0, 5).unwrap();
     assert_eq!(s.base_lrs(), &[0.1]);
-    let (got, closed) = epochs(&mut opt, &p, &mut s, LinearLR::closed_form_lrs);
+    let (got, closed) = epochs(&mut opt, &p, &mut s);
     check(&run.name, &got, &closed, &run.lr_at_epoch);
 }
 
@@ -147,13 +143,14 @@ fn reduce_on_plateau() {
         .factor(0.5)
         .patience(2)
         .threshold(1e-4);
-    let mut s = ReduceLROnPlateau::new(&opt, o).unwrap();
+    let mut s = ReduceLROnPlateau::new(&mut opt, o).unwrap();
+    assert!(s.needs_metric() && s.closed_form_lrs(3).is_none());
     let mut got = vec![];
     for m in run.metrics.as_ref().unwrap() {
         got.push(opt.lr());
         p.set_grad(Some(Tensor::from_vec(vec![0.0], &[1])));
         opt.step().unwrap();
-        s.step(&mut opt, *m).unwrap();
+        s.step(&mut opt, Some(*m)).unwrap();
     }
     assert_eq!(got, run.lr_at_epoch);
     assert_eq!(s.best(), 0.5);

@@ -3,8 +3,8 @@
 
 use antorcha_autograd::Var;
 use antorcha_optim::{
-    Adagrad, AdagradOptions, Adam, AdamOptions, AdamW, OptimError, Optimizer, RMSprop,
-    RmspropOptions, SgdOptions, SGD,
+    Adagrad, AdagradOptions, Adam, AdamOptions, AdamW, AdamWOptions, OptimError, Optimizer,
+    RMSprop, RmspropOptions, SgdOptions, SGD,
 };
 
 fn p() -> Var<f64> {
@@ -17,7 +17,15 @@ fn sgd_err(o: SgdOptions) -> String {
 
 fn adam_err(o: AdamOptions) -> String {
     let adam = Adam::with_options(vec![p()], o).unwrap_err().to_string();
-    let adamw = AdamW::with_options(vec![p()], o).unwrap_err().to_string();
+    let w = AdamWOptions {
+        lr: o.lr,
+        betas: o.betas,
+        eps: o.eps,
+        weight_decay: o.weight_decay,
+        amsgrad: o.amsgrad,
+        maximize: o.maximize,
+    };
+    let adamw = AdamW::with_options(vec![p()], w).unwrap_err().to_string();
     assert_eq!(adam, adamw);
     adam
 }
@@ -76,15 +84,15 @@ fn adam_and_adamw_errors() {
         "Invalid epsilon value: -1.0"
     );
     assert_eq!(
-        adam_err(AdamOptions::new(1e-3).betas(1.0, 0.999)),
+        adam_err(AdamOptions::new(1e-3).betas((1.0, 0.999))),
         "Invalid beta parameter at index 0: 1.0"
     );
     assert_eq!(
-        adam_err(AdamOptions::new(1e-3).betas(-0.1, 0.999)),
+        adam_err(AdamOptions::new(1e-3).betas((-0.1, 0.999))),
         "Invalid beta parameter at index 0: -0.1"
     );
     assert_eq!(
-        adam_err(AdamOptions::new(1e-3).betas(0.9, 1.0)),
+        adam_err(AdamOptions::new(1e-3).betas((0.9, 1.0))),
         "Invalid beta parameter at index 1: 1.0"
     );
     assert_eq!(
@@ -92,7 +100,7 @@ fn adam_and_adamw_errors() {
         "Invalid weight_decay value: -0.1"
     );
     // betas of exactly 0 are fine
-    Adam::with_options(vec![p()], AdamOptions::new(1e-3).betas(0.0, 0.0)).unwrap();
+    Adam::with_options(vec![p()], AdamOptions::new(1e-3).betas((0.0, 0.0))).unwrap();
 }
 
 #[test]

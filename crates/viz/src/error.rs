@@ -99,6 +99,16 @@ pub enum VizError {
         message: String,
     },
 
+    /// Input a picture cannot be drawn from (an image tensor of the wrong shape, a class index
+    /// without a name, …).
+    #[error("{plot}: {message}")]
+    InvalidInput {
+        /// The picture.
+        plot: &'static str,
+        /// What was wrong and what was expected.
+        message: String,
+    },
+
     /// A model or option that is not available.
     #[error("{op}: {message}")]
     Unavailable {

@@ -5,8 +5,9 @@
 //!   ([`Dot::to_dot`]), as SVG with Antorcha's own layout ([`Dot::to_svg`], no Graphviz needed)
 //!   or through Graphviz's `dot` when installed ([`Dot::to_svg_with_graphviz`],
 //!   [`Dot::to_png_with_graphviz`], [`Dot::save`]).
-//! - [`plot`] draws training pictures as SVG: the train/validation scatter pair, loss curves,
-//!   data with a fitted line.
+//! - [`plot`] draws training pictures as SVG: the train/validation scatter pair, loss and
+//!   accuracy curves, data with a fitted line, a confusion matrix, sample images with their
+//!   predicted and true labels.
 //! - [`examples`] builds the notebook's graphs (`cargo xtask graph`).
 //!
 //! ```
@@ -24,13 +25,16 @@
 //!
 //! [`Var`]: antorcha_autograd::Var
 
+mod confusion;
 mod dot;
 mod error;
 pub mod examples;
 mod graphviz;
+mod image_grid;
 mod layout;
 pub mod plot;
 mod pyfmt;
+mod ticks;
 
 pub use dot::{
     make_dot, make_dot_many, Dot, DotEdge, DotNode, DotOptions, NodeKind, LEAF_COLOR, NODE_ATTRS,

@@ -1,14 +1,20 @@
 //! Training plots as SVG (with `plotters`, pure Rust): the notebook's train/validation scatter
-//! pair, loss curves per epoch and data with a fitted line.
+//! pair, loss and accuracy curves per epoch, data with a fitted line, a classifier's confusion
+//! matrix and a grid of sample images with their predicted and true labels.
 
 use std::ops::Range;
 
 use antorcha_autograd::tensor::Float;
-use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
+use plotters::coord::ranged1d::{
+    AsRangedCoord, DefaultFormatting, KeyPointHint, Ranged, ValueFormatter,
+};
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
+pub use crate::confusion::confusion_matrix;
 use crate::error::{Result, VizError};
+pub use crate::image_grid::image_grid;
+use crate::ticks;
 
 const TITLE_FONT: (&str, u32) = ("sans-serif", 22);
 const LABEL_FONT: (&str, u32) = ("sans-serif", 16);
@@ -151,101 +157,175 @@ pub fn scatter_train_val<T: Float>(
     Ok(svg)
 }
 
-/// Training loss per epoch (and validation loss when given), titled "Losses", with a legend;
-/// on a log scale, as the notebook's `plot_losses`, when every loss is positive. Epochs count
-/// from 0 like `plt.plot(losses)`. Returns the SVG text.
+/// Training loss per epoch (and validation loss when given), titled "Losses", with a legend
+/// ("Training Loss", "Validation Loss", as the notebook's `plot_losses`); see [`loss_curves`].
+/// Returns the SVG text.
 ///
 /// ```
 /// let svg = antorcha_viz::plot::loss_curve(&[1.0f64, 0.5, 0.25], Some(&[1.1, 0.6, 0.3])).unwrap();
 /// assert!(svg.contains("Training Loss") && svg.contains("Validation Loss"));
 /// ```
 pub fn loss_curve<T: Float>(losses: &[T], val_losses: Option<&[T]>) -> Result<String> {
-    const PLOT: &str = "loss_curve";
-    let train = series(PLOT, "losses", losses)?;
-    let val = match val_losses {
-        Some(v) => Some(series(PLOT, "val_losses", v)?),
-        None => None,
-    };
-    let all = || train.iter().chain(val.iter().flatten()).copied();
-    let epochs = train.len().max(val.as_ref().map_or(0, Vec::len));
-    let xr = -0.02 * epochs as f64..(epochs.max(2) - 1) as f64 * 1.02;
+    let mut curves = vec![("Training Loss", losses)];
+    curves.extend(val_losses.map(|v| ("Validation Loss", v)));
+    draw_loss_curves("loss_curve", &curves, &["losses", "val_losses"])
+}
+
+/// Loss curves per epoch, one per `(legend label, losses)`, titled "Losses": epochs on the x
+/// axis as the console counts them (1, 2, …, whole numbers), the losses on a log scale, as
+/// the notebook's `plot_losses`, when every loss is positive (with tick labels on any range:
+/// 1-2-5 steps across decades, evenly spaced values within one), else on a linear scale.
+/// Returns the SVG text.
+///
+/// ```
+/// let svg = antorcha_viz::plot::loss_curves(&[
+///     ("Training loss", &[0.9f64, 0.5, 0.4][..]),
+///     ("Test loss", &[0.8, 0.55, 0.45][..]),
+/// ])
+/// .unwrap();
+/// assert!(svg.contains("Test loss") && svg.contains("Epochs"));
+/// ```
+pub fn loss_curves<T: Float>(curves: &[(&str, &[T])]) -> Result<String> {
+    draw_loss_curves("loss_curves", curves, &[])
+}
+
+/// A linear f64 axis with the given ticks (`plotters`' own key points of a float range would
+/// put ticks at 0.5, 1.5 for two epochs).
+struct LinearTicks {
+    range: Range<f64>,
+    ticks: Vec<f64>,
+}
+
+impl LinearTicks {
+    fn new((range, ticks): (Range<f64>, Vec<f64>)) -> Self {
+        LinearTicks { range, ticks }
+    }
+}
+
+impl Ranged for LinearTicks {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        RangedCoordf64::from(self.range.clone()).map(value, limit)
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, _hint: Hint) -> Vec<f64> {
+        self.ticks.clone()
+    }
+
+    fn range(&self) -> Range<f64> {
+        self.range.clone()
+    }
+}
+
+/// The colours of successive curves: matplotlib's C0 blue, then red, green, orange.
+const CURVE_COLORS: [RGBColor; 4] = [
+    TRAIN_COLOR,
+    VAL_COLOR,
+    RGBColor(44, 160, 44),
+    RGBColor(255, 127, 14),
+];
+
+/// [`loss_curves`] under the name `plot`, the i-th curve's values called `what[i]` in errors
+/// (its label when `what` has no i-th name).
+fn draw_loss_curves<T: Float>(
+    plot: &'static str,
+    curves: &[(&str, &[T])],
+    what: &[&'static str],
+) -> Result<String> {
+    if curves.is_empty() {
+        return Err(VizError::EmptyData {
+            plot,
+            what: "curves",
+        });
+    }
+    let curves: Vec<(&str, Vec<f64>)> = curves
+        .iter()
+        .enumerate()
+        .map(|(i, (name, values))| {
+            Ok((
+                *name,
+                series(plot, what.get(i).copied().unwrap_or("losses"), values)?,
+            ))
+        })
+        .collect::<Result<_>>()?;
+    let all = || curves.iter().flat_map(|(_, v)| v.iter().copied());
+    let epochs = curves.iter().map(|(_, v)| v.len()).max().unwrap_or(1);
+    let xr = LinearTicks::new(ticks::epoch_axis(epochs));
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (800, 500)).into_drawing_area();
-        root.fill(&WHITE).map_err(plot_err(PLOT))?;
+        root.fill(&WHITE).map_err(plot_err(plot))?;
         if all().all(|v| v > 0.0) {
             let (lo, hi) = all().fold((f64::INFINITY, 0.0f64), |(lo, hi), v| {
                 (lo.min(v), hi.max(v))
             });
             let (lo, hi) = if lo == hi {
-                (lo / 2.0, hi * 2.0)
+                (lo / 1.5, hi * 1.5)
             } else {
-                (lo / 1.25, hi * 1.25)
+                let pad = (hi / lo).powf(0.05);
+                (lo / pad, hi * pad)
             };
-            draw_losses(&root, xr, (lo..hi).log_scale(), &train, val.as_deref())?;
+            let y_ticks = ticks::log_ticks(lo, hi);
+            let yr = (lo..hi).log_scale().with_key_points(y_ticks.values.clone());
+            draw_losses(plot, &root, xr, yr, &|y| y_ticks.label(*y), &curves)?;
         } else {
-            draw_losses(&root, xr, padded(all()), &train, val.as_deref())?;
+            draw_losses(plot, &root, xr, padded(all()), &|y| format!("{y}"), &curves)?;
         }
-        root.present().map_err(plot_err(PLOT))?;
+        root.present().map_err(plot_err(plot))?;
     }
     Ok(svg)
 }
 
-fn draw_losses<Y>(
+fn draw_losses<X, Y>(
+    plot: &'static str,
     root: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
-    xr: Range<f64>,
+    xr: X,
     yr: Y,
-    train: &[f64],
-    val: Option<&[f64]>,
+    y_label: &dyn Fn(&f64) -> String,
+    curves: &[(&str, Vec<f64>)],
 ) -> Result<()>
 where
+    X: AsRangedCoord<Value = f64>,
+    X::CoordDescType: ValueFormatter<f64>,
     Y: AsRangedCoord<Value = f64>,
     Y::CoordDescType: ValueFormatter<f64>,
 {
-    const PLOT: &str = "loss_curve";
     let mut chart = ChartBuilder::on(root)
         .caption("Losses", TITLE_FONT)
         .margin(16)
         .x_label_area_size(48)
         .y_label_area_size(72)
         .build_cartesian_2d(xr, yr)
-        .map_err(plot_err(PLOT))?;
+        .map_err(plot_err(plot))?;
     chart
         .configure_mesh()
         .x_desc("Epochs")
         .y_desc("Loss")
-        .x_label_formatter(&|x| {
-            if x.fract() == 0.0 {
-                format!("{x:.0}")
-            } else {
-                format!("{x}")
-            }
-        })
+        .x_label_formatter(&|x| ticks::epoch_label(*x))
+        .y_label_formatter(y_label)
         .axis_desc_style(LABEL_FONT)
         .label_style(TICK_FONT)
         .draw()
-        .map_err(plot_err(PLOT))?;
-    for (name, values, color) in [
-        ("Training Loss", Some(train), TRAIN_COLOR),
-        ("Validation Loss", val, VAL_COLOR),
-    ] {
-        let Some(values) = values else { continue };
+        .map_err(plot_err(plot))?;
+    for ((name, values), color) in curves.iter().zip(CURVE_COLORS.iter().cycle()) {
         let points: Vec<(f64, f64)> = values
             .iter()
             .enumerate()
-            .map(|(i, &v)| (i as f64, v))
+            .map(|(i, &v)| ((i + 1) as f64, v))
             .collect();
         let style = color.stroke_width(2);
         if points.len() == 1 {
             chart
                 .draw_series(points.iter().map(|&p| Circle::new(p, 4, color.filled())))
-                .map_err(plot_err(PLOT))?
+                .map_err(plot_err(plot))?
         } else {
             chart
                 .draw_series(LineSeries::new(points, style))
-                .map_err(plot_err(PLOT))?
+                .map_err(plot_err(plot))?
         }
-        .label(name)
+        .label(*name)
         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
     }
     chart
@@ -255,12 +335,13 @@ where
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
         .draw()
-        .map_err(plot_err(PLOT))?;
+        .map_err(plot_err(plot))?;
     Ok(())
 }
 
 /// Accuracy per epoch (fractions in `[0, 1]`, drawn as percentages on a 0–100 axis), titled
-/// "Accuracy", for classifiers such as the FashionMNIST example. Returns the SVG text.
+/// "Accuracy", epochs numbered 1, 2, … as the console counts them, for classifiers such as the
+/// FashionMNIST example. Returns the SVG text.
 ///
 /// ```
 /// let svg = antorcha_viz::plot::accuracy_curve(&[0.5f64, 0.7, 0.8]).unwrap();
@@ -270,23 +351,32 @@ where
 pub fn accuracy_curve<T: Float>(accuracy: &[T]) -> Result<String> {
     const PLOT: &str = "accuracy_curve";
     let values = series(PLOT, "accuracy", accuracy)?;
-    let epochs = values.len();
-    let xr = -0.02 * epochs as f64..(epochs.max(2) - 1) as f64 * 1.02;
+    let xr = LinearTicks::new(ticks::epoch_axis(values.len()));
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (800, 500)).into_drawing_area();
         root.fill(&WHITE).map_err(plot_err(PLOT))?;
-        let mut chart = linear_chart(
-            PLOT,
-            &root,
-            "Accuracy",
-            (xr, "Epochs"),
-            (0.0..100.0, "Test accuracy (%)"),
-        )?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption("Accuracy", TITLE_FONT)
+            .margin(16)
+            .x_label_area_size(48)
+            .y_label_area_size(60)
+            .build_cartesian_2d(xr, 0.0..100.0)
+            .map_err(plot_err(PLOT))?;
+        chart
+            .configure_mesh()
+            .x_desc("Epochs")
+            .y_desc("Test accuracy (%)")
+            .x_label_formatter(&|x| ticks::epoch_label(*x))
+            .y_label_formatter(&|y| format!("{y:.0}"))
+            .axis_desc_style(LABEL_FONT)
+            .label_style(TICK_FONT)
+            .draw()
+            .map_err(plot_err(PLOT))?;
         let points: Vec<(f64, f64)> = values
             .iter()
             .enumerate()
-            .map(|(i, &v)| (i as f64, 100.0 * v))
+            .map(|(i, &v)| ((i + 1) as f64, 100.0 * v))
             .collect();
         chart
             .draw_series(LineSeries::new(points.clone(), TRAIN_COLOR.stroke_width(2)))

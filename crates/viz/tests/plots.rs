@@ -91,3 +91,121 @@ fn data_with_the_fitted_line() {
     }
     assert_eq!(circles(&doc), 80 + 1); // the points and the legend's mark
 }
+
+/// The numeric labels of the SVG (tick labels), in document order.
+fn numbers(texts: &[String]) -> Vec<String> {
+    texts
+        .iter()
+        .filter(|t| t.parse::<f64>().is_ok())
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn loss_ticks_within_one_decade_and_one_based_epochs() {
+    // The FashionMNIST default recipe's losses stay within one decade.
+    let train = [
+        0.58f64, 0.49, 0.44, 0.41, 0.39, 0.37, 0.36, 0.35, 0.34, 0.33,
+    ];
+    let test = [
+        0.52f64, 0.47, 0.45, 0.42, 0.41, 0.40, 0.39, 0.385, 0.38, 0.375,
+    ];
+    let svg =
+        antorcha_viz::plot::loss_curves(&[("Training loss", &train[..]), ("Test loss", &test[..])])
+            .unwrap();
+    let (_, texts) = parse_texts(&svg);
+    assert!(texts.iter().any(|t| t == "Test loss"), "{texts:?}");
+    assert!(!texts.iter().any(|t| t == "Validation Loss"));
+    let nums = numbers(&texts);
+    // Y: evenly spaced, same decimals.
+    for want in ["0.35", "0.40", "0.45", "0.50", "0.55"] {
+        assert!(nums.iter().any(|t| t == want), "{want} in {nums:?}");
+    }
+    // X: the epochs 1..=10, whole numbers, as the console counts them.
+    for e in 1..=10 {
+        assert!(nums.iter().any(|t| *t == e.to_string()), "{e} in {nums:?}");
+    }
+    assert!(
+        !nums.iter().any(|t| t == "0" || t.ends_with(".0")),
+        "{nums:?}"
+    );
+}
+
+#[test]
+fn loss_ticks_across_decades() {
+    let train: Vec<f64> = (0..1000).map(|i| 3.0 * 0.99f64.powi(i) + 0.01).collect();
+    let svg = loss_curve(&train, None).unwrap();
+    let (_, texts) = parse_texts(&svg);
+    let nums = numbers(&texts);
+    for want in [
+        "0.02", "0.05", "0.1", "0.2", "0.5", "1", "2", "100", "500", "1000",
+    ] {
+        assert!(nums.iter().any(|t| t == want), "{want} in {nums:?}");
+    }
+}
+
+#[test]
+fn accuracy_epochs_are_whole_numbers() {
+    let svg = antorcha_viz::plot::accuracy_curve(&[0.7f64, 0.8, 0.85]).unwrap();
+    let (_, texts) = parse_texts(&svg);
+    let nums = numbers(&texts);
+    for want in ["1", "2", "3", "0", "50", "100"] {
+        assert!(nums.iter().any(|t| t == want), "{want} in {nums:?}");
+    }
+    assert!(!nums.iter().any(|t| t.contains('.')), "{nums:?}");
+}
+
+#[test]
+fn confusion_matrix_names_and_counts() {
+    let names = ["T-shirt/top", "Trouser", "Bag"];
+    let counts = [7u64, 1, 0, 2, 9, 0, 0, 0, 11];
+    let svg = antorcha_viz::plot::confusion_matrix(&counts, &names).unwrap();
+    let (doc, texts) = parse_texts(&svg);
+    for name in names {
+        assert_eq!(texts.iter().filter(|t| *t == name).count(), 2, "{name}");
+    }
+    for label in [
+        "Confusion matrix",
+        "True label",
+        "Predicted label",
+        "11",
+        "7",
+    ] {
+        assert!(texts.iter().any(|t| t == label), "{label}");
+    }
+    let cells = doc.descendants().filter(|n| n.has_tag_name("rect")).count();
+    assert_eq!(cells, 1 + 9); // the background and one per cell
+    let e = antorcha_viz::plot::confusion_matrix(&counts[..8], &names).unwrap_err();
+    assert!(e.to_string().contains("counts has 8 values"), "{e}");
+}
+
+#[test]
+fn image_grid_titles_and_pixels() {
+    use antorcha_autograd::tensor::Tensor;
+    // Two 2x3 images: the first all black, the second one white pixel and a grey run of two.
+    let images = Tensor::<u8>::from_vec(vec![0, 0, 0, 0, 0, 0, 255, 0, 0, 0, 128, 128], &[2, 2, 3]);
+    let names = ["cat", "dog"];
+    let svg = antorcha_viz::plot::image_grid(&images, &[0, 0], &[0, 1], &names, 2).unwrap();
+    let (doc, texts) = parse_texts(&svg);
+    assert_eq!(texts, ["cat", "true: cat", "cat", "true: dog"]);
+    let fills: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|n| n.attribute("fill"))
+        .collect();
+    assert_eq!(fills[0], "#2ca02c"); // right: green
+    assert_eq!(fills[2], "#d62728"); // wrong: red
+                                     // background, two image backgrounds, then the white pixel and the grey run (one rect).
+    let rects: Vec<(&str, &str)> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("rect"))
+        .map(|n| (n.attribute("width").unwrap(), n.attribute("fill").unwrap()))
+        .collect();
+    assert_eq!(rects.len(), 5, "{rects:?}");
+    assert_eq!(rects[3], ("3", "#ffffff"));
+    assert_eq!(rects[4].0, "6");
+    let e = antorcha_viz::plot::image_grid(&images, &[0], &[0, 1], &names, 2).unwrap_err();
+    assert!(e.to_string().contains("predicted has 1"), "{e}");
+    let e = antorcha_viz::plot::image_grid(&images, &[0, 2], &[0, 1], &names, 2).unwrap_err();
+    assert!(e.to_string().contains("predicted class 2"), "{e}");
+}

@@ -309,11 +309,12 @@ impl<T: Float> Algorithm<T> for AdamWAlgo {
 
     fn update(
         o: &AdamWOptions,
-        param: &mut ArrayD<T>,
+        param: &ArrayViewD<'_, T>,
         grad: &ArrayViewD<'_, T>,
+        out: &mut ArrayViewMutD<'_, T>,
         state: &mut Option<Self::State>,
     ) {
-        <AdamAlgo as Algorithm<T>>::update(&o.to_adam(), param, grad, state)
+        <AdamAlgo as Algorithm<T>>::update(&o.to_adam(), param, grad, out, state)
     }
 
     fn export(state: &Self::State) -> ParamState {

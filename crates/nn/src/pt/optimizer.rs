@@ -10,7 +10,7 @@ use crate::error::{NnError, Result};
 
 /// Converts a PyTorch optimizer `state_dict` (`torch.load(f)["optimizer"]`) for an optimizer
 /// whose current state is `current` (its algorithm, groups and hyper-parameter names):
-/// each group's hyper-parameters by PyTorch's names (`betas` as `beta1`, `beta2`;
+/// each group's hyper-parameters by PyTorch's names (`betas` a pair;
 /// `initial_lr` kept; PyTorch-only switches such as `foreach`, `fused`, `capturable` and
 /// `differentiable` ignored), and each parameter's buffers (`momentum_buffer`, `exp_avg`,
 /// `exp_avg_sq`, `max_exp_avg_sq`, …) and `step`, matched by PyTorch's parameter ids.
@@ -85,21 +85,19 @@ pub fn optimizer_state_from_pt(
 
 /// Hyper-parameter `name` of a saved group, of the same kind as the optimizer's.
 fn hyper(group: &PtValue, name: &str, kind: &Hyper) -> Option<Hyper> {
-    let v = match name {
-        "beta1" | "beta2" => match group.get("betas")? {
-            PtValue::Tuple(b) | PtValue::List(b) if b.len() == 2 => {
-                &b[usize::from(name == "beta2")]
-            }
-            _ => return None,
-        },
-        _ => group.get(name)?,
-    };
+    let v = group.get(name)?;
     match kind {
         Hyper::Bool(_) => match v {
             PtValue::Bool(b) => Some(Hyper::Bool(*b)),
             _ => None,
         },
         Hyper::Float(_) => v.as_f64().map(Hyper::Float),
+        Hyper::Pair(..) => match v {
+            PtValue::Tuple(b) | PtValue::List(b) if b.len() == 2 => {
+                Some(Hyper::Pair(b[0].as_f64()?, b[1].as_f64()?))
+            }
+            _ => None,
+        },
     }
 }
 

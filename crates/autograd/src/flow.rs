@@ -7,10 +7,28 @@ use smallvec::SmallVec;
 
 use crate::error::Result;
 use crate::node::{Node, NodeArc, SavedList};
-use crate::rule::Rule;
+use crate::rule::{apply, zip_apply, Rule};
 use crate::var::Var;
 
-pub(crate) trait Flow<T: Float>: Sized {
+/// The gradient's carrier, and the ops that rules written once ([`crate::rule::RuleFn`]) use:
+/// recorded var ops for a `create_graph` backward, tensor kernels that reuse an unshared
+/// gradient's buffer otherwise.
+pub(crate) trait Flow<T: Float>: Sized + Clone {
+    /// Summed back to `shape` (a broadcast input's gradient).
+    fn sum_to(self, shape: &[usize]) -> Self;
+    /// Broadcast to `shape`.
+    fn expand(self, shape: &[usize]) -> Self;
+    /// `-g`.
+    fn neg(self) -> Self;
+    /// `g * s`.
+    fn scale(self, s: T) -> Self;
+    /// `g / s`.
+    fn div_by(self, s: T) -> Self;
+    /// `g * x`, `x` broadcast to `g`'s shape.
+    fn mul(self, x: &Self) -> Self;
+    /// `g * (e · x^(e-1))`, the power rule (`g * (x · 2)` for a square, `g * 0` for `e = 0`).
+    fn mul_pow_grad(self, x: &Self, e: T) -> Self;
+
     fn from_tensor(t: Tensor<T>) -> Self;
     fn with_tensor<R>(&self, f: impl FnOnce(&Tensor<T>) -> R) -> R;
     fn into_tensor(self) -> Tensor<T>;
@@ -29,6 +47,41 @@ pub(crate) trait Flow<T: Float>: Sized {
 }
 
 impl<T: Float> Flow<T> for Var<T> {
+    fn sum_to(self, shape: &[usize]) -> Self {
+        Var::sum_to(&self, shape)
+    }
+
+    fn expand(self, shape: &[usize]) -> Self {
+        self.broadcast_to(shape)
+    }
+
+    fn neg(self) -> Self {
+        Var::neg(&self)
+    }
+
+    fn scale(self, s: T) -> Self {
+        self.mul_scalar(s)
+    }
+
+    fn div_by(self, s: T) -> Self {
+        self.div_scalar(s)
+    }
+
+    fn mul(self, x: &Self) -> Self {
+        Var::mul(&self, x)
+    }
+
+    fn mul_pow_grad(self, x: &Self, e: T) -> Self {
+        let two = T::cast(2.0);
+        if e == T::zero() {
+            self.mul_scalar(e)
+        } else if e == two {
+            Var::mul(&self, &x.mul_scalar(two))
+        } else {
+            Var::mul(&self, &x.powf(e - T::one()).mul_scalar(e))
+        }
+    }
+
     fn from_tensor(t: Tensor<T>) -> Self {
         Var::new(t)
     }
@@ -46,9 +99,7 @@ impl<T: Float> Flow<T> for Var<T> {
     }
 
     fn accumulate(acc: Self, g: Self) -> Self {
-        // In place only when no graph is being recorded and nothing else holds `acc`.
-        g.with_data(|gt| acc.zip_grad_in_place(gt, |x, y| x + y))
-            .unwrap_or_else(|| acc.add(&g))
+        acc.add(&g)
     }
 
     fn run(
@@ -61,12 +112,48 @@ impl<T: Float> Flow<T> for Var<T> {
         let saved = Node::unpack_saved(node, saved)?;
         match rule {
             Rule::Vars(f) => f(&g, &saved, needs),
-            Rule::Both { ctx, on_vars, .. } => on_vars(ctx, &g, &saved, needs),
+            Rule::Generic { ctx, on_vars, .. } => on_vars(ctx, g, &saved, needs),
         }
     }
 }
 
 impl<T: Float> Flow<T> for Tensor<T> {
+    fn sum_to(self, shape: &[usize]) -> Self {
+        crate::rule::sum_to(self, shape)
+    }
+
+    fn expand(self, shape: &[usize]) -> Self {
+        self.broadcast_to(shape)
+    }
+
+    fn neg(self) -> Self {
+        apply(self, |x| -x)
+    }
+
+    fn scale(self, s: T) -> Self {
+        apply(self, |x| x * s)
+    }
+
+    fn div_by(self, s: T) -> Self {
+        apply(self, |x| x / s)
+    }
+
+    fn mul(self, x: &Self) -> Self {
+        zip_apply(self, x, |g, x| g * x)
+    }
+
+    fn mul_pow_grad(self, x: &Self, e: T) -> Self {
+        let two = T::cast(2.0);
+        if e == T::zero() {
+            apply(self, |g| g * e)
+        } else if e == two {
+            zip_apply(self, x, |g, x| g * (x * two))
+        } else {
+            let e1 = e - T::one();
+            zip_apply(self, x, |g, x| g * (x.powf(e1) * e))
+        }
+    }
+
     fn from_tensor(t: Tensor<T>) -> Self {
         t
     }
@@ -98,7 +185,7 @@ impl<T: Float> Flow<T> for Tensor<T> {
         needs: &[bool],
     ) -> Result<SmallVec<[Option<Self>; 2]>> {
         match rule {
-            Rule::Both {
+            Rule::Generic {
                 ctx, on_tensors, ..
             } => {
                 let saved = node.unpack_saved_tensors(saved)?;

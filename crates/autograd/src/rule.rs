@@ -1,6 +1,7 @@
-//! A node's backward rule. Every rule is written on vars, so that a `create_graph` backward
-//! records it; the hot ops also give the same rule on plain tensors, which a backward that
-//! records nothing runs without a var, a lock or a reference count per gradient.
+//! A node's backward rule, written once. Most rules are written on vars, so that a
+//! `create_graph` backward records them; the hot ops write theirs generically over the
+//! gradient's carrier ([`crate::flow::Flow`]), so that a backward that records nothing runs
+//! the same rule on plain tensors, without a var, a lock or a reference count per gradient.
 
 use antorcha_tensor::ndarray::{Dimension, IxDyn};
 use antorcha_tensor::{Float, Tensor};
@@ -9,10 +10,11 @@ use smallvec::SmallVec;
 use crate::error::Result;
 use crate::var::Var;
 
-/// The gradient of each input of an op (most ops have one or two: no allocation).
-pub(crate) type Grads<T> = SmallVec<[Option<Var<T>>; 2]>;
-/// The same, as plain tensors.
-pub(crate) type TensorGrads<T> = SmallVec<[Option<Tensor<T>>; 2]>;
+/// The gradient of each input of an op, carried as `F` (most ops have one or two inputs: no
+/// allocation).
+pub(crate) type GradsOf<F> = SmallVec<[Option<F>; 2]>;
+/// The same, as vars.
+pub(crate) type Grads<T> = GradsOf<Var<T>>;
 /// Saved values unpacked as plain tensors.
 pub(crate) type SavedTensors<T> = SmallVec<[Option<Tensor<T>>; 4]>;
 
@@ -55,60 +57,50 @@ impl<T: Float> Ctx<T> {
     }
 }
 
-/// The var form of a rule given both ways.
-pub(crate) type OnVars<T> = fn(&Ctx<T>, &Var<T>, &[Option<Var<T>>], &[bool]) -> Result<Grads<T>>;
-/// The tensor form of a rule given both ways.
-pub(crate) type OnTensors<T> =
-    fn(&Ctx<T>, Tensor<T>, &[Option<Tensor<T>>], &[bool]) -> Result<TensorGrads<T>>;
+/// A backward rule written once, over the gradient's carrier `F` ([`Flow`]: a var when the
+/// backward is recorded, a plain tensor otherwise): from what the forward kept, the output's
+/// gradient and the saved values, the gradient of each input.
+pub(crate) type RuleFn<T, F> = fn(&Ctx<T>, F, &[Option<F>], &[bool]) -> Result<GradsOf<F>>;
 
 /// A node's rule.
 pub(crate) enum Rule<T: Float> {
     /// On vars only: a backward that records nothing wraps the gradient in a var for it.
     Vars(BackwardFn<T>),
-    /// On vars and on plain tensors (the two must agree: the gradient tests run the tensor
-    /// form at first order and the var form through `create_graph`).
-    Both {
+    /// One generic rule ([`RuleFn`]), instantiated for vars and for plain tensors.
+    Generic {
         ctx: Ctx<T>,
-        on_vars: OnVars<T>,
-        on_tensors: OnTensors<T>,
+        on_vars: RuleFn<T, Var<T>>,
+        on_tensors: RuleFn<T, Tensor<T>>,
     },
 }
 
-/// A rule given on vars and on plain tensors, over what the forward kept.
-pub(crate) fn dual<T: Float>(ctx: Ctx<T>, on_vars: OnVars<T>, on_tensors: OnTensors<T>) -> Rule<T> {
-    Rule::Both {
-        ctx,
-        on_vars,
-        on_tensors,
-    }
+/// A [`Rule::Generic`] from one generic rule function and what the forward kept.
+macro_rules! generic {
+    ($ctx:expr, $rule:ident) => {
+        $crate::rule::Rule::Generic {
+            ctx: $ctx,
+            on_vars: $rule,
+            on_tensors: $rule,
+        }
+    };
 }
+pub(crate) use generic;
 
 /// `f` on every element of an owned gradient, in place (copied first only if it is shared).
 pub(crate) fn apply<T: Float>(mut g: Tensor<T>, f: impl Fn(T) -> T) -> Tensor<T> {
-    apply_in_place(&mut g, f);
+    g.apply_(f);
     g
 }
 
-/// `t[i] = f(t[i])` for every element (copied first only if `t`'s storage is shared).
-pub(crate) fn apply_in_place<T: Float>(t: &mut Tensor<T>, f: impl Fn(T) -> T) {
-    t.apply_(f)
-}
-
 /// `g[i] = f(g[i], x[i])` in place, `x` broadcast to `g`'s shape (the forward checked it can
-/// be).
+/// be; `g` is copied first only if it is shared).
 pub(crate) fn zip_apply<T: Float>(
     mut g: Tensor<T>,
     x: &Tensor<T>,
     f: impl Fn(T, T) -> T,
 ) -> Tensor<T> {
-    zip_in_place(&mut g, x, f);
+    g.zip_apply_(x, f);
     g
-}
-
-/// `t[i] = f(t[i], x[i])` for every element, `x` broadcast to `t`'s shape (copied first only
-/// if `t`'s storage is shared).
-pub(crate) fn zip_in_place<T: Float>(t: &mut Tensor<T>, x: &Tensor<T>, f: impl Fn(T, T) -> T) {
-    t.zip_apply_(x, f)
 }
 
 /// An owned gradient summed back to an input's `shape` (itself when the shapes agree).
@@ -122,12 +114,12 @@ pub(crate) fn sum_to<T: Float>(g: Tensor<T>, shape: &[usize]) -> Tensor<T> {
 
 /// The gradients of a two-input op from one owned gradient: `a` and `b` each take it where
 /// their input needs it (shared only when both do).
-pub(crate) fn split2<T: Float>(
-    g: Tensor<T>,
+pub(crate) fn split2<G: Clone>(
+    g: G,
     needs: &[bool],
-    a: impl FnOnce(Tensor<T>) -> Tensor<T>,
-    b: impl FnOnce(Tensor<T>) -> Tensor<T>,
-) -> TensorGrads<T> {
+    a: impl FnOnce(G) -> G,
+    b: impl FnOnce(G) -> G,
+) -> GradsOf<G> {
     match (needs[0], needs[1]) {
         (true, true) => smallvec::smallvec![Some(a(g.clone())), Some(b(g))],
         (true, false) => smallvec::smallvec![Some(a(g)), None],

@@ -11,7 +11,7 @@ use crate::error::{ok, AutogradError, Result};
 use crate::grad_mode::is_grad_enabled;
 use crate::graph::NodeRef;
 use crate::node::{lock, Attrs, Edge, Hook, Node, NodeArc, SavedList};
-use crate::rule::{apply_in_place, zip_in_place, BackwardFn, Rule};
+use crate::rule::{BackwardFn, Rule};
 
 /// A tensor in the autograd graph, like a `torch.Tensor` with `requires_grad`.
 ///
@@ -330,47 +330,6 @@ impl<T: Float> Var<T> {
         }
     }
 
-    /// For backward rules: `f` applied to every element of the incoming gradient, done in
-    /// place when no graph is being recorded and this handle is the only one on the gradient
-    /// (the engine's temporary), so nothing else can observe the change. `None` otherwise:
-    /// the caller then computes a new var with the differentiable op.
-    pub(crate) fn map_grad_in_place(&self, f: impl Fn(T) -> T) -> Option<Var<T>> {
-        if is_grad_enabled() || !self.inner.is_unique() {
-            return None;
-        }
-        {
-            let mut data = self.inner.data.write().unwrap_or_else(|p| p.into_inner());
-            // Copies first if the tensor's storage is shared (e.g. with a leaf's `.grad`).
-            apply_in_place(&mut data, f);
-        }
-        Some(self.clone())
-    }
-
-    /// `-self` for backward rules: in place when [`Var::map_grad_in_place`] allows it.
-    pub(crate) fn neg_grad(&self) -> Var<T> {
-        self.map_grad_in_place(|x| -x).unwrap_or_else(|| self.neg())
-    }
-
-    /// [`Var::map_grad_in_place`] for a rule that combines the gradient with a tensor of the
-    /// same shape, element by element: `g[i] = f(g[i], other[i])`.
-    pub(crate) fn zip_grad_in_place(
-        &self,
-        other: &Tensor<T>,
-        f: impl Fn(T, T) -> T,
-    ) -> Option<Var<T>> {
-        if is_grad_enabled() || !self.inner.is_unique() {
-            return None;
-        }
-        {
-            let mut data = self.inner.data.write().unwrap_or_else(|p| p.into_inner());
-            if data.shape() != other.shape() {
-                return None;
-            }
-            zip_in_place(&mut data, other, f);
-        }
-        Some(self.clone())
-    }
-
     /// A new leaf sharing this value but with no history and no grad (`tensor.detach()`).
     pub fn detach(&self) -> Var<T> {
         Var::new(self.data())
@@ -550,7 +509,8 @@ impl<T: Float> Var<T> {
         Var::from_op_rule(value, name, inputs, saved, attrs, Rule::Vars(backward))
     }
 
-    /// [`Var::from_op`] for a rule given on vars and on plain tensors ([`crate::rule::dual`]).
+    /// [`Var::from_op`] for any [`Rule`] (a [`Rule::Generic`] one runs on plain tensors when
+    /// nothing is recorded).
     #[track_caller]
     pub(crate) fn from_op_rule(
         value: Tensor<T>,

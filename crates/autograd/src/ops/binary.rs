@@ -6,8 +6,9 @@ use smallvec::smallvec;
 
 use super::plain;
 use crate::error::Result;
+use crate::flow::Flow;
 use crate::node::{Attr, Saved};
-use crate::rule::{apply, dual, split2, sum_to, zip_apply, Ctx};
+use crate::rule::{generic, split2, Ctx, GradsOf};
 use crate::var::{needs_graph, Var};
 
 /// A binary op's forward: `f` on both values, each read under one lock, and the inputs' shapes
@@ -27,30 +28,44 @@ fn forward2<T: Float>(
     })
 }
 
-/// `-sum_to(g, shape)`; with `alone` (no other input's rule reads `g`), negated in place
-/// when the gradient is the engine's only handle.
-fn neg_sum_to<T: Float>(g: &Var<T>, shape: &[usize], alone: bool) -> Var<T> {
-    if alone && g.with_data(|t| t.shape() == shape) {
-        return g.neg_grad();
-    }
-    g.sum_to(shape).neg_grad()
+/// `AddBackward0`: the gradient summed back to each input's shape.
+fn add_rule<T: Float, F: Flow<T>>(
+    c: &Ctx<T>,
+    g: F,
+    _: &[Option<F>],
+    needs: &[bool],
+) -> Result<GradsOf<F>> {
+    let (sa, sb) = c.shapes();
+    Ok(split2(g, needs, |g| g.sum_to(sa), |g| g.sum_to(sb)))
 }
 
-/// `sum_to(g * other, shape)`; with `alone` (no other input's rule reads `g`), the product
-/// is formed in place in the gradient when it is the engine's only handle.
-fn mul_sum_to<T: Float>(
-    g: &Var<T>,
-    other: &Option<Var<T>>,
-    shape: &[usize],
-    alone: bool,
-) -> Var<T> {
-    let other = other.as_ref().expect("saved");
-    if alone {
-        if let Some(r) = other.with_data(|o| g.zip_grad_in_place(o, |x, y| x * y)) {
-            return r.sum_to(shape);
-        }
-    }
-    g.mul(other).sum_to(shape)
+/// `SubBackward0`: as [`add_rule`], negated for `other`.
+fn sub_rule<T: Float, F: Flow<T>>(
+    c: &Ctx<T>,
+    g: F,
+    _: &[Option<F>],
+    needs: &[bool],
+) -> Result<GradsOf<F>> {
+    let (sa, sb) = c.shapes();
+    Ok(split2(g, needs, |g| g.sum_to(sa), |g| g.sum_to(sb).neg()))
+}
+
+/// `MulBackward0`: each side's gradient is `g` times the other side, summed back to its shape.
+fn mul_rule<T: Float, F: Flow<T>>(
+    c: &Ctx<T>,
+    g: F,
+    saved: &[Option<F>],
+    needs: &[bool],
+) -> Result<GradsOf<F>> {
+    let (sa, sb) = c.shapes();
+    let (other, this) = (&saved[0], &saved[1]);
+    let times = |g: F, x: &Option<F>| g.mul(x.as_ref().expect("saved"));
+    Ok(split2(
+        g,
+        needs,
+        |g| times(g, other).sum_to(sa),
+        |g| times(g, this).sum_to(sb),
+    ))
 }
 
 impl<T: Float> Var<T> {
@@ -98,20 +113,7 @@ impl<T: Float> Var<T> {
             &[self, other],
             smallvec![],
             smallvec![("alpha", Attr::Int(1))],
-            dual(
-                Ctx::Shapes(sa, sb),
-                |c, g, _, needs| {
-                    let (sa, sb) = c.shapes();
-                    Ok(smallvec![
-                        needs[0].then(|| g.sum_to(sa)),
-                        needs[1].then(|| g.sum_to(sb)),
-                    ])
-                },
-                |c, g, _, needs| {
-                    let (sa, sb) = c.shapes();
-                    Ok(split2(g, needs, |g| sum_to(g, sa), |g| sum_to(g, sb)))
-                },
-            ),
+            generic!(Ctx::Shapes(sa, sb), add_rule),
         ))
     }
 
@@ -128,25 +130,7 @@ impl<T: Float> Var<T> {
             &[self, other],
             smallvec![],
             smallvec![("alpha", Attr::Int(1))],
-            dual(
-                Ctx::Shapes(sa, sb),
-                |c, g, _, needs| {
-                    let (sa, sb) = c.shapes();
-                    Ok(smallvec![
-                        needs[0].then(|| g.sum_to(sa)),
-                        needs[1].then(|| neg_sum_to(g, sb, !needs[0])),
-                    ])
-                },
-                |c, g, _, needs| {
-                    let (sa, sb) = c.shapes();
-                    Ok(split2(
-                        g,
-                        needs,
-                        |g| sum_to(g, sa),
-                        |g| apply(sum_to(g, sb), |x: T| -x),
-                    ))
-                },
-            ),
+            generic!(Ctx::Shapes(sa, sb), sub_rule),
         ))
     }
 
@@ -168,28 +152,7 @@ impl<T: Float> Var<T> {
             &[self, other],
             saved,
             smallvec![],
-            dual(
-                Ctx::Shapes(sa, sb),
-                |c, g, saved, needs| {
-                    let (sa, sb) = c.shapes();
-                    Ok(smallvec![
-                        needs[0].then(|| mul_sum_to(g, &saved[0], sa, !needs[1])),
-                        needs[1].then(|| mul_sum_to(g, &saved[1], sb, !needs[0])),
-                    ])
-                },
-                |c, g, saved, needs| {
-                    let (sa, sb) = c.shapes();
-                    let times = |g, x: &Option<Tensor<T>>| {
-                        zip_apply(g, x.as_ref().expect("saved"), |g, x| g * x)
-                    };
-                    Ok(split2(
-                        g,
-                        needs,
-                        |g| sum_to(times(g, &saved[0]), sa),
-                        |g| sum_to(times(g, &saved[1]), sb),
-                    ))
-                },
-            ),
+            generic!(Ctx::Shapes(sa, sb), mul_rule),
         ))
     }
 

@@ -1,7 +1,8 @@
 //! The differentiable ops: each file holds a family, each op its forward and its backward side
-//! by side. Backward rules are written with these same ops, so `create_graph` records them; the
-//! hot ops also give the rule on plain tensors ([`crate::rule::dual`]), which a backward that
-//! records nothing runs.
+//! by side, the backward written once. Backward rules are written with these same ops, so
+//! `create_graph` records them; the hot ops write theirs generically over the gradient's
+//! carrier ([`crate::flow::Flow`]), so a backward that records nothing runs the same rule on
+//! plain tensors.
 
 mod binary;
 mod index;

@@ -7,8 +7,9 @@ use smallvec::smallvec;
 use super::plain;
 use super::unary::times_const;
 use crate::error::Result;
+use crate::flow::Flow;
 use crate::node::{Attr, Attrs, Saved};
-use crate::rule::{apply, dual, sum_to, Ctx, OnTensors, OnVars};
+use crate::rule::{generic, Ctx, GradsOf, Rule, RuleFn};
 use crate::var::{needs_graph, Var};
 
 fn dim_attrs(dim: usize, keepdim: bool, shape: &[usize]) -> Attrs {
@@ -30,6 +31,38 @@ fn expand_back<T: Float>(g: &Var<T>, dim: usize, keepdim: bool, shape: &[usize])
     g.broadcast_to(shape)
 }
 
+/// `SumBackward0` (and `sum_to`'s): the gradient broadcast back to the input's shape.
+fn sum_rule<T: Float, F: Flow<T>>(
+    c: &Ctx<T>,
+    g: F,
+    _: &[Option<F>],
+    _: &[bool],
+) -> Result<GradsOf<F>> {
+    Ok(smallvec![Some(g.expand(c.shape().slice()))])
+}
+
+/// `MeanBackward0`: the gradient divided by the count, broadcast back.
+fn mean_rule<T: Float, F: Flow<T>>(
+    c: &Ctx<T>,
+    g: F,
+    _: &[Option<F>],
+    _: &[bool],
+) -> Result<GradsOf<F>> {
+    let shape = c.shape();
+    let n = T::cast(shape.size() as f64);
+    Ok(smallvec![Some(g.div_by(n).expand(shape.slice()))])
+}
+
+/// `ExpandBackward0`: the gradient summed back to the input's shape.
+fn expand_rule<T: Float, F: Flow<T>>(
+    c: &Ctx<T>,
+    g: F,
+    _: &[Option<F>],
+    _: &[bool],
+) -> Result<GradsOf<F>> {
+    Ok(smallvec![Some(g.sum_to(c.shape().slice()))])
+}
+
 impl<T: Float> Var<T> {
     /// The sum of all elements, as a 0-d var (`SumBackward0`).
     #[track_caller]
@@ -45,11 +78,7 @@ impl<T: Float> Var<T> {
             &[self],
             smallvec![],
             attrs,
-            dual(
-                Ctx::Shape(shape),
-                |c, g, _, _| Ok(smallvec![Some(g.broadcast_to(c.shape().slice()))]),
-                |c, g, _, _| Ok(smallvec![Some(g.broadcast_to(c.shape().slice()))]),
-            ),
+            generic!(Ctx::Shape(shape), sum_rule),
         )
     }
 
@@ -71,23 +100,7 @@ impl<T: Float> Var<T> {
             &[self],
             smallvec![],
             attrs,
-            dual(
-                Ctx::Shape(shape),
-                |c, g, _, _| {
-                    let shape = c.shape();
-                    let n = T::cast(shape.size() as f64);
-                    let g = g
-                        .map_grad_in_place(|x| x / n)
-                        .unwrap_or_else(|| g.div_scalar(n));
-                    Ok(smallvec![Some(g.broadcast_to(shape.slice()))])
-                },
-                |c, g, _, _| {
-                    let shape = c.shape();
-                    let n = T::cast(shape.size() as f64);
-                    let g = apply(g, |x| x / n);
-                    Ok(smallvec![Some(g.broadcast_to(shape.slice()))])
-                },
-            ),
+            generic!(Ctx::Shape(shape), mean_rule),
         )
     }
 
@@ -310,8 +323,8 @@ impl<T: Float> Var<T> {
             shape,
             "SumBackward1",
             |x, shape| x.try_sum_to(shape),
-            |c, g, _, _| Ok(smallvec![Some(g.broadcast_to(c.shape().slice()))]),
-            |c, g, _, _| Ok(smallvec![Some(g.broadcast_to(c.shape().slice()))]),
+            sum_rule,
+            sum_rule,
         )
     }
 
@@ -332,8 +345,8 @@ impl<T: Float> Var<T> {
             shape,
             "ExpandBackward0",
             |x, shape| x.try_broadcast_to(shape),
-            |c, g, _, _| Ok(smallvec![Some(g.sum_to(c.shape().slice()))]),
-            |c, g, _, _| Ok(smallvec![Some(sum_to(g, c.shape().slice()))]),
+            expand_rule,
+            expand_rule,
         )
     }
 
@@ -346,8 +359,8 @@ impl<T: Float> Var<T> {
         shape: &[usize],
         name: &'static str,
         forward: impl FnOnce(&Tensor<T>, &[usize]) -> antorcha_tensor::Result<Tensor<T>>,
-        on_vars: OnVars<T>,
-        on_tensors: OnTensors<T>,
+        on_vars: RuleFn<T, Var<T>>,
+        on_tensors: RuleFn<T, Tensor<T>>,
     ) -> Result<Var<T>> {
         let record = needs_graph(&[self]);
         let Some((value, from)) = self.with_data(|x| {
@@ -369,7 +382,11 @@ impl<T: Float> Var<T> {
             &[self],
             smallvec![],
             smallvec![("self_sym_sizes", Attr::shape(from.slice()))],
-            dual(Ctx::Shape(from), on_vars, on_tensors),
+            Rule::Generic {
+                ctx: Ctx::Shape(from),
+                on_vars,
+                on_tensors,
+            },
         ))
     }
 }

@@ -3,8 +3,10 @@
 use antorcha_tensor::{Float, Tensor};
 use smallvec::smallvec;
 
+use crate::error::Result;
+use crate::flow::Flow;
 use crate::node::{Attr, Attrs, Saved};
-use crate::rule::{apply, dual, zip_apply, Ctx, Grads};
+use crate::rule::{generic, Ctx, GradsOf, Rule};
 use crate::var::{needs_graph, Var};
 
 /// The op's result as a saved value (re-attached to its node at backward).
@@ -92,7 +94,12 @@ impl<T: Float> Var<T> {
     #[track_caller]
     pub fn neg(&self) -> Var<T> {
         let value = self.with_data(|t| t.neg());
-        self.scalar_op(value, "NegBackward0", smallvec![], Negated)
+        self.scalar_op(
+            value,
+            "NegBackward0",
+            smallvec![],
+            generic!(Ctx::None, negated_rule),
+        )
     }
 
     /// `-1`, `0` or `1` by sign; its gradient is zero (`SignBackward0`).
@@ -125,19 +132,7 @@ impl<T: Float> Var<T> {
             &[self],
             smallvec![("self", Some(Saved::var(self)))],
             smallvec![("exponent", Attr::Float(exponent.as_f64()))],
-            dual(Ctx::Number(exponent), pow_on_vars, |c, g, saved, _| {
-                let exponent = c.number();
-                let x = saved[0].as_ref().expect("saved");
-                let g = if exponent == T::zero() {
-                    apply(g, |g| g * T::zero())
-                } else if exponent == T::cast(2.0) {
-                    zip_apply(g, x, |g, x| g * (x * T::cast(2.0)))
-                } else {
-                    let e1 = exponent - T::one();
-                    zip_apply(g, x, |g, x| g * (x.powf(e1) * exponent))
-                };
-                Ok(smallvec![Some(g)])
-            }),
+            generic!(Ctx::Number(exponent), pow_rule),
         )
     }
 
@@ -200,7 +195,7 @@ impl<T: Float> Var<T> {
             value,
             "AddBackward0",
             smallvec![("alpha", Attr::Int(1))],
-            Same,
+            generic!(Ctx::None, same_rule),
         )
     }
 
@@ -212,7 +207,7 @@ impl<T: Float> Var<T> {
             value,
             "SubBackward0",
             smallvec![("alpha", Attr::Int(1))],
-            Same,
+            generic!(Ctx::None, same_rule),
         )
     }
 
@@ -224,7 +219,7 @@ impl<T: Float> Var<T> {
             value,
             "RsubBackward1",
             smallvec![("alpha", Attr::Int(1))],
-            Negated,
+            generic!(Ctx::None, negated_rule),
         )
     }
 
@@ -236,7 +231,7 @@ impl<T: Float> Var<T> {
             value,
             "MulBackward0",
             smallvec![("other", Attr::Float(s.as_f64()))],
-            Times(s),
+            generic!(Ctx::Number(s), times_rule),
         )
     }
 
@@ -248,7 +243,7 @@ impl<T: Float> Var<T> {
             value,
             "DivBackward0",
             smallvec![("other", Attr::Float(s.as_f64()))],
-            Over(s),
+            generic!(Ctx::Number(s), over_rule),
         )
     }
 
@@ -260,140 +255,67 @@ impl<T: Float> Var<T> {
 
     /// Records a one-input op whose gradient is the output's gradient scaled by a number.
     #[track_caller]
-    fn scalar_op<S: Scaling<T>>(
+    fn scalar_op(
         &self,
         value: Tensor<T>,
         name: &'static str,
         attrs: Attrs,
-        scale: S,
+        rule: Rule<T>,
     ) -> Var<T> {
         if !needs_graph(&[self]) {
             return Var::new(value);
         }
-        Var::from_op_rule(
-            value,
-            name,
-            &[self],
-            smallvec![],
-            attrs,
-            dual(
-                scale.ctx(),
-                |c, g, _, _| Ok(smallvec![Some(S::from_ctx(c).on_var(g))]),
-                |c, g, _, _| Ok(smallvec![Some(S::from_ctx(c).on_tensor(g))]),
-            ),
-        )
+        Var::from_op_rule(value, name, &[self], smallvec![], attrs, rule)
     }
 }
 
-/// How a scalar op's gradient scales the output's gradient.
-trait Scaling<T: Float>: Sized + 'static {
-    /// The number it keeps, if any, for the node.
-    fn ctx(&self) -> Ctx<T>;
-    fn from_ctx(c: &Ctx<T>) -> Self;
-    fn on_var(&self, g: &Var<T>) -> Var<T>;
-    fn on_tensor(&self, g: Tensor<T>) -> Tensor<T>;
-}
-
-/// The gradient passes unchanged (`x + s`, `x - s`).
-struct Same;
-/// The gradient is negated (`s - x`).
-struct Negated;
-/// The gradient is multiplied by the number (`x * s`).
-struct Times<T>(T);
-/// The gradient is divided by the number (`x / s`).
-struct Over<T>(T);
-
-impl<T: Float> Scaling<T> for Same {
-    fn ctx(&self) -> Ctx<T> {
-        Ctx::None
-    }
-    fn from_ctx(_: &Ctx<T>) -> Self {
-        Same
-    }
-    fn on_var(&self, g: &Var<T>) -> Var<T> {
-        g.clone()
-    }
-    fn on_tensor(&self, g: Tensor<T>) -> Tensor<T> {
-        g
-    }
-}
-
-impl<T: Float> Scaling<T> for Negated {
-    fn ctx(&self) -> Ctx<T> {
-        Ctx::None
-    }
-    fn from_ctx(_: &Ctx<T>) -> Self {
-        Negated
-    }
-    fn on_var(&self, g: &Var<T>) -> Var<T> {
-        g.neg_grad()
-    }
-    fn on_tensor(&self, g: Tensor<T>) -> Tensor<T> {
-        apply(g, |x| -x)
-    }
-}
-
-impl<T: Float> Scaling<T> for Times<T> {
-    fn ctx(&self) -> Ctx<T> {
-        Ctx::Number(self.0)
-    }
-    fn from_ctx(c: &Ctx<T>) -> Self {
-        Times(c.number())
-    }
-    fn on_var(&self, g: &Var<T>) -> Var<T> {
-        let s = self.0;
-        g.map_grad_in_place(|x| x * s)
-            .unwrap_or_else(|| g.mul_scalar(s))
-    }
-    fn on_tensor(&self, g: Tensor<T>) -> Tensor<T> {
-        apply(g, |x| x * self.0)
-    }
-}
-
-impl<T: Float> Scaling<T> for Over<T> {
-    fn ctx(&self) -> Ctx<T> {
-        Ctx::Number(self.0)
-    }
-    fn from_ctx(c: &Ctx<T>) -> Self {
-        Over(c.number())
-    }
-    fn on_var(&self, g: &Var<T>) -> Var<T> {
-        let s = self.0;
-        g.map_grad_in_place(|x| x / s)
-            .unwrap_or_else(|| g.div_scalar(s))
-    }
-    fn on_tensor(&self, g: Tensor<T>) -> Tensor<T> {
-        apply(g, |x| x / self.0)
-    }
-}
-
-/// `PowBackward0` on vars: `g * e x^(e-1)` (`g * 2x` for a square), zero for `e = 0`.
-fn pow_on_vars<T: Float>(
-    c: &Ctx<T>,
-    g: &Var<T>,
-    saved: &[Option<Var<T>>],
+/// `x + s`, `x - s`: the gradient passes unchanged.
+fn same_rule<T: Float, F: Flow<T>>(
+    _: &Ctx<T>,
+    g: F,
+    _: &[Option<F>],
     _: &[bool],
-) -> crate::error::Result<Grads<T>> {
-    let exponent = c.number();
+) -> Result<GradsOf<F>> {
+    Ok(smallvec![Some(g)])
+}
+
+/// `s - x`: the gradient is negated.
+fn negated_rule<T: Float, F: Flow<T>>(
+    _: &Ctx<T>,
+    g: F,
+    _: &[Option<F>],
+    _: &[bool],
+) -> Result<GradsOf<F>> {
+    Ok(smallvec![Some(g.neg())])
+}
+
+/// `x * s`: the gradient is multiplied by the number.
+fn times_rule<T: Float, F: Flow<T>>(
+    c: &Ctx<T>,
+    g: F,
+    _: &[Option<F>],
+    _: &[bool],
+) -> Result<GradsOf<F>> {
+    Ok(smallvec![Some(g.scale(c.number()))])
+}
+
+/// `x / s`: the gradient is divided by the number.
+fn over_rule<T: Float, F: Flow<T>>(
+    c: &Ctx<T>,
+    g: F,
+    _: &[Option<F>],
+    _: &[bool],
+) -> Result<GradsOf<F>> {
+    Ok(smallvec![Some(g.div_by(c.number()))])
+}
+
+/// `PowBackward0`: `g * e x^(e-1)` (`g * 2x` for a square), zero for `e = 0`.
+fn pow_rule<T: Float, F: Flow<T>>(
+    c: &Ctx<T>,
+    g: F,
+    saved: &[Option<F>],
+    _: &[bool],
+) -> Result<GradsOf<F>> {
     let x = saved[0].as_ref().expect("saved");
-    if exponent == T::zero() {
-        return Ok(smallvec![Some(times_const(g, g.data().zeros_like()))]);
-    }
-    let two = T::cast(2.0);
-    // g * (2x) or g * (x^(e-1) * e), in place on the gradient when possible.
-    let fast = if exponent == two {
-        x.with_data(|t| g.zip_grad_in_place(t, |g, x| g * (x * two)))
-    } else {
-        let e1 = exponent - T::one();
-        x.with_data(|t| g.zip_grad_in_place(t, |g, x| g * (x.powf(e1) * exponent)))
-    };
-    if let Some(r) = fast {
-        return Ok(smallvec![Some(r)]);
-    }
-    let d = if exponent == two {
-        x.mul_scalar(two)
-    } else {
-        x.powf(exponent - T::one()).mul_scalar(exponent)
-    };
-    Ok(smallvec![Some(g.mul(&d))])
+    Ok(smallvec![Some(g.mul_pow_grad(x, c.number()))])
 }

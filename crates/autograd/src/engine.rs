@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use antorcha_tensor::ndarray::Dimension;
+use antorcha_tensor::ndarray::{Dimension, IxDyn};
 use antorcha_tensor::{Float, Tensor};
 use smallvec::SmallVec;
 
@@ -215,6 +215,15 @@ fn check_finite<T: Float>(node: &Node<T>, input: usize, g: &Tensor<T>) -> Result
     }
 }
 
+/// `g` summed back to an input's `shape` (itself when it already has it).
+fn sum_to_input<T: Float, F: Flow<T>>(g: F, shape: &IxDyn) -> F {
+    if g.with_tensor(|t| t.shape() == shape.slice()) {
+        g
+    } else {
+        g.sum_to(shape.slice())
+    }
+}
+
 /// Runs the hooks on a gradient in order, each seeing the last one's replacement; a
 /// replacement must keep the gradient's shape (PyTorch: "hook has changed the size of value").
 /// Hooks are user code: they run on a copy of the list and a handle on the gradient, with no
@@ -343,20 +352,13 @@ impl<T: Float> Pass<'_, '_, T> {
                     let grads = self.run_node(node, grad)?;
                     for (k, (edge, g)) in node.inputs.iter().zip(grads).enumerate() {
                         let Some(g) = g else { continue };
-                        // Every rule returns its input's shape (the gradient property tests
-                        // check each one; hooks are checked where they run), so this costs
-                        // nothing in release builds, where reading a var's shape takes a lock.
-                        debug_assert!(
-                            g.with_tensor(|t| match edge {
-                                Edge::Node(n) => t.shape() == n.shape.slice(),
-                                Edge::Leaf(v) => v.same_shape(t),
-                                Edge::None => true,
-                            }),
-                            "{} (created at {}) returned a gradient of shape {:?} for input {k}",
-                            node.name,
-                            node.location_string(),
-                            g.with_tensor(|t| t.shape().to_vec())
-                        );
+                        // A broadcast input's gradient comes at the output's shape: it is
+                        // summed back to the input's here, in one place for every op.
+                        let g = match edge {
+                            Edge::None => continue,
+                            Edge::Node(n) => sum_to_input(g, &n.shape),
+                            Edge::Leaf(v) => sum_to_input(g, &v.shape),
+                        };
                         let key = match edge {
                             Edge::None => continue,
                             Edge::Node(n) => NodeArc::as_ptr(n) as usize,

@@ -3,7 +3,7 @@
 //! gradient's carrier ([`crate::flow::Flow`]), so that a backward that records nothing runs
 //! the same rule on plain tensors, without a var, a lock or a reference count per gradient.
 
-use antorcha_tensor::ndarray::{Dimension, IxDyn};
+use antorcha_tensor::ndarray::IxDyn;
 use antorcha_tensor::{Float, Tensor};
 use smallvec::SmallVec;
 
@@ -27,7 +27,6 @@ pub(crate) type BackwardFn<T> =
 pub(crate) enum Ctx<T> {
     None,
     Shape(IxDyn),
-    Shapes(IxDyn, IxDyn),
     Number(T),
 }
 
@@ -37,14 +36,6 @@ impl<T: Float> Ctx<T> {
         match self {
             Ctx::Shape(s) => s,
             _ => unreachable!("the rule was recorded with one shape"),
-        }
-    }
-
-    /// The two input shapes a binary op kept.
-    pub(crate) fn shapes(&self) -> (&[usize], &[usize]) {
-        match self {
-            Ctx::Shapes(a, b) => (a.slice(), b.slice()),
-            _ => unreachable!("the rule was recorded with two shapes"),
         }
     }
 

@@ -5,6 +5,7 @@ use std::panic::Location;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 
+use antorcha_tensor::ndarray::{Dimension, IxDyn};
 use antorcha_tensor::{broadcast_shapes, Float, Tensor, TensorError};
 
 use crate::error::{ok, AutogradError, Result};
@@ -33,6 +34,8 @@ pub struct Var<T: Float = f32> {
 pub(crate) type VarArc<T> = triomphe::Arc<VarInner<T>>;
 
 pub(crate) struct VarInner<T: Float> {
+    /// The value's shape, which never changes (in-place ops keep it): read without the lock.
+    pub(crate) shape: IxDyn,
     pub(crate) data: RwLock<Tensor<T>>,
     pub(crate) version: AtomicU64,
     pub(crate) requires_grad: AtomicBool,
@@ -61,6 +64,7 @@ pub(crate) fn needs_graph<T: Float>(inputs: &[&Var<T>]) -> bool {
 impl<T: Float> VarInner<T> {
     fn new(data: Tensor<T>, requires_grad: bool, grad_fn: Option<NodeArc<T>>) -> Self {
         VarInner {
+            shape: data.raw_dim(),
             data: RwLock::new(data),
             version: AtomicU64::new(0),
             requires_grad: AtomicBool::new(requires_grad),
@@ -73,15 +77,7 @@ impl<T: Float> VarInner<T> {
     }
 
     pub(crate) fn shape(&self) -> Vec<usize> {
-        self.data
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .shape()
-            .to_vec()
-    }
-
-    pub(crate) fn same_shape(&self, t: &Tensor<T>) -> bool {
-        self.data.read().unwrap_or_else(|p| p.into_inner()).shape() == t.shape()
+        self.shape.slice().to_vec()
     }
 }
 
@@ -245,12 +241,6 @@ impl<T: Float> Var<T> {
         }
     }
 
-    /// The shape of the value as ndarray's dimension (no allocation for up to 4 dims).
-    #[inline]
-    pub(crate) fn dim(&self) -> antorcha_tensor::ndarray::IxDyn {
-        self.with_data(|t| t.view().raw_dim())
-    }
-
     /// The shape of the value.
     pub fn shape(&self) -> Vec<usize> {
         self.inner.shape()
@@ -258,12 +248,12 @@ impl<T: Float> Var<T> {
 
     /// The number of dimensions.
     pub fn ndim(&self) -> usize {
-        self.with_data(|t| t.ndim())
+        self.inner.shape.ndim()
     }
 
     /// The number of elements.
     pub fn numel(&self) -> usize {
-        self.with_data(|t| t.numel())
+        self.inner.shape.size()
     }
 
     /// The value of a one-element var as a plain number (`tensor.item()`): summing losses

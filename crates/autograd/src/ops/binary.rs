@@ -1,6 +1,6 @@
-//! Elementwise binary ops with broadcasting; every gradient is summed back to its input's shape.
+//! Elementwise binary ops with broadcasting. Each rule gives its inputs' gradients at the
+//! output's shape; the engine sums each back to its input's shape (one place for every op).
 
-use antorcha_tensor::ndarray::{Dimension, IxDyn};
 use antorcha_tensor::{Float, Tensor};
 use smallvec::smallvec;
 
@@ -11,60 +11,49 @@ use crate::node::{Attr, Saved};
 use crate::rule::{generic, split2, Ctx, GradsOf};
 use crate::var::{needs_graph, Var};
 
-/// A binary op's forward: `f` on both values, each read under one lock, and the inputs' shapes
-/// when the op is recorded (`None`: nothing to record).
-type Forward<T> = (Tensor<T>, Option<(IxDyn, IxDyn)>);
-
+/// A binary op's forward: `f` on both values, and whether the op is to be recorded.
 fn forward2<T: Float>(
     a: &Var<T>,
     b: &Var<T>,
     f: impl FnOnce(&Tensor<T>, &Tensor<T>) -> antorcha_tensor::Result<Tensor<T>>,
-) -> Result<Forward<T>> {
-    let record = needs_graph(&[a, b]);
-    a.with_data2(b, |x, y| {
-        let value = f(x, y)?;
-        let dims = record.then(|| (x.view().raw_dim(), y.view().raw_dim()));
-        Ok((value, dims))
-    })
+) -> Result<(Tensor<T>, bool)> {
+    let value = a.with_data2(b, f)?;
+    Ok((value, needs_graph(&[a, b])))
 }
 
-/// `AddBackward0`: the gradient summed back to each input's shape.
+/// `AddBackward0`: the gradient, to both inputs.
 fn add_rule<T: Float, F: Flow<T>>(
-    c: &Ctx<T>,
+    _: &Ctx<T>,
     g: F,
     _: &[Option<F>],
     needs: &[bool],
 ) -> Result<GradsOf<F>> {
-    let (sa, sb) = c.shapes();
-    Ok(split2(g, needs, |g| g.sum_to(sa), |g| g.sum_to(sb)))
+    Ok(split2(g, needs, |g| g, |g| g))
 }
 
 /// `SubBackward0`: as [`add_rule`], negated for `other`.
 fn sub_rule<T: Float, F: Flow<T>>(
-    c: &Ctx<T>,
+    _: &Ctx<T>,
     g: F,
     _: &[Option<F>],
     needs: &[bool],
 ) -> Result<GradsOf<F>> {
-    let (sa, sb) = c.shapes();
-    Ok(split2(g, needs, |g| g.sum_to(sa), |g| g.sum_to(sb).neg()))
+    Ok(split2(g, needs, |g| g, |g| g.neg()))
 }
 
-/// `MulBackward0`: each side's gradient is `g` times the other side, summed back to its shape.
+/// `MulBackward0`: each side's gradient is `g` times the other side.
 fn mul_rule<T: Float, F: Flow<T>>(
-    c: &Ctx<T>,
+    _: &Ctx<T>,
     g: F,
     saved: &[Option<F>],
     needs: &[bool],
 ) -> Result<GradsOf<F>> {
-    let (sa, sb) = c.shapes();
-    let (other, this) = (&saved[0], &saved[1]);
     let times = |g: F, x: &Option<F>| g.mul(x.as_ref().expect("saved"));
     Ok(split2(
         g,
         needs,
-        |g| times(g, other).sum_to(sa),
-        |g| times(g, this).sum_to(sb),
+        |g| times(g, &saved[0]),
+        |g| times(g, &saved[1]),
     ))
 }
 
@@ -103,44 +92,44 @@ impl<T: Float> Var<T> {
     /// `self + other` or an error naming both shapes.
     #[track_caller]
     pub fn try_add(&self, other: &Var<T>) -> Result<Var<T>> {
-        let (value, dims) = forward2(self, other, |a, b| a.try_add(b))?;
-        let Some((sa, sb)) = dims else {
+        let (value, record) = forward2(self, other, |a, b| a.try_add(b))?;
+        if !record {
             return Ok(Var::new(value));
-        };
+        }
         Ok(Var::from_op_rule(
             value,
             "AddBackward0",
             &[self, other],
             smallvec![],
             smallvec![("alpha", Attr::Int(1))],
-            generic!(Ctx::Shapes(sa, sb), add_rule),
+            generic!(Ctx::None, add_rule),
         ))
     }
 
     /// `self - other` or an error naming both shapes.
     #[track_caller]
     pub fn try_sub(&self, other: &Var<T>) -> Result<Var<T>> {
-        let (value, dims) = forward2(self, other, |a, b| a.try_sub(b))?;
-        let Some((sa, sb)) = dims else {
+        let (value, record) = forward2(self, other, |a, b| a.try_sub(b))?;
+        if !record {
             return Ok(Var::new(value));
-        };
+        }
         Ok(Var::from_op_rule(
             value,
             "SubBackward0",
             &[self, other],
             smallvec![],
             smallvec![("alpha", Attr::Int(1))],
-            generic!(Ctx::Shapes(sa, sb), sub_rule),
+            generic!(Ctx::None, sub_rule),
         ))
     }
 
     /// `self * other` or an error naming both shapes.
     #[track_caller]
     pub fn try_mul(&self, other: &Var<T>) -> Result<Var<T>> {
-        let (value, dims) = forward2(self, other, |a, b| a.try_mul(b))?;
-        let Some((sa, sb)) = dims else {
+        let (value, record) = forward2(self, other, |a, b| a.try_mul(b))?;
+        if !record {
             return Ok(Var::new(value));
-        };
+        }
         // Each side's gradient needs the other side: keep only what will be used.
         let saved = smallvec![
             ("other", self.needs_grad().then(|| Saved::var(other))),
@@ -152,17 +141,17 @@ impl<T: Float> Var<T> {
             &[self, other],
             saved,
             smallvec![],
-            generic!(Ctx::Shapes(sa, sb), mul_rule),
+            generic!(Ctx::None, mul_rule),
         ))
     }
 
     /// `self / other` or an error naming both shapes.
     #[track_caller]
     pub fn try_div(&self, other: &Var<T>) -> Result<Var<T>> {
-        let (value, dims) = forward2(self, other, |a, b| a.try_div(b))?;
-        let Some((sa, sb)) = dims else {
+        let (value, record) = forward2(self, other, |a, b| a.try_div(b))?;
+        if !record {
             return Ok(Var::new(value));
-        };
+        }
         let saved = smallvec![
             ("other", Some(Saved::var(other))),
             ("self", other.needs_grad().then(|| Saved::var(self))),
@@ -176,11 +165,11 @@ impl<T: Float> Var<T> {
             Box::new(move |g, saved, needs| {
                 let b = saved[0].as_ref().expect("saved");
                 Ok(smallvec![
-                    needs[0].then(|| g.div(b).sum_to(sa.slice())),
+                    needs[0].then(|| g.div(b)),
                     needs[1].then(|| {
                         // d(a/b)/db = -a / b²
                         let a = saved[1].as_ref().expect("saved");
-                        g.mul(a).div(&b.mul(b)).neg().sum_to(sb.slice())
+                        g.mul(a).div(&b.mul(b)).neg()
                     }),
                 ])
             }),
@@ -190,10 +179,10 @@ impl<T: Float> Var<T> {
     /// `self ** other` or an error naming both shapes.
     #[track_caller]
     pub fn try_pow(&self, other: &Var<T>) -> Result<Var<T>> {
-        let (value, dims) = forward2(self, other, |a, b| a.try_pow(b))?;
-        let Some((sa, sb)) = dims else {
+        let (value, record) = forward2(self, other, |a, b| a.try_pow(b))?;
+        if !record {
             return Ok(Var::new(value));
-        };
+        }
         let saved = smallvec![
             ("exponent", Some(Saved::var(other))),
             ("self", Some(Saved::var(self))),
@@ -222,7 +211,6 @@ impl<T: Float> Var<T> {
                         let d = b.mul(&a.pow(&b.sub_scalar(T::one())));
                         let zero_exp = b.data().eq_scalar(T::zero());
                         g.mul(&d.masked_fill(&zero_exp, T::zero()))
-                            .sum_to(sa.slice())
                     }),
                     needs[1].then(|| {
                         // a^b * ln(a), zero where a == 0 and b >= 0.
@@ -232,7 +220,7 @@ impl<T: Float> Var<T> {
                             .data()
                             .eq_scalar(T::zero())
                             .logical_and(&b.data().ge_scalar(T::zero()));
-                        g.mul(&d.masked_fill(&mask, T::zero())).sum_to(sb.slice())
+                        g.mul(&d.masked_fill(&mask, T::zero()))
                     }),
                 ])
             }),
@@ -262,7 +250,6 @@ impl<T: Float> Var<T> {
         if !needs_graph(&[self, other]) {
             return Ok(Var::new(value));
         }
-        let (sa, sb) = (self.dim(), other.dim());
         // Share of the gradient each side gets: 1 where it wins, 1/2 on ties, 0 where it loses.
         let wins = if max { a.try_gt(&b)? } else { a.try_lt(&b)? };
         let ties = a.try_eq(&b)?;
@@ -285,8 +272,8 @@ impl<T: Float> Var<T> {
             smallvec![],
             Box::new(move |g, _, needs| {
                 Ok(smallvec![
-                    needs[0].then(|| g.mul(&Var::new(wa.clone())).sum_to(sa.slice())),
-                    needs[1].then(|| g.mul(&Var::new(wb.clone())).sum_to(sb.slice())),
+                    needs[0].then(|| g.mul(&Var::new(wa.clone()))),
+                    needs[1].then(|| g.mul(&Var::new(wb.clone()))),
                 ])
             }),
         ))

@@ -281,7 +281,6 @@ impl<T: Float> Var<T> {
         if !needs_graph(&[self]) {
             return Ok(Var::new(out));
         }
-        let shape = self.shape();
         let mask = mask.clone();
         Ok(Var::from_op(
             out,
@@ -289,11 +288,7 @@ impl<T: Float> Var<T> {
             &[self],
             smallvec![],
             smallvec![],
-            Box::new(move |g, _, _| {
-                Ok(smallvec![Some(
-                    g.masked_fill(&mask, T::zero()).sum_to(&shape)
-                )])
-            }),
+            Box::new(move |g, _, _| Ok(smallvec![Some(g.masked_fill(&mask, T::zero()))])),
         ))
     }
 
@@ -314,7 +309,6 @@ impl<T: Float> Var<T> {
         if !needs_graph(&[a, b]) {
             return Ok(Var::new(value));
         }
-        let (sa, sb) = (a.shape(), b.shape());
         let (keep_a, keep_b) = (cond.logical_not(), cond.clone());
         Ok(Var::from_op(
             value,
@@ -324,8 +318,8 @@ impl<T: Float> Var<T> {
             smallvec![],
             Box::new(move |g, _, needs| {
                 Ok(smallvec![
-                    needs[0].then(|| g.masked_fill(&keep_a, T::zero()).sum_to(&sa)),
-                    needs[1].then(|| g.masked_fill(&keep_b, T::zero()).sum_to(&sb)),
+                    needs[0].then(|| g.masked_fill(&keep_a, T::zero())),
+                    needs[1].then(|| g.masked_fill(&keep_b, T::zero())),
                 ])
             }),
         ))

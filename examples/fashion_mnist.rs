@@ -28,6 +28,9 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::Rng;
 
+#[path = "common/run_files.rs"]
+mod run_files;
+
 /// Trains the FashionMNIST MLP of the notebook.
 #[derive(Parser, Debug, Clone)]
 #[command(about)]
@@ -67,6 +70,14 @@ struct Args {
     /// Seed of `manual_seed` (weights, shuffling, the generated set).
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Write the loss of every optimizer step to this CSV (`step,loss`), to compare with
+    /// `benches/c4_torch.py --log-steps`.
+    #[arg(long)]
+    log_steps: Option<PathBuf>,
+    /// Start from these weights (`.safetensors`, or a PyTorch `.pt` from
+    /// `torch.save(model.state_dict(), f)`); with `--epochs 0` only evaluate them.
+    #[arg(long)]
+    load: Option<PathBuf>,
 }
 
 type Error = Box<dyn std::error::Error>;
@@ -120,7 +131,6 @@ fn run(args: &Args) -> Result<History, Error> {
     let train_loader = DataLoader::builder(train.to_tensor_dataset())
         .batch_size(args.batch_size)
         .shuffle(true)
-        .seed(args.seed)
         .build()?;
     let test_loader = DataLoader::builder(test.to_tensor_dataset())
         .batch_size(args.batch_size)
@@ -130,6 +140,26 @@ fn run(args: &Args) -> Result<History, Error> {
     println!("{}", model.repr());
     let loss_fn = CrossEntropyLoss::new();
     let mut optimizer = SGD::new(model.parameters(), args.lr)?;
+    if let Some(path) = &args.load {
+        run_files::load_weights(&model, path)?;
+        println!("weights loaded from {}", path.display());
+    }
+    if epochs == 0 {
+        let (test_loss, accuracy) = evaluate(&model, &loss_fn, &test_loader)?;
+        println!(
+            "test loss {test_loss:.4}, test accuracy {:.2}%",
+            100.0 * accuracy
+        );
+        return Ok(History {
+            test_loss: vec![test_loss],
+            accuracy: vec![accuracy],
+            ..History::default()
+        });
+    }
+    let mut step_log = match &args.log_steps {
+        Some(path) => Some(run_files::StepLog::create(path)?),
+        None => None,
+    };
 
     let mut history = History::default();
     for epoch in 1..=epochs {
@@ -151,6 +181,9 @@ fn run(args: &Args) -> Result<History, Error> {
             optimizer.zero_grad();
             loss.backward()?;
             optimizer.step()?;
+            if let Some(log) = step_log.as_mut() {
+                log.log(loss.item())?;
+            }
             sum += loss.item() as f64 * n as f64;
             count += n;
             bar.inc(1);
@@ -170,6 +203,10 @@ fn run(args: &Args) -> Result<History, Error> {
         history.seconds.push(seconds);
     }
 
+    if let (Some(log), Some(path)) = (step_log, &args.log_steps) {
+        log.finish()?;
+        println!("per-step losses written to {}", path.display());
+    }
     for path in [&args.out, &args.plot] {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -340,6 +377,8 @@ mod tests {
             batch_size: 64,
             lr: 1e-3,
             seed: 0,
+            log_steps: Some(dir.join("steps.csv")),
+            load: None,
         };
         let history = run(&args).unwrap();
         assert_eq!(history.train_loss.len(), 1);
@@ -360,6 +399,19 @@ mod tests {
         assert!(std::fs::read_to_string(dir.join("accuracy.svg"))
             .unwrap()
             .contains("Test accuracy"));
+        // One logged loss per step (192 images in batches of 64), then the saved weights
+        // evaluated alone give the same accuracy.
+        let steps = std::fs::read_to_string(dir.join("steps.csv")).unwrap();
+        assert_eq!(steps.lines().count(), 1 + 3);
+        assert!(steps.starts_with("step,loss\n1,"));
+        let eval = run(&Args {
+            epochs: 0,
+            load: Some(args.out.clone()),
+            log_steps: None,
+            ..args.clone()
+        })
+        .unwrap();
+        assert_eq!(eval.accuracy, history.accuracy);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -20,7 +20,7 @@ accuracy after each epoch; ``--save-pt FILE`` saves the trained ``state_dict`` w
 reproduces), and ``--fixture FILE`` writes the per-step losses and accuracies of a run as JSON:
 it is how ``tests/fixtures/c4_small_torch.json`` was made:
 
-    python benches/c4_torch.py --make-small /tmp/c4 --data-dir /tmp/c4 --epochs 3 --lr 0.1 \\
+    python benches/c4_torch.py --make-small SMALL_DIR --data-dir SMALL_DIR --epochs 3 --lr 0.1 \\
         --fixture tests/fixtures/c4_small_torch.json
 """
 

@@ -31,6 +31,9 @@ use clap::{Parser, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::Rng;
 
+#[path = "common/run_files.rs"]
+mod run_files;
+
 /// Trains the notebook's FashionMNIST classifier (an MLP, 784-512-512-10) with SGD, Adam or
 /// AdamW, prints the test loss and accuracy per epoch, and saves the weights (safetensors, the
 /// keys of the notebook's `NeuralNetwork`) and the pictures (loss and accuracy curves, confusion
@@ -41,8 +44,8 @@ use rand::Rng;
 #[derive(Parser, Debug, Clone)]
 #[command(name = "fashion_mnist")]
 struct Args {
-    /// Number of passes over the training set (at least 1).
-    #[arg(long, default_value_t = 10, value_parser = at_least_one)]
+    /// Number of passes over the training set; 0 only evaluates the weights given with --load.
+    #[arg(long, default_value_t = 10)]
     epochs: usize,
     /// torchvision's `root` (the files are then in DIR/FashionMNIST/raw/), or the folder with
     /// train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and
@@ -85,6 +88,14 @@ struct Args {
     /// Seed of `manual_seed` (weights, shuffling, the generated set).
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Write the loss of every optimizer step to this CSV (`step,loss`), to compare with
+    /// `benches/c4_torch.py --log-steps`.
+    #[arg(long)]
+    log_steps: Option<PathBuf>,
+    /// Start from these weights (`.safetensors`, or a PyTorch `.pt` from
+    /// `torch.save(model.state_dict(), f)`); with `--epochs 0` only evaluate them.
+    #[arg(long)]
+    load: Option<PathBuf>,
 }
 
 /// `--optimizer`: which of PyTorch's optimizers trains the model.
@@ -100,7 +111,7 @@ enum OptimizerKind {
 
 type Error = Box<dyn std::error::Error>;
 
-/// Parses a count that must be at least 1 (`--epochs`, `--batch-size`, `--threads`).
+/// Parses a count that must be at least 1 (`--batch-size`, `--threads`).
 fn at_least_one(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(0) => Err("must be at least 1".to_string()),
@@ -176,6 +187,11 @@ fn write(path: &Path, text: &str, what: &str) -> Result<(), Error> {
 }
 
 fn run(args: &Args) -> Result<History, Error> {
+    if args.epochs == 0 && args.load.is_none() {
+        return Err(
+            "--epochs 0 only evaluates: give the weights to evaluate with --load FILE".into(),
+        );
+    }
     if let Some(n) = args.threads {
         set_num_threads(n);
     }
@@ -197,7 +213,6 @@ fn run(args: &Args) -> Result<History, Error> {
     let train_loader = DataLoader::builder(train.to_tensor_dataset())
         .batch_size(batch_size)
         .shuffle(true)
-        .seed(args.seed)
         .build()?;
     let test_loader = DataLoader::builder(test.to_tensor_dataset())
         .batch_size(batch_size)
@@ -217,6 +232,29 @@ fn run(args: &Args) -> Result<History, Error> {
             String::new()
         }
     );
+    if let Some(path) = &args.load {
+        run_files::load_weights(&model, path)?;
+        println!("weights loaded from {}", path.display());
+    }
+    if epochs == 0 {
+        let (test_loss, confusion) = evaluate(&model, &loss_fn, &test_loader)?;
+        let accuracy = confusion.accuracy();
+        println!(
+            "test loss {test_loss:.4}, test accuracy {:.2}%",
+            100.0 * accuracy
+        );
+        print_per_class(&confusion);
+        return Ok(History {
+            test_loss: vec![test_loss],
+            accuracy: vec![accuracy],
+            confusion: Some(confusion),
+            ..History::default()
+        });
+    }
+    let mut step_log = match &args.log_steps {
+        Some(path) => Some(run_files::StepLog::create(path)?),
+        None => None,
+    };
 
     let mut history = History::default();
     for epoch in 1..=epochs {
@@ -238,6 +276,9 @@ fn run(args: &Args) -> Result<History, Error> {
             optimizer.zero_grad();
             loss.backward()?;
             optimizer.step()?;
+            if let Some(log) = step_log.as_mut() {
+                log.log(loss.item())?;
+            }
             sum += loss.item() as f64 * n as f64;
             count += n;
             bar.inc(1);
@@ -262,6 +303,10 @@ fn run(args: &Args) -> Result<History, Error> {
         print_per_class(confusion);
     }
 
+    if let (Some(log), Some(path)) = (step_log, &args.log_steps) {
+        log.finish()?;
+        println!("per-step losses written to {}", path.display());
+    }
     create_dir(&args.out)?;
     let weights = args.out.join("mlp.safetensors");
     save_safetensors(&model, &weights)?;
@@ -493,6 +538,14 @@ fn first(ds: &FashionMnist, n: usize) -> Result<FashionMnist, Error> {
 mod tests {
     use super::*;
 
+    /// `run` seeds the global generator (`manual_seed`): tests that call it take turns, so one
+    /// test's seeding cannot land in the middle of another's run.
+    static RUN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    fn serial() -> std::sync::MutexGuard<'static, ()> {
+        RUN.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn args(dir: &Path, extra: &[&str]) -> Args {
         let mut argv = vec![
             "fashion_mnist".to_string(),
@@ -509,6 +562,7 @@ mod tests {
     /// load back.
     #[test]
     fn quick_run_trains_saves_and_plots() {
+        let _turn = serial();
         let dir = std::env::temp_dir().join(format!("antorcha_fashion_{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let args = args(
@@ -527,6 +581,8 @@ mod tests {
                 "0.9",
                 "--threads",
                 "1",
+                "--log-steps",
+                dir.join("steps.csv").to_str().unwrap(),
             ],
         );
         let history = run(&args).unwrap();
@@ -556,12 +612,26 @@ mod tests {
         assert!(confusion_svg.contains(">Ankle boot<"));
         let samples_svg = std::fs::read_to_string(dir.join("samples.svg")).unwrap();
         assert_eq!(samples_svg.matches(">true: ").count(), 16);
+        // One logged loss per step (192 images in batches of 64), then the saved weights
+        // evaluated alone give the same accuracy.
+        let steps = std::fs::read_to_string(dir.join("steps.csv")).unwrap();
+        assert_eq!(steps.lines().count(), 1 + 3);
+        assert!(steps.starts_with("step,loss\n1,"));
+        let eval = run(&Args {
+            epochs: 0,
+            load: Some(weights.clone()),
+            log_steps: None,
+            ..args.clone()
+        })
+        .unwrap();
+        assert_eq!(eval.accuracy, history.accuracy);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// Missing files are an error naming every path tried, not a silent fallback.
     #[test]
     fn missing_data_is_an_error_naming_every_path() {
+        let _turn = serial();
         let dir = std::env::temp_dir().join(format!("antorcha_fashion_nf_{}", std::process::id()));
         let e = run(&args(&dir, &["--epochs", "1"]))
             .unwrap_err()
@@ -608,12 +678,17 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
-    /// `--epochs 0` and unknown optimizers are usage errors with clap's message.
+    /// `--epochs 0` without weights, bad counts and unknown optimizers are errors that say what
+    /// to do.
     #[test]
     fn bad_flags_are_usage_errors() {
-        let e = Args::try_parse_from(["fashion_mnist", "--epochs", "0"]).unwrap_err();
+        let _turn = serial();
+        let a = Args::try_parse_from(["fashion_mnist", "--epochs", "0"]).unwrap();
+        let e = run(&a).err().unwrap();
+        assert!(e.to_string().contains("--load"), "{e}");
+        let e = Args::try_parse_from(["fashion_mnist", "--batch-size", "0"]).unwrap_err();
         assert!(
-            e.to_string().contains("--epochs") && e.to_string().contains("at least 1"),
+            e.to_string().contains("--batch-size") && e.to_string().contains("at least 1"),
             "{e}"
         );
         let e = Args::try_parse_from(["fashion_mnist", "--optimizer", "lbfgs"]).unwrap_err();

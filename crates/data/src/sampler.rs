@@ -89,6 +89,17 @@ impl Generator {
         }
     }
 
+    /// Runs `f` with a torch generator as `torch.randperm(…, generator=generator)` and
+    /// `torch.multinomial` pick it: the given one, or the global generator itself. `None` for
+    /// another kind of generator.
+    fn with_torch_direct<R>(&mut self, f: impl FnOnce(&mut TorchGenerator) -> R) -> Option<R> {
+        match self {
+            Generator::Global => Some(antorcha_tensor::with_global_rng(f)),
+            Generator::Torch(g) => Some(f(&mut lock(g))),
+            Generator::Other(_) => None,
+        }
+    }
+
     /// Runs `f` with any generator: the given one, or one made as [`Generator::with_torch`]
     /// makes it.
     fn with<R>(&mut self, f: impl FnOnce(&mut dyn RngCore) -> R) -> R {
@@ -292,11 +303,7 @@ impl Sampler for SubsetRandomSampler {
         // PyTorch: `torch.randperm(len(indices), generator=generator)`, from the global
         // generator itself when none was given.
         let n = self.indices.len();
-        let perm = match &self.generator {
-            Generator::Global => Some(antorcha_tensor::with_global_rng(|g| g.randperm(n))),
-            Generator::Torch(g) => Some(lock(g).randperm(n)),
-            Generator::Other(_) => None,
-        };
+        let perm = self.generator.with_torch_direct(|g| g.randperm(n));
         match perm {
             Some(p) => p.into_iter().map(|i| self.indices[i]).collect(),
             None => {
@@ -309,7 +316,12 @@ impl Sampler for SubsetRandomSampler {
 }
 
 /// `num_samples` indices drawn with probability proportional to `weights[i]`, like
-/// `torch.utils.data.WeightedRandomSampler` (the weights need not sum to 1).
+/// `torch.utils.data.WeightedRandomSampler` (the weights need not sum to 1). With the global
+/// generator or a torch [`antorcha_tensor::Generator`] the draws are `torch.multinomial`'s
+/// on the CPU (a cumulative distribution searched with uniform doubles, with replacement;
+/// `argmax`/`topk` of `w / Exp(1)` without, or for one sample), as PyTorch computes them where
+/// its `exponential_` is not MKL's (AMD and ARM CPUs; Intel CPUs with MKL differ without
+/// replacement).
 ///
 /// ```
 /// use antorcha_data::{Sampler, WeightedRandomSampler};
@@ -408,6 +420,13 @@ impl Sampler for WeightedRandomSampler {
 
     fn indices(&mut self) -> Vec<usize> {
         let k = self.num_samples;
+        let (weights, replacement) = (&self.weights, self.replacement);
+        if let Some(out) = self
+            .generator
+            .with_torch_direct(|g| torch_multinomial(weights, k, replacement, g))
+        {
+            return out;
+        }
         if self.replacement {
             let dist = self.dist.as_ref().expect("built for replacement");
             return self
@@ -428,6 +447,60 @@ impl Sampler for WeightedRandomSampler {
         keyed.sort_by(|a, b| b.0.total_cmp(&a.0));
         keyed.iter().take(k).map(|&(_, i)| i).collect()
     }
+}
+
+/// `torch.multinomial(weights, k, replacement, generator=g)` on the CPU for one row of
+/// `f64` weights.
+fn torch_multinomial(
+    weights: &[f64],
+    k: usize,
+    replacement: bool,
+    g: &mut TorchGenerator,
+) -> Vec<usize> {
+    let n = weights.len();
+    if replacement && k > 1 {
+        // The normalised cumulative distribution, its last bucket set to 1, searched for the
+        // first bucket not below a uniform double.
+        let mut cum = Vec::with_capacity(n);
+        let mut sum = 0.0;
+        for &w in weights {
+            sum += w;
+            cum.push(sum);
+        }
+        if sum > 0.0 {
+            for c in &mut cum {
+                *c /= sum;
+            }
+        }
+        if let Some(last) = cum.last_mut() {
+            *last = 1.0;
+        }
+        return (0..k)
+            .map(|_| {
+                let u = g.uniform_f64();
+                let (mut left, mut right) = (0, n);
+                while right > left {
+                    let mid = left + (right - left) / 2;
+                    if cum[mid] < u {
+                        left = mid + 1;
+                    } else {
+                        right = mid;
+                    }
+                }
+                left
+            })
+            .collect();
+    }
+    // The exponential trick: w / q with q ~ Exp(1) (`exponential_`: -log1p(-u)), then the
+    // index of the largest (one sample) or the k largest in decreasing order.
+    let keys: Vec<f64> = weights
+        .iter()
+        .map(|&w| w / -(-g.uniform_f64()).ln_1p())
+        .collect();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| keys[b].total_cmp(&keys[a]));
+    order.truncate(k);
+    order
 }
 
 /// Anything that yields the batches of indices of an epoch; [`BatchSampler`] is the usual

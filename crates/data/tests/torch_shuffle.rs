@@ -1,5 +1,5 @@
 //! Shuffling as PyTorch shuffles: `RandomSampler` (with and without replacement, its own
-//! generator or the global one), `SubsetRandomSampler`, `DataLoader(shuffle=True)` alternating
+//! generator or the global one), `SubsetRandomSampler`, `WeightedRandomSampler`, `DataLoader(shuffle=True)` alternating
 //! with an ordered loader (each epoch's base seed drawn as PyTorch draws it) and `random_split`
 //! give PyTorch's indices, and leave the global generator where PyTorch leaves it. Expected
 //! values come from `tests/fixtures/make_shuffle.py`. One test: nothing else in this binary
@@ -7,6 +7,7 @@
 
 use antorcha_data::{
     random_split, DataLoader, Lengths, RandomSampler, Sampler, SubsetRandomSampler, TensorDataset,
+    WeightedRandomSampler,
 };
 use antorcha_tensor::{manual_seed, Generator, Tensor};
 use serde_json::Value;
@@ -43,7 +44,21 @@ fn samplers(fx: &Value) {
         let what = format!("{case}");
         manual_seed(case["seed"].as_u64().unwrap());
         let own = case["generator"].as_u64();
-        let mut sampler: Box<dyn Sampler> = if case["kind"] == "subset" {
+        let mut sampler: Box<dyn Sampler> = if case["kind"] == "weighted" {
+            let w: Vec<f64> = case["weights"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect();
+            let k = case["num_samples"].as_u64().unwrap() as usize;
+            let s =
+                WeightedRandomSampler::new(w, k, case["replacement"].as_bool().unwrap()).unwrap();
+            Box::new(match own {
+                Some(seed) => s.with_seed(seed),
+                None => s,
+            })
+        } else if case["kind"] == "subset" {
             let s = SubsetRandomSampler::new(usizes(&case["indices"]));
             Box::new(match own {
                 Some(seed) => s.with_seed(seed),

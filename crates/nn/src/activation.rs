@@ -279,14 +279,20 @@ fn check_p(p: f64) -> Result<()> {
 
 impl<T: Float> Module<T> for Dropout {
     fn try_forward(&self, x: &Var<T>) -> Result<Var<T>> {
-        let training = self.training.get();
-        match &self.generator {
+        check_p(self.p)?;
+        if !self.training.get() || self.p == 0.0 {
+            return Ok(x.clone());
+        }
+        // The mask is drawn under the generator's lock; the product is made outside it.
+        let shape = x.shape();
+        let mask = match &self.generator {
             Some(g) => {
                 let mut g = g.lock().unwrap_or_else(|p| p.into_inner());
-                try_dropout(x, self.p, training, &mut g)
+                dropout_mask::<T>(&shape, self.p, &mut g)
             }
-            None => with_global_rng(|g| try_dropout(x, self.p, training, g)),
-        }
+            None => with_global_rng(|g| dropout_mask::<T>(&shape, self.p, g)),
+        };
+        Ok(x.try_mul(&Var::new(mask))?)
     }
     fn training_flag(&self) -> Option<&Training> {
         Some(&self.training)
@@ -319,21 +325,25 @@ pub fn try_dropout<T: Float>(
     if !training || p == 0.0 {
         return Ok(x.clone());
     }
-    let shape = x.shape();
-    let mask = if p == 1.0 {
-        Tensor::zeros(&shape)
-    } else {
-        let keep = 1.0 - p;
-        let scale = T::one() / T::cast(keep);
-        Tensor::from_array(ArrayD::from_shape_simple_fn(IxDyn(&shape), || {
-            if g.bernoulli(keep) {
-                scale
-            } else {
-                T::zero()
-            }
-        }))
-    };
+    let mask = dropout_mask::<T>(&x.shape(), p, g);
     Ok(x.try_mul(&Var::new(mask))?)
+}
+
+/// Dropout's mask for `0 < p <= 1`: zeros for `p = 1` (no draws, as in PyTorch), else
+/// `bernoulli_(1 - p)` divided by `1 - p` in `T`.
+fn dropout_mask<T: Float>(shape: &[usize], p: f64, g: &mut Generator) -> Tensor<T> {
+    if p == 1.0 {
+        return Tensor::zeros(shape);
+    }
+    let keep = 1.0 - p;
+    let scale = T::one() / T::cast(keep);
+    Tensor::from_array(ArrayD::from_shape_simple_fn(IxDyn(shape), || {
+        if g.bernoulli(keep) {
+            scale
+        } else {
+            T::zero()
+        }
+    }))
 }
 
 #[cfg(test)]

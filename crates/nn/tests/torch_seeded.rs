@@ -55,12 +55,18 @@ fn check<T: Bits>(case: &Value) {
     for (i, (p, w)) in params.iter().zip(want).enumerate() {
         assert_eq!(bits(p), u64s(w), "{what}: parameter {i} {:?}", p.shape());
     }
-    let drop = with_global_rng(|g| dropout(&Var::<T>::ones(&[4, 5]), 0.3, true, g));
+    // The layer draws its mask from the global generator when it runs, as F.dropout does;
+    // the functional form with that generator state draws the same mask.
+    let state = with_global_rng(|g| g.clone());
+    let drop = Module::<T>::forward(&Dropout::new(0.3), &Var::<T>::ones(&[4, 5]));
     assert_eq!(
         bits(&drop),
         u64s(&case["layers"]["dropout"]),
         "{what}: dropout"
     );
+    let mut g = state;
+    let again = dropout(&Var::<T>::ones(&[4, 5]), 0.3, true, &mut g);
+    assert_eq!(bits(&again), bits(&drop), "{what}: functional dropout");
 
     manual_seed(case["seed"].as_u64().unwrap());
     let mut w = Var::<T>::zeros(&[1]);

@@ -138,15 +138,13 @@ impl<T: Float> Var<T> {
             ("mat2", self.needs_grad().then(|| Saved::var(other))),
             ("self", other.needs_grad().then(|| Saved::var(self))),
         ];
+        let attrs = mm_attrs(false, &self.data(), ta, &other.data(), tb);
         Ok(Var::from_op(
             value,
             "MmBackward0",
             &[self, other],
             saved,
-            smallvec![
-                ("transpose_self", Attr::Bool(ta)),
-                ("transpose_other", Attr::Bool(tb)),
-            ],
+            attrs,
             Box::new(move |g, saved, needs| {
                 // C = op(A)·op(B): dop(A) = G·op(B)ᵀ and dop(B) = op(A)ᵀ·G, transposed back
                 // where the operand was used transposed, each as one mm_t.
@@ -236,11 +234,8 @@ impl<T: Float> Var<T> {
             ("mat1", weight.needs_grad().then(|| Saved::var(self))),
             ("mat2", self.needs_grad().then(|| Saved::var(weight))),
         ];
-        let attrs = if has_bias {
-            smallvec![("alpha", Attr::Int(1)), ("beta", Attr::Int(1))]
-        } else {
-            smallvec![]
-        };
+        // addmm(bias, input, weight.t()) / mm(input, weight.t()): the weight enters transposed.
+        let attrs = mm_attrs(has_bias, &self.data(), false, &weight.data(), true);
         Ok(Var::from_op(
             value,
             if has_bias {
@@ -271,4 +266,44 @@ impl<T: Float> Var<T> {
 
 fn to_isize(s: &[usize]) -> Vec<isize> {
     s.iter().map(|&d| d as isize).collect()
+}
+
+/// The attributes PyTorch saves for `mm` (`mat2_sym_sizes`, `mat2_sym_strides`,
+/// `self_sym_sizes`, `self_sym_strides`) or `addmm` (`alpha`, `beta`, then `mat1_…` and
+/// `mat2_…`), in its (alphabetical) order as torchviz shows them with `show_attrs`: the
+/// operands' sizes and strides as the product uses them, a transposed operand's swapped.
+fn mm_attrs<T: Float>(
+    addmm: bool,
+    a: &antorcha_tensor::Tensor<T>,
+    ta: bool,
+    b: &antorcha_tensor::Tensor<T>,
+    tb: bool,
+) -> crate::node::Attrs {
+    let layout = |t: &antorcha_tensor::Tensor<T>, transposed: bool| {
+        let (mut sizes, mut strides) = (t.shape().to_vec(), t.strides().to_vec());
+        if transposed {
+            sizes.reverse();
+            strides.reverse();
+        }
+        (Attr::shape(&sizes), Attr::shape(&strides))
+    };
+    let (a_sizes, a_strides) = layout(a, ta);
+    let (b_sizes, b_strides) = layout(b, tb);
+    if addmm {
+        smallvec![
+            ("alpha", Attr::Int(1)),
+            ("beta", Attr::Int(1)),
+            ("mat1_sym_sizes", a_sizes),
+            ("mat1_sym_strides", a_strides),
+            ("mat2_sym_sizes", b_sizes),
+            ("mat2_sym_strides", b_strides),
+        ]
+    } else {
+        smallvec![
+            ("mat2_sym_sizes", b_sizes),
+            ("mat2_sym_strides", b_strides),
+            ("self_sym_sizes", a_sizes),
+            ("self_sym_strides", a_strides),
+        ]
+    }
 }

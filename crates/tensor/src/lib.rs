@@ -8,6 +8,8 @@
 //! assert_eq!(y.to_vec(), vec![3.0, 5.0, 7.0]);
 //! ```
 
+#![warn(missing_docs)]
+
 mod binary;
 mod broadcast;
 mod compare;

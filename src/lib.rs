@@ -7,6 +7,8 @@
 //! assert_eq!(x.numel(), 4);
 //! ```
 
+#![warn(missing_docs)]
+
 pub use antorcha_autograd as autograd;
 pub use antorcha_data as data;
 pub use antorcha_nn as nn;
@@ -21,3 +23,20 @@ pub use antorcha_nn::metrics;
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// Each crate's README example, run by `cargo test --doc` here (the facade depends on them all).
+#[cfg(doctest)]
+mod crate_readmes {
+    #[doc = include_str!("../crates/tensor/README.md")]
+    pub struct Tensor;
+    #[doc = include_str!("../crates/autograd/README.md")]
+    pub struct Autograd;
+    #[doc = include_str!("../crates/optim/README.md")]
+    pub struct Optim;
+    #[doc = include_str!("../crates/data/README.md")]
+    pub struct Data;
+    #[doc = include_str!("../crates/nn/README.md")]
+    pub struct Nn;
+    #[doc = include_str!("../crates/viz/README.md")]
+    pub struct Viz;
+}

@@ -1,10 +1,13 @@
 //! Project chores: `cargo xtask <command>`.
 
+#![warn(missing_docs)]
+
 use clap::{Parser, Subcommand};
 
 mod bench;
 mod crates;
 mod graph;
+mod msrv;
 
 /// Antorcha's project chores.
 #[derive(Parser)]
@@ -22,6 +25,8 @@ enum Command {
     /// Prints the DOT of the notebook's computation graph, as torchviz draws it (or writes it
     /// with -o/--output FILE: .dot, .svg, .png).
     Graph(graph::GraphArgs),
+    /// Checks that the declared rust-version covers every dependency's (cargo metadata).
+    Msrv,
     /// Times docs/WORKLOADS.md's workloads in Antorcha and PyTorch (if found) and prints the table.
     Bench(bench::BenchArgs),
 }
@@ -31,6 +36,7 @@ fn main() {
     match cli.command {
         Some(Command::Crates) => crates::main(),
         Some(Command::Graph(args)) => graph::main(&args),
+        Some(Command::Msrv) => msrv::main(),
         Some(Command::Bench(args)) => bench::main(&args),
         None => {
             use clap::CommandFactory;

@@ -21,6 +21,8 @@
 //! assert!((a.item() - 1.0).abs() < 1e-3 && (b.item() - 2.0).abs() < 1e-3);
 //! ```
 
+#![warn(missing_docs)]
+
 mod engine;
 mod error;
 mod flow;

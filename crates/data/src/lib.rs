@@ -47,6 +47,8 @@
 //! // Faster still: `FashionMnist::to_tensor_dataset()` gathers whole batches with `index_select`.
 //! # Ok::<(), antorcha_data::DataError>(())
 //! ```
+
+#![warn(missing_docs)]
 mod bounds;
 mod dataset;
 mod error;

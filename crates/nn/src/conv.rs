@@ -300,7 +300,7 @@ fn conv2d_with<T: Float>(
         flat = Var::try_cat(&[&flat, &Var::zeros(&[n, 1])], 1)?;
     }
     let cols =
-        flat.try_index_select(1, &idx)?
+        flat.try_index_select(1, &idx[..])?
             .try_reshape(&[n as isize, ckk as isize, l as isize])?;
     let mut out = weight
         .try_reshape(&[o as isize, ckk as isize])?
@@ -382,7 +382,7 @@ fn max_pool2d_with<T: Float>(
         let pad = Var::new(Tensor::full(&[rows, 1], T::neg_infinity()));
         flat = Var::try_cat(&[&flat, &pad], 1)?;
     }
-    let windows = flat.try_index_select(1, &idx)?.try_reshape(&[
+    let windows = flat.try_index_select(1, &idx[..])?.try_reshape(&[
         rows as isize,
         win.taps() as isize,
         win.positions() as isize,

@@ -11,50 +11,81 @@ pub enum OptimError {
     /// `what` is PyTorch's name for it: `learning rate`, `momentum value`,
     /// `weight_decay value`, `epsilon value`, `beta parameter at index 0`, `alpha value`, …
     #[error("Invalid {what}: {value:?}")]
-    InvalidHyperParameter { what: &'static str, value: f64 },
+    InvalidHyperParameter {
+        /// PyTorch's name for the hyper-parameter (`learning rate`, …).
+        what: &'static str,
+        /// The value given.
+        value: f64,
+    },
     /// `nesterov` without momentum or with dampening.
     #[error("Nesterov momentum requires a momentum and zero dampening (got momentum {momentum:?}, dampening {dampening:?})")]
-    Nesterov { momentum: f64, dampening: f64 },
+    Nesterov {
+        /// The momentum given.
+        momentum: f64,
+        /// The dampening given.
+        dampening: f64,
+    },
     /// An optimizer or a parameter group built from no parameters.
     #[error("{optimizer} got an empty parameter list")]
-    EmptyParams { optimizer: &'static str },
+    EmptyParams {
+        /// The optimizer (PyTorch's class name).
+        optimizer: &'static str,
+    },
     /// A parameter that is the result of an op, not a leaf.
     #[error("{optimizer}: can't optimize a non-leaf Tensor (parameter {index} of shape {shape:?} was computed by {grad_fn}); pass the leaf, or `detach()` it and mark it with `requires_grad()`")]
     NonLeaf {
+        /// The optimizer (PyTorch's class name).
         optimizer: &'static str,
+        /// The parameter's position in the list.
         index: usize,
+        /// The parameter's shape.
         shape: Vec<usize>,
+        /// The backward node that computed it.
         grad_fn: &'static str,
     },
     /// The same parameter twice (in one group or in two).
     #[error("{optimizer}: some parameters appear more than once (parameter of shape {shape:?}); each parameter may be in only one place of one parameter group")]
     DuplicateParam {
+        /// The optimizer (PyTorch's class name).
         optimizer: &'static str,
+        /// The repeated parameter's shape.
         shape: Vec<usize>,
     },
     /// A gradient whose shape is not its parameter's (the parameter's value was replaced by one
     /// of another shape after its gradient was computed).
     #[error("{optimizer}.step: the gradient of shape {grad:?} does not match its parameter's shape {param:?}")]
     GradShape {
+        /// The optimizer (PyTorch's class name).
         optimizer: &'static str,
+        /// The gradient's shape.
         grad: Vec<usize>,
+        /// The parameter's shape.
         param: Vec<usize>,
     },
     /// A saved state that does not fit this optimizer (`load_state`).
     #[error("{optimizer}.load_state: {message}")]
     State {
+        /// The optimizer (PyTorch's class name).
         optimizer: &'static str,
+        /// What does not fit.
         message: String,
     },
     /// A scheduler built with arguments it cannot use.
     #[error("{scheduler}: {message}")]
     Scheduler {
+        /// The scheduler (PyTorch's class name).
         scheduler: &'static str,
+        /// What was wrong and what was expected.
         message: String,
     },
     /// A gradient norm that is NaN or infinite where a finite one was required.
     #[error("The total norm of order {norm_type:?} for gradients from `parameters` is non-finite ({total_norm:?}), so it cannot be clipped. To disable this error and scale the gradients by the non-finite norm anyway, set `error_if_nonfinite` to false")]
-    NonFiniteNorm { norm_type: f64, total_norm: f64 },
+    NonFiniteNorm {
+        /// The order of the norm.
+        norm_type: f64,
+        /// The norm computed.
+        total_norm: f64,
+    },
     /// An error from the autograd crate.
     #[error(transparent)]
     Autograd(#[from] AutogradError),

@@ -30,6 +30,8 @@
 //! assert!((a.item() - 1.0).abs() < 1e-3 && (b.item() - 2.0).abs() < 1e-3);
 //! ```
 
+#![warn(missing_docs)]
+
 mod adagrad;
 mod adam;
 mod clip;

@@ -8,6 +8,7 @@
 use crate::broadcast::zip_map;
 use crate::element::{Element, Float};
 use crate::error::{ok, Result, TensorError};
+use crate::index_arg::IndexArg;
 use crate::shape::{from_row_major, split_at_dim, standard_strides};
 use crate::tensor::Tensor;
 use ndarray::IxDyn;
@@ -332,14 +333,20 @@ impl<T: Element> Tensor<T> {
     /// # Panics
     /// If an index is out of range; [`Tensor::try_index_select`] returns the error.
     #[track_caller]
-    pub fn index_select(&self, dim: isize, indices: &[usize]) -> Tensor<T> {
+    pub fn index_select(&self, dim: isize, indices: &(impl IndexArg + ?Sized)) -> Tensor<T> {
         ok(self.try_index_select(dim, indices))
     }
 
     /// `index_select` returning an error naming the bad index, the dimension and its size.
     /// A 0-d tensor accepts the single index `[0]`, as in PyTorch.
-    pub fn try_index_select(&self, dim: isize, indices: &[usize]) -> Result<Tensor<T>> {
+    pub fn try_index_select(
+        &self,
+        dim: isize,
+        indices: &(impl IndexArg + ?Sized),
+    ) -> Result<Tensor<T>> {
         let d = self.dim_index("index_select", dim)?;
+        let indices = indices.to_positions("index_select", d, self.shape())?;
+        let indices = &*indices;
         let mut shape = self.shape().to_vec();
         let (outer, size, inner) = split_at_dim(&shape, d);
         check_indices("index_select", indices, d, self.shape(), size)?;
@@ -376,12 +383,14 @@ impl<T: Element> Tensor<T> {
     /// If the shapes do not fit or an index is out of range; [`Tensor::try_gather`] returns the
     /// error.
     #[track_caller]
-    pub fn gather(&self, dim: isize, index: &Tensor<i64>) -> Tensor<T> {
+    pub fn gather(&self, dim: isize, index: &(impl IndexArg + ?Sized)) -> Tensor<T> {
         ok(self.try_gather(dim, index))
     }
 
     /// `gather` returning an error for shapes that do not fit or an index out of range.
-    pub fn try_gather(&self, dim: isize, index: &Tensor<i64>) -> Result<Tensor<T>> {
+    pub fn try_gather(&self, dim: isize, index: &(impl IndexArg + ?Sized)) -> Result<Tensor<T>> {
+        let index = index.to_index_tensor();
+        let index = &*index;
         let d = self.dim_index("gather", dim)?;
         check_index_shape("gather", self.shape(), index.shape(), None, d)?;
         let src = self.row_major();
@@ -580,7 +589,12 @@ impl<T: Float> Tensor<T> {
     /// If an index is out of range or `source` has the wrong shape; [`Tensor::try_index_add`]
     /// returns the error.
     #[track_caller]
-    pub fn index_add(&self, dim: isize, indices: &[usize], source: &Tensor<T>) -> Tensor<T> {
+    pub fn index_add(
+        &self,
+        dim: isize,
+        indices: &(impl IndexArg + ?Sized),
+        source: &Tensor<T>,
+    ) -> Tensor<T> {
         ok(self.try_index_add(dim, indices, source))
     }
 
@@ -588,7 +602,7 @@ impl<T: Float> Tensor<T> {
     pub fn try_index_add(
         &self,
         dim: isize,
-        indices: &[usize],
+        indices: &(impl IndexArg + ?Sized),
         source: &Tensor<T>,
     ) -> Result<Tensor<T>> {
         let mut out = self.contiguous();
@@ -602,7 +616,12 @@ impl<T: Float> Tensor<T> {
     /// # Panics
     /// If an index is out of range or `source` has the wrong shape.
     #[track_caller]
-    pub fn index_add_(&mut self, dim: isize, indices: &[usize], source: &Tensor<T>) {
+    pub fn index_add_(
+        &mut self,
+        dim: isize,
+        indices: &(impl IndexArg + ?Sized),
+        source: &Tensor<T>,
+    ) {
         ok(self.try_index_add_(dim, indices, source))
     }
 
@@ -611,10 +630,12 @@ impl<T: Float> Tensor<T> {
     pub fn try_index_add_(
         &mut self,
         dim: isize,
-        indices: &[usize],
+        indices: &(impl IndexArg + ?Sized),
         source: &Tensor<T>,
     ) -> Result<()> {
         let d = self.dim_index("index_add", dim)?;
+        let indices = indices.to_positions("index_add", d, self.shape())?;
+        let indices = &*indices;
         let (outer, size, inner) = split_at_dim(self.shape(), d);
         let mut expected = self.shape().to_vec();
         match expected.get_mut(d) {
@@ -666,7 +687,12 @@ impl<T: Float> Tensor<T> {
     /// If the shapes do not fit or an index is out of range; [`Tensor::try_scatter_add`]
     /// returns the error.
     #[track_caller]
-    pub fn scatter_add(&self, dim: isize, index: &Tensor<i64>, src: &Tensor<T>) -> Tensor<T> {
+    pub fn scatter_add(
+        &self,
+        dim: isize,
+        index: &(impl IndexArg + ?Sized),
+        src: &Tensor<T>,
+    ) -> Tensor<T> {
         ok(self.try_scatter_add(dim, index, src))
     }
 
@@ -674,7 +700,7 @@ impl<T: Float> Tensor<T> {
     pub fn try_scatter_add(
         &self,
         dim: isize,
-        index: &Tensor<i64>,
+        index: &(impl IndexArg + ?Sized),
         src: &Tensor<T>,
     ) -> Result<Tensor<T>> {
         let mut out = self.contiguous();
@@ -687,7 +713,7 @@ impl<T: Float> Tensor<T> {
     /// # Panics
     /// If the shapes do not fit or an index is out of range.
     #[track_caller]
-    pub fn scatter_add_(&mut self, dim: isize, index: &Tensor<i64>, src: &Tensor<T>) {
+    pub fn scatter_add_(&mut self, dim: isize, index: &(impl IndexArg + ?Sized), src: &Tensor<T>) {
         ok(self.try_scatter_add_(dim, index, src))
     }
 
@@ -696,9 +722,11 @@ impl<T: Float> Tensor<T> {
     pub fn try_scatter_add_(
         &mut self,
         dim: isize,
-        index: &Tensor<i64>,
+        index: &(impl IndexArg + ?Sized),
         src: &Tensor<T>,
     ) -> Result<()> {
+        let index = index.to_index_tensor();
+        let index = &*index;
         let d = self.dim_index("scatter_add", dim)?;
         let shape = self.shape().to_vec();
         check_index_shape("scatter_add", &shape, index.shape(), Some(src.shape()), d)?;
@@ -826,7 +854,7 @@ mod tests {
             x.index_select(1, &[1, 0]).to_vec(),
             vec![1.0, 0.0, 3.0, 2.0, 5.0, 4.0]
         );
-        assert_eq!(x.index_select(0, &[]).shape(), &[0, 2]);
+        assert_eq!(x.index_select(0, &[] as &[usize]).shape(), &[0, 2]);
         assert_eq!(x.t().index_select(0, &[1]).to_vec(), vec![1.0, 3.0, 5.0]);
         let e = x.try_index_select(-2, &[0, 3]).unwrap_err().to_string();
         assert_eq!(

@@ -8,6 +8,8 @@
 //! assert_eq!(y.to_vec(), vec![3.0, 5.0, 7.0]);
 //! ```
 
+#![warn(missing_docs)]
+
 mod binary;
 mod broadcast;
 mod compare;
@@ -15,6 +17,7 @@ mod display;
 mod element;
 mod error;
 mod index;
+mod index_arg;
 mod join;
 mod layout;
 mod matmul;
@@ -31,6 +34,7 @@ mod unary;
 pub use broadcast::broadcast_shapes;
 pub use element::{Element, Float};
 pub use error::{Result, TensorError};
+pub use index_arg::{IndexArg, IndexElement};
 pub use mt19937::Mt19937;
 pub use parallel::{join, num_threads, set_num_threads};
 pub use random::{manual_seed, with_global_rng, Generator};

@@ -25,6 +25,8 @@
 //!
 //! [`Var`]: antorcha_autograd::Var
 
+#![warn(missing_docs)]
+
 mod confusion;
 mod dot;
 mod error;

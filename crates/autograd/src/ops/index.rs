@@ -1,7 +1,7 @@
 //! Ops that pick elements (slices, selections, gathers, masks) and the scatters that are their
 //! gradients; each pair is the other's backward, so double backward works.
 
-use antorcha_tensor::{Float, Tensor};
+use antorcha_tensor::{Float, IndexArg, Tensor};
 use smallvec::smallvec;
 
 use super::plain;
@@ -27,20 +27,20 @@ impl<T: Float> Var<T> {
     plain!(
         /// The rows `indices` of dim `dim`; repeated indices accumulate their gradients
         /// (`IndexSelectBackward0`).
-        index_select => try_index_select(dim: isize, indices: &[usize])
+        index_select => try_index_select(dim: isize, indices: &(impl IndexArg + ?Sized))
     );
     plain!(
         /// `torch.gather`: `out[i][j] = self[i][index[i][j]]` for `dim = 1` (`GatherBackward0`).
-        gather => try_gather(dim: isize, index: &Tensor<i64>)
+        gather => try_gather(dim: isize, index: &(impl IndexArg + ?Sized))
     );
     plain!(
         /// `torch.scatter_add`: a copy of `self` with `src` added at `index` along `dim`
         /// (`ScatterAddBackward0`).
-        scatter_add => try_scatter_add(dim: isize, index: &Tensor<i64>, src: &Var<T>)
+        scatter_add => try_scatter_add(dim: isize, index: &(impl IndexArg + ?Sized), src: &Var<T>)
     );
     plain!(
         /// A copy of `self` with `source` added at `indices` of dim `dim` (`IndexAddBackward0`).
-        index_add => try_index_add(dim: isize, indices: &[usize], source: &Var<T>)
+        index_add => try_index_add(dim: isize, indices: &(impl IndexArg + ?Sized), source: &Var<T>)
     );
     plain!(
         /// `value` where `mask` is true, `self` elsewhere (`MaskedFillBackward0`).
@@ -157,14 +157,21 @@ impl<T: Float> Var<T> {
 
     /// `index_select`, or an error for an index out of range.
     #[track_caller]
-    pub fn try_index_select(&self, dim: isize, indices: &[usize]) -> Result<Var<T>> {
+    pub fn try_index_select(
+        &self,
+        dim: isize,
+        indices: &(impl IndexArg + ?Sized),
+    ) -> Result<Var<T>> {
         let x = self.data();
         let value = x.try_index_select(dim, indices)?;
         if !needs_graph(&[self]) {
             return Ok(Var::new(value));
         }
         let shape = x.shape().to_vec();
-        let indices = indices.to_vec();
+        // Checked by the forward; kept as positions for the backward's index_add.
+        let indices = indices
+            .to_positions("index_select", 0, &shape)?
+            .into_owned();
         Ok(Var::from_op(
             value,
             "IndexSelectBackward0",
@@ -184,12 +191,20 @@ impl<T: Float> Var<T> {
 
     /// `index_add`, or an error for an index out of range or a `source` of the wrong shape.
     #[track_caller]
-    pub fn try_index_add(&self, dim: isize, indices: &[usize], source: &Var<T>) -> Result<Var<T>> {
+    pub fn try_index_add(
+        &self,
+        dim: isize,
+        indices: &(impl IndexArg + ?Sized),
+        source: &Var<T>,
+    ) -> Result<Var<T>> {
         let value = self.data().try_index_add(dim, indices, &source.data())?;
         if !needs_graph(&[self, source]) {
             return Ok(Var::new(value));
         }
-        let indices = indices.to_vec();
+        // Checked by the forward; kept as positions for the backward's index_select.
+        let indices = indices
+            .to_positions("index_add", 0, &self.shape())?
+            .into_owned();
         Ok(Var::from_op(
             value,
             "IndexAddBackward0",
@@ -207,14 +222,14 @@ impl<T: Float> Var<T> {
 
     /// `gather`, or an error for an index out of range or shapes that do not fit.
     #[track_caller]
-    pub fn try_gather(&self, dim: isize, index: &Tensor<i64>) -> Result<Var<T>> {
+    pub fn try_gather(&self, dim: isize, index: &(impl IndexArg + ?Sized)) -> Result<Var<T>> {
+        let index = index.to_index_tensor().into_owned();
         let x = self.data();
-        let value = x.try_gather(dim, index)?;
+        let value = x.try_gather(dim, &index)?;
         if !needs_graph(&[self]) {
             return Ok(Var::new(value));
         }
         let shape = x.shape().to_vec();
-        let index = index.clone();
         Ok(Var::from_op(
             value,
             "GatherBackward0",
@@ -234,12 +249,17 @@ impl<T: Float> Var<T> {
 
     /// `scatter_add`, or an error for an index out of range or shapes that do not fit.
     #[track_caller]
-    pub fn try_scatter_add(&self, dim: isize, index: &Tensor<i64>, src: &Var<T>) -> Result<Var<T>> {
-        let value = self.data().try_scatter_add(dim, index, &src.data())?;
+    pub fn try_scatter_add(
+        &self,
+        dim: isize,
+        index: &(impl IndexArg + ?Sized),
+        src: &Var<T>,
+    ) -> Result<Var<T>> {
+        let index = index.to_index_tensor().into_owned();
+        let value = self.data().try_scatter_add(dim, &index, &src.data())?;
         if !needs_graph(&[self, src]) {
             return Ok(Var::new(value));
         }
-        let index = index.clone();
         let src_shape = src.shape();
         Ok(Var::from_op(
             value,

@@ -375,10 +375,10 @@ impl WeightedRandomSampler {
                 ),
             ));
         }
+        // Every draw below sees the weights scaled, when their sum overflows.
+        let weights = finite_sum_weights(&weights).unwrap_or(weights);
         let dist = if replacement {
-            let scaled = finite_sum_weights(&weights);
-            let w = scaled.as_deref().unwrap_or(&weights);
-            Some(WeightedIndex::new(w).map_err(|e| DataError::invalid(op, e.to_string()))?)
+            Some(WeightedIndex::new(&weights).map_err(|e| DataError::invalid(op, e.to_string()))?)
         } else {
             None
         };

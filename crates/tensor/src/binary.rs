@@ -104,7 +104,11 @@ impl<T: Float> Tensor<T> {
     /// `x = f(x)` for every element, in place (copied first only if the storage is shared or
     /// not row-major): the one in-place map every in-place kernel goes through.
     pub fn apply_(&mut self, f: impl Fn(T) -> T) {
-        self.as_slice_mut().iter_mut().for_each(|x| *x = f(*x));
+        match self.get_mut() {
+            Some(xs) => xs.iter_mut().for_each(|x| *x = f(*x)),
+            // Shared or strided: one pass into a new buffer rather than a copy, then a pass.
+            None => *self = self.map_same(f),
+        }
     }
 
     /// `x = f(x, y)` for every element, in place, `other` broadcast to `self`'s shape.
@@ -113,6 +117,11 @@ impl<T: Float> Tensor<T> {
     /// If `other` does not broadcast to `self`'s shape.
     #[track_caller]
     pub fn zip_apply_(&mut self, other: &Tensor<T>, f: impl Fn(T, T) -> T) {
+        if self.get_mut().is_none() && other.shape() == self.shape() {
+            // Shared or strided: one pass into a new buffer rather than a copy, then a pass.
+            *self = ok(zip_map_same("zip_apply_", self, other, f));
+            return;
+        }
         ok(zip_inplace("zip_apply_", self, other, |x: &mut T, y: T| {
             *x = f(*x, y)
         }))

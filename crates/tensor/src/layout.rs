@@ -129,6 +129,80 @@ pub(crate) fn max_offset(shape: &IxDyn, strides: &IxDyn) -> usize {
         .sum()
 }
 
+/// Most dims a layout walked by [`for_each_run`] keeps after merging (more falls back to ndarray).
+const WALK_DIMS: usize = 16;
+
+/// A stretch of elements along a layout's last (merged) dim, as [`for_each_run`] gives it.
+pub(crate) enum Run<'a, T> {
+    /// Consecutive elements.
+    Slice(&'a [T]),
+    /// One element, repeated (stride 0).
+    Repeat(&'a T, usize),
+    /// Every `step`-th element of the slice, from its first (the slice ends on the last).
+    Step(&'a [T], usize),
+}
+
+/// Calls `f` on the runs of a strided layout over `data`, in row-major order. Dims of size 1
+/// are dropped and dims that step through memory as one are merged first; an odometer walks the
+/// outer dims. Returns `false`, having done nothing, when more than [`WALK_DIMS`] dims are left.
+pub(crate) fn for_each_run<'a, T>(
+    data: &'a [T],
+    shape: &[usize],
+    strides: &[usize],
+    offset: usize,
+    mut f: impl FnMut(Run<'a, T>),
+) -> bool {
+    if shape.contains(&0) {
+        return true;
+    }
+    // Merge, from the last dim outwards: (size, stride) pairs in row-major order.
+    let mut dims = [(0usize, 0usize); WALK_DIMS];
+    let mut n = 0;
+    for (&size, &stride) in shape.iter().zip(strides).rev() {
+        if size == 1 {
+            continue;
+        }
+        if n > 0 && dims[n - 1].1 * dims[n - 1].0 == stride {
+            dims[n - 1].0 *= size;
+            continue;
+        }
+        if n == WALK_DIMS {
+            return false;
+        }
+        dims[n] = (size, stride);
+        n += 1;
+    }
+    if n == 0 {
+        f(Run::Slice(&data[offset..offset + 1]));
+        return true;
+    }
+    dims[..n].reverse();
+    let (inner, step) = dims[n - 1];
+    let mut index = [0usize; WALK_DIMS];
+    let mut base = offset;
+    loop {
+        f(match step {
+            1 => Run::Slice(&data[base..base + inner]),
+            0 => Run::Repeat(&data[base], inner),
+            _ => Run::Step(&data[base..base + (inner - 1) * step + 1], step),
+        });
+        let mut d = n - 1;
+        loop {
+            if d == 0 {
+                return true;
+            }
+            d -= 1;
+            index[d] += 1;
+            base += dims[d].1;
+            if index[d] < dims[d].0 {
+                break;
+            }
+            base -= dims[d].1 * dims[d].0;
+            index[d] = 0;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

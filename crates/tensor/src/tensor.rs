@@ -244,8 +244,30 @@ impl<T: Element> Tensor<T> {
     pub fn row_major(&self) -> Cow<'_, [T]> {
         match self.as_slice() {
             Some(s) => Cow::Borrowed(s),
-            None => Cow::Owned(self.view().iter().cloned().collect()),
+            None => Cow::Owned(self.collect_strided(|x| x.clone())),
         }
+    }
+
+    /// `f` of every element in row-major order, walking the layout by runs (see
+    /// [`crate::layout::for_each_run`]); a repeated (stride-0) element is mapped once.
+    fn collect_strided<U: Clone>(&self, mut f: impl FnMut(&T) -> U) -> Vec<U> {
+        use crate::layout::{for_each_run, Run};
+        let mut out = Vec::with_capacity(self.numel());
+        let walked = for_each_run(
+            &self.storage,
+            self.shape.slice(),
+            self.strides.slice(),
+            self.offset,
+            |run| match run {
+                Run::Slice(xs) => out.extend(xs.iter().map(&mut f)),
+                Run::Repeat(x, n) => out.extend(std::iter::repeat_n(f(x), n)),
+                Run::Step(xs, step) => out.extend(xs.iter().step_by(step).map(&mut f)),
+            },
+        );
+        if !walked {
+            out.extend(self.view().iter().map(f));
+        }
+        out
     }
 
     /// Whether the elements sit in row-major (C) order, like `tensor.is_contiguous()`.
@@ -355,7 +377,7 @@ impl<T: Element> Tensor<T> {
     pub fn map<U: Element>(&self, f: impl FnMut(&T) -> U) -> Tensor<U> {
         let data = match self.as_slice() {
             Some(xs) => xs.iter().map(f).collect(),
-            None => self.view().iter().map(f).collect(),
+            None => self.collect_strided(f),
         };
         Tensor::from_contiguous(data, self.shape.clone())
     }

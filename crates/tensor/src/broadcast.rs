@@ -4,6 +4,7 @@ use ndarray::{ArrayD, ArrayViewMutD, IxDyn, Zip};
 
 use crate::element::Element;
 use crate::error::{Result, TensorError};
+use crate::layout::Run;
 use crate::tensor::Tensor;
 
 /// The shape two shapes broadcast to (aligned at the right; a size 1 stretches), or an error
@@ -100,13 +101,31 @@ pub(crate) fn zip_map_same<T: Element>(
     f: impl Fn(T, T) -> T,
 ) -> Result<Tensor<T>> {
     if a.shape() == b.shape() {
-        if let (Some(xs), Some(ys)) = (a.as_slice(), b.as_slice()) {
-            let data = xs
-                .iter()
-                .zip(ys)
-                .map(|(x, y)| f(x.clone(), y.clone()))
-                .collect();
-            return Ok(Tensor::from_contiguous(data, a.raw_dim()));
+        match (a.as_slice(), b.as_slice()) {
+            (Some(xs), Some(ys)) => {
+                let data = xs
+                    .iter()
+                    .zip(ys)
+                    .map(|(x, y)| f(x.clone(), y.clone()))
+                    .collect();
+                return Ok(Tensor::from_contiguous(data, a.raw_dim()));
+            }
+            (None, Some(ys)) => {
+                // A strided `a` (an expanded gradient, a transpose) against a row-major `b`.
+                let mut data = Vec::with_capacity(ys.len());
+                let mut ys = ys.iter();
+                let mut push =
+                    |x: &T| data.push(f(x.clone(), ys.next().expect("same size").clone()));
+                let walked = a.for_each_run(|run| match run {
+                    Run::Slice(xs) => xs.iter().for_each(&mut push),
+                    Run::Repeat(x, n) => (0..n).for_each(|_| push(x)),
+                    Run::Step(xs, step) => xs.iter().step_by(step).for_each(&mut push),
+                });
+                if walked {
+                    return Ok(Tensor::from_contiguous(data, a.raw_dim()));
+                }
+            }
+            _ => {}
         }
         return Ok(Tensor::from_array(
             Zip::from(&a.view())

@@ -248,22 +248,28 @@ impl<T: Element> Tensor<T> {
         }
     }
 
-    /// `f` of every element in row-major order, walking the layout by runs (see
-    /// [`crate::layout::for_each_run`]); a repeated (stride-0) element is mapped once.
-    fn collect_strided<U: Clone>(&self, mut f: impl FnMut(&T) -> U) -> Vec<U> {
-        use crate::layout::{for_each_run, Run};
-        let mut out = Vec::with_capacity(self.numel());
-        let walked = for_each_run(
+    /// Walks the elements in row-major order by runs ([`crate::layout::for_each_run`]);
+    /// `false` (nothing done) for layouts with too many dims to walk this way.
+    pub(crate) fn for_each_run<'a>(&'a self, f: impl FnMut(crate::layout::Run<'a, T>)) -> bool {
+        crate::layout::for_each_run(
             &self.storage,
             self.shape.slice(),
             self.strides.slice(),
             self.offset,
-            |run| match run {
-                Run::Slice(xs) => out.extend(xs.iter().map(&mut f)),
-                Run::Repeat(x, n) => out.extend(std::iter::repeat_n(f(x), n)),
-                Run::Step(xs, step) => out.extend(xs.iter().step_by(step).map(&mut f)),
-            },
-        );
+            f,
+        )
+    }
+
+    /// `f` of every element in row-major order, walking the layout by runs (see
+    /// [`crate::layout::for_each_run`]); a repeated (stride-0) element is mapped once.
+    fn collect_strided<U: Clone>(&self, mut f: impl FnMut(&T) -> U) -> Vec<U> {
+        use crate::layout::Run;
+        let mut out = Vec::with_capacity(self.numel());
+        let walked = self.for_each_run(|run| match run {
+            Run::Slice(xs) => out.extend(xs.iter().map(&mut f)),
+            Run::Repeat(x, n) => out.extend(std::iter::repeat_n(f(x), n)),
+            Run::Step(xs, step) => out.extend(xs.iter().step_by(step).map(&mut f)),
+        });
         if !walked {
             out.extend(self.view().iter().map(f));
         }

@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod fuzz;
 mod graph;
 
 /// Antorcha's project chores.
@@ -21,6 +22,8 @@ enum Command {
     Graph(graph::GraphArgs),
     /// Times docs/WORKLOADS.md's workloads in Antorcha and PyTorch (if found) and prints the table.
     Bench(bench::BenchArgs),
+    /// Fuzzes every file parser (IDX, .npy, safetensors, optimizer state) with mutated inputs.
+    Fuzz(fuzz::FuzzArgs),
 }
 
 fn main() {
@@ -40,6 +43,7 @@ fn main() {
         }
         Some(Command::Graph(args)) => graph::main(&args),
         Some(Command::Bench(args)) => bench::main(&args),
+        Some(Command::Fuzz(args)) => fuzz::main(&args),
         None => {
             use clap::CommandFactory;
             Cli::command().print_help().expect("stdout");

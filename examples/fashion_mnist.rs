@@ -15,9 +15,14 @@
 //! `model.load_state_dict(safetensors.torch.load_file(path))`), the loss curves to `--plot`
 //! and the accuracy per epoch to `accuracy.svg` beside it, both
 //! as SVG. `--quick` is a smoke run: one epoch on at most 2048 training images.
+//! `--checkpoint-dir DIR` writes a checkpoint after every epoch (atomically: never a
+//! half-written one) and `--resume` continues from the newest (see `common/checkpoint.rs`).
 
 use std::path::PathBuf;
 use std::time::Instant;
+
+#[path = "common/checkpoint.rs"]
+mod checkpoint;
 
 use antorcha::autograd::{no_grad, Tensor, Var};
 use antorcha::data::{DataLoader, FashionMnist};
@@ -67,6 +72,12 @@ struct Args {
     /// Seed of `manual_seed` (weights, shuffling, the generated set).
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Write a checkpoint (weights, optimizer, epoch, step, curves) here after every epoch.
+    #[arg(long)]
+    checkpoint_dir: Option<PathBuf>,
+    /// Continue from the newest checkpoint in --checkpoint-dir (from epoch 1 if none).
+    #[arg(long)]
+    resume: bool,
 }
 
 type Error = Box<dyn std::error::Error>;
@@ -132,7 +143,10 @@ fn run(args: &Args) -> Result<History, Error> {
     let mut optimizer = SGD::new(model.parameters(), args.lr)?;
 
     let mut history = History::default();
-    for epoch in 1..=epochs {
+    let session =
+        checkpoint::Session::start(args, &model, &mut optimizer, &train_loader, &mut history)?;
+    let mut step = session.step;
+    for epoch in session.first_epoch..=epochs {
         let start = Instant::now();
         let bar = ProgressBar::new(train_loader.len() as u64);
         bar.set_style(
@@ -151,6 +165,7 @@ fn run(args: &Args) -> Result<History, Error> {
             optimizer.zero_grad();
             loss.backward()?;
             optimizer.step()?;
+            step += 1;
             sum += loss.item() as f64 * n as f64;
             count += n;
             bar.inc(1);
@@ -168,6 +183,7 @@ fn run(args: &Args) -> Result<History, Error> {
         history.test_loss.push(test_loss);
         history.accuracy.push(accuracy);
         history.seconds.push(seconds);
+        session.after_epoch(epoch, step, &model, &optimizer, &history)?;
     }
 
     for path in [&args.out, &args.plot] {
@@ -340,6 +356,8 @@ mod tests {
             batch_size: 64,
             lr: 1e-3,
             seed: 0,
+            checkpoint_dir: None,
+            resume: false,
         };
         let history = run(&args).unwrap();
         assert_eq!(history.train_loss.len(), 1);

@@ -16,9 +16,14 @@
 //! (`linear_relu_stack.0.weight`, …: PyTorch reads them into it with
 //! `model.load_state_dict(safetensors.torch.load_file(path))`), with the pictures beside them.
 //! `--quick` is a smoke run: one epoch on at most 2048 training images.
+//! `--checkpoint-dir DIR` writes a checkpoint after every epoch (atomically: never a
+//! half-written one) and `--resume` continues from the newest (see `common/checkpoint.rs`).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+
+#[path = "common/checkpoint.rs"]
+mod checkpoint;
 
 use antorcha::autograd::{no_grad, Tensor, Var};
 use antorcha::data::{DataLoader, FashionMnist};
@@ -96,6 +101,12 @@ struct Args {
     /// `torch.save(model.state_dict(), f)`); with `--epochs 0` only evaluate them.
     #[arg(long)]
     load: Option<PathBuf>,
+    /// Write a checkpoint (weights, optimizer, epoch, step, curves) here after every epoch.
+    #[arg(long)]
+    checkpoint_dir: Option<PathBuf>,
+    /// Continue from the newest checkpoint in --checkpoint-dir (from epoch 1 if none).
+    #[arg(long)]
+    resume: bool,
 }
 
 /// `--optimizer`: which of PyTorch's optimizers trains the model.
@@ -257,7 +268,9 @@ fn run(args: &Args) -> Result<History, Error> {
     };
 
     let mut history = History::default();
-    for epoch in 1..=epochs {
+    let session = checkpoint::Session::start(args, &model, &mut *optimizer, &mut history)?;
+    let mut step = session.step;
+    for epoch in session.first_epoch..=epochs {
         let start = Instant::now();
         let bar = ProgressBar::new(train_loader.len() as u64);
         bar.set_style(
@@ -279,6 +292,7 @@ fn run(args: &Args) -> Result<History, Error> {
             if let Some(log) = step_log.as_mut() {
                 log.log(loss.item())?;
             }
+            step += 1;
             sum += loss.item() as f64 * n as f64;
             count += n;
             bar.inc(1);
@@ -298,6 +312,7 @@ fn run(args: &Args) -> Result<History, Error> {
         history.accuracy.push(accuracy);
         history.seconds.push(seconds);
         history.confusion = Some(confusion);
+        session.after_epoch(epoch, step, &model, &*optimizer, &history)?;
     }
     if let Some(confusion) = &history.confusion {
         print_per_class(confusion);

@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod crates;
+mod fuzz;
 mod graph;
 mod msrv;
 
@@ -29,6 +30,8 @@ enum Command {
     Msrv,
     /// Times docs/WORKLOADS.md's workloads in Antorcha and PyTorch (if found) and prints the table.
     Bench(bench::BenchArgs),
+    /// Fuzzes every file parser (IDX, .npy, safetensors, optimizer state) with mutated inputs.
+    Fuzz(fuzz::FuzzArgs),
 }
 
 fn main() {
@@ -38,6 +41,7 @@ fn main() {
         Some(Command::Graph(args)) => graph::main(&args),
         Some(Command::Msrv) => msrv::main(),
         Some(Command::Bench(args)) => bench::main(&args),
+        Some(Command::Fuzz(args)) => fuzz::main(&args),
         None => {
             use clap::CommandFactory;
             Cli::command().print_help().expect("stdout");

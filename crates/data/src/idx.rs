@@ -237,10 +237,26 @@ pub fn decode_idx(bytes: &[u8], path: impl AsRef<Path>) -> Result<IdxTensor> {
 /// [`inflate_idx`]: a `.gz` file is inflated no further than its IDX header declares).
 pub(crate) fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
     let raw = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+    gunzip_if_gz(raw, path)
+}
+
+fn gunzip_if_gz(raw: Vec<u8>, path: &Path) -> Result<Vec<u8>> {
     if raw.starts_with(&[0x1f, 0x8b]) {
         inflate_idx(flate2::read::MultiGzDecoder::new(&raw[..]), path)
     } else {
         Ok(raw)
+    }
+}
+
+/// Parses the bytes of an IDX file as stored on disk, plain or gzip-compressed (detected from
+/// its first bytes), as [`read_idx`] does with a file; `path` only names it in errors. A
+/// compressed file is inflated no further than its header declares.
+pub fn decode_idx_file(bytes: &[u8], path: impl AsRef<Path>) -> Result<IdxTensor> {
+    let path = path.as_ref();
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        decode_idx(&gunzip_if_gz(bytes.to_vec(), path)?, path)
+    } else {
+        decode_idx(bytes, path)
     }
 }
 

@@ -42,7 +42,10 @@ pub use loss::{BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss, Re
 pub use module::{Module, Training};
 pub use pt::{load_pt, read_pt};
 pub use sequential::Sequential;
-pub use serialize::{load_safetensors, read_safetensors, save_safetensors, write_safetensors};
+pub use serialize::{
+    decode_safetensors, load_safetensors, load_safetensors_bytes, read_safetensors,
+    save_safetensors, write_safetensors,
+};
 
 /// Functions behind the layers and losses, like `torch.nn.functional` (`F.conv2d`,
 /// `F.cross_entropy`, …): each has a panicking form and a `try_` form.

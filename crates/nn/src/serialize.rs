@@ -162,8 +162,17 @@ pub fn write_safetensors<T: Float>(
 /// error naming it, never a panic.
 pub fn read_safetensors<T: Float>(path: impl AsRef<Path>) -> Result<Vec<(String, Tensor<T>)>> {
     let path = path.as_ref();
-    let bytes = read_file(path)?;
-    let st = SafeTensors::deserialize(&bytes).map_err(|e| format_error(path, e))?;
+    decode_safetensors(&read_file(path)?, path)
+}
+
+/// [`read_safetensors`] for a file's bytes already in memory (like `safetensors.torch.load`);
+/// `path` only names the file in errors.
+pub fn decode_safetensors<T: Float>(
+    bytes: &[u8],
+    path: impl AsRef<Path>,
+) -> Result<Vec<(String, Tensor<T>)>> {
+    let path = path.as_ref();
+    let st = SafeTensors::deserialize(bytes).map_err(|e| format_error(path, e))?;
     let mut out = Vec::with_capacity(st.len());
     let mut wrong = StateDictMismatch {
         source: Some(path.to_path_buf()),
@@ -230,8 +239,18 @@ pub fn load_safetensors<T: Float, M: Module<T> + ?Sized>(
     path: impl AsRef<Path>,
 ) -> Result<()> {
     let path = path.as_ref();
-    let bytes = read_file(path)?;
-    let st = SafeTensors::deserialize(&bytes).map_err(|e| format_error(path, e))?;
+    load_safetensors_bytes(module, &read_file(path)?, path)
+}
+
+/// [`load_safetensors`] from a file's bytes already in memory; `path` only names the file in
+/// errors. The same checks: on any error no parameter has changed.
+pub fn load_safetensors_bytes<T: Float, M: Module<T> + ?Sized>(
+    module: &M,
+    bytes: &[u8],
+    path: impl AsRef<Path>,
+) -> Result<()> {
+    let path = path.as_ref();
+    let st = SafeTensors::deserialize(bytes).map_err(|e| format_error(path, e))?;
     let wanted: HashSet<String> = module
         .state_dict_shapes()
         .into_iter()

@@ -39,6 +39,24 @@ impl Mt19937 {
         mt
     }
 
+    /// The whole state: the position, then the 624 words.
+    pub fn state(&self) -> Vec<u32> {
+        let mut out = Vec::with_capacity(N + 1);
+        out.push(self.pos as u32);
+        out.extend_from_slice(&self.key[..]);
+        out
+    }
+
+    /// Restores a state from [`Mt19937::state`], or `None` if it is not one.
+    pub fn from_state(state: &[u32]) -> Option<Self> {
+        let (&pos, words) = state.split_first()?;
+        let key: Box<[u32; N]> = words.to_vec().into_boxed_slice().try_into().ok()?;
+        (pos as usize <= N).then_some(Mt19937 {
+            key,
+            pos: pos as usize,
+        })
+    }
+
     /// Re-seeds in place with `init_genrand(seed)`.
     pub fn seed(&mut self, seed: u32) {
         self.key[0] = seed;

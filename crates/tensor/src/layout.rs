@@ -33,14 +33,17 @@ pub(crate) fn is_standard(shape: &IxDyn, strides: &IxDyn) -> bool {
 
 /// The number of elements of `shape`, or an error naming `op` when it overflows.
 pub(crate) fn checked_numel(op: &'static str, shape: &[usize]) -> Result<usize> {
+    // As PyTorch's stride calculation: a zero dim counts as 1, so a shape whose strides
+    // would overflow is refused even when it holds no elements.
     shape
         .iter()
-        .try_fold(1usize, |acc, &n| acc.checked_mul(n))
+        .try_fold(1usize, |acc, &n| acc.checked_mul(n.max(1)))
         .filter(|&n| n <= isize::MAX as usize)
+        .map(|_| shape.iter().product())
         .ok_or_else(|| {
             TensorError::invalid(
                 op,
-                format!("the number of elements of shape {shape:?} overflows"),
+                format!("the strides of shape {shape:?} overflow (PyTorch: \"Stride calculation overflowed\")"),
             )
         })
 }
@@ -222,11 +225,12 @@ mod tests {
     #[test]
     fn checked_numel_overflows_to_an_error() {
         assert_eq!(checked_numel("t", &[2, 3]).unwrap(), 6);
-        assert_eq!(checked_numel("t", &[0, usize::MAX, 2]).unwrap(), 0);
+        assert_eq!(checked_numel("t", &[0, 5, 2]).unwrap(), 0);
+        assert!(checked_numel("t", &[0, usize::MAX, 2]).is_err());
         let e = checked_numel("zeros", &[usize::MAX, 2])
             .unwrap_err()
             .to_string();
-        assert!(e.contains("zeros") && e.contains("overflows"), "{e}");
+        assert!(e.contains("zeros") && e.contains("overflow"), "{e}");
     }
 
     #[test]

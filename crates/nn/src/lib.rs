@@ -40,7 +40,7 @@ pub use error::{NnError, Result, StateDictMismatch};
 pub use linear::Linear;
 pub use loss::{BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss, Reduction};
 pub use module::{Module, Training};
-pub use pt::{load_pt, read_pt};
+pub use pt::{load_pt, read_pt, read_pt_bytes};
 pub use sequential::Sequential;
 pub use serialize::{
     decode_safetensors, load_safetensors, load_safetensors_bytes, read_safetensors,

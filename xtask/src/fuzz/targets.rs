@@ -11,9 +11,10 @@ use antorcha_autograd::tensor::manual_seed;
 use antorcha_autograd::{Tensor, Var};
 use antorcha_data::idx::{decode_idx, decode_idx_file, encode_idx};
 use antorcha_data::npy::{decode_npy_any, encode_npy};
+use antorcha_nn::pt::state_dict_from_pt;
 use antorcha_nn::{
-    decode_safetensors, load_safetensors_bytes, write_safetensors, Conv2d, Flatten, Linear,
-    MaxPool2d, Module, ReLU, Sequential,
+    decode_safetensors, load_safetensors_bytes, read_pt_bytes, write_safetensors, Conv2d, Flatten,
+    Linear, MaxPool2d, Module, ReLU, Sequential,
 };
 use antorcha_optim::{
     Adagrad, AdagradOptions, Adam, AdamOptions, AdamW, AdamWOptions, Optimizer, OptimizerState,
@@ -33,7 +34,7 @@ pub struct Target {
 }
 
 /// Every target, in the order they run.
-pub const TARGETS: [Target; 6] = [
+pub const TARGETS: [Target; 7] = [
     Target {
         name: "idx",
         corpus: "idx",
@@ -63,6 +64,12 @@ pub const TARGETS: [Target; 6] = [
         corpus: "safetensors",
         max_len: 8192,
         run: safetensors,
+    },
+    Target {
+        name: "pt",
+        corpus: "pt",
+        max_len: 16384,
+        run: pt,
     },
     Target {
         name: "optim_state",
@@ -132,6 +139,18 @@ fn safetensors(bytes: &[u8]) -> Result<bool, String> {
             Err(_) => Ok(read),
         }
     })
+}
+
+/// A `torch.save` file, read as `torch.load(weights_only=True)` reads it, then its state dict
+/// (if any) converted to f32 tensors. Accepted: read.
+fn pt(bytes: &[u8]) -> Result<bool, String> {
+    match read_pt_bytes(bytes, "fuzz.pt") {
+        Ok(value) => {
+            let _ = state_dict_from_pt::<f32>(&value);
+            Ok(true)
+        }
+        Err(_) => Ok(false),
+    }
 }
 
 /// Every parameter's bits (so NaN compares equal to itself).
@@ -301,6 +320,18 @@ pub fn write_seeds(dir: &Path) {
         ("i4-3-v2", v2),
     ] {
         put("npy", &format!("{name}.npy"), &bytes);
+    }
+
+    // .pt: files PyTorch wrote (the nn fixtures; torch is not needed to copy them).
+    let fixtures = super::root().join("crates/nn/tests/fixtures");
+    for name in [
+        "pt_mlp_state.pt",
+        "pt_dtypes.pt",
+        "pt_checkpoint_sgd.pt",
+        "pt_checkpoint_adam.pt",
+    ] {
+        let bytes = std::fs::read(fixtures.join(name)).expect("a .pt fixture of crates/nn");
+        put("pt", name, &bytes);
     }
 
     // safetensors: the fuzzed model in both dtypes, and another model's weights.

@@ -5,27 +5,34 @@
 //! the file's size, whatever its zip directory claims.
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use zip::result::ZipError;
 use zip::{CompressionMethod, ZipArchive};
 
-/// An open `torch.save` archive.
-pub(crate) struct Archive {
-    zip: ZipArchive<BufReader<File>>,
+/// An open `torch.save` archive, read from a file or from bytes in memory.
+pub(crate) struct Archive<R> {
+    zip: ZipArchive<R>,
     prefix: String,
     /// Bytes that may still be read: the file's length minus what was read.
     budget: u64,
 }
 
-impl Archive {
-    /// Opens `path`, telling apart the formats torch can write: a zip archive with a
-    /// `data.pkl` (what is read), the legacy pickle format and TorchScript archives (errors
-    /// saying so).
-    pub(crate) fn open(path: &Path) -> Result<Archive, String> {
-        let mut file = File::open(path).map_err(|e| e.to_string())?;
-        let file_len = file.metadata().map_err(|e| e.to_string())?.len();
+impl Archive<BufReader<File>> {
+    /// Opens the file at `path` (see [`Archive::new`]).
+    pub(crate) fn open(path: &Path) -> Result<Self, String> {
+        let file = File::open(path).map_err(|e| e.to_string())?;
+        let len = file.metadata().map_err(|e| e.to_string())?.len();
+        Archive::new(BufReader::new(file), len)
+    }
+}
+
+impl<R: Read + Seek> Archive<R> {
+    /// Reads an archive of `file_len` bytes, telling apart the formats torch can write: a zip
+    /// archive with a `data.pkl` (what is read), the legacy pickle format and TorchScript
+    /// archives (errors saying so).
+    pub(crate) fn new(mut file: R, file_len: u64) -> Result<Self, String> {
         let mut magic = [0u8; 4];
         let got = read_up_to(&mut file, &mut magic).map_err(|e| e.to_string())?;
         if got >= 2 && magic[0] == 0x80 && magic[1] <= 5 {
@@ -37,9 +44,8 @@ impl Archive {
         if got < 4 || &magic != b"PK\x03\x04" {
             return Err("not a torch.save file (no zip signature)".into());
         }
-        drop(file);
-        let file = File::open(path).map_err(|e| e.to_string())?;
-        let zip = ZipArchive::new(BufReader::new(file)).map_err(zip_message)?;
+        file.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
+        let zip = ZipArchive::new(file).map_err(zip_message)?;
         let prefix = {
             let pkl = zip
                 .file_names()

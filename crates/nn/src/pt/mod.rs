@@ -307,7 +307,22 @@ fn pt_error(path: &Path, message: impl Into<String>) -> NnError {
 /// and containers, and anything malformed are errors naming the file.
 pub fn read_pt(path: impl AsRef<Path>) -> Result<PtValue> {
     let path = path.as_ref();
-    let mut archive = Archive::open(path).map_err(|m| pt_error(path, m))?;
+    let archive = Archive::open(path).map_err(|m| pt_error(path, m))?;
+    read_archive(archive, path)
+}
+
+/// [`read_pt`] on the bytes of a file already in memory; `name` names it in errors.
+pub fn read_pt_bytes(bytes: &[u8], name: impl AsRef<Path>) -> Result<PtValue> {
+    let path = name.as_ref();
+    let archive = Archive::new(std::io::Cursor::new(bytes), bytes.len() as u64)
+        .map_err(|m| pt_error(path, m))?;
+    read_archive(archive, path)
+}
+
+fn read_archive<R: std::io::Read + std::io::Seek>(
+    mut archive: Archive<R>,
+    path: &Path,
+) -> Result<PtValue> {
     let pkl = archive.data_pkl().map_err(|m| pt_error(path, m))?;
     let obj = pickle::unpickle(&pkl).map_err(|m| pt_error(path, format!("data.pkl: {m}")))?;
     let mut builder = Builder {
@@ -386,8 +401,8 @@ pub fn load_pt<T: Float, M: Module<T> + ?Sized>(module: &M, path: impl AsRef<Pat
 }
 
 /// Turns the unpickled objects into values, reading each storage once.
-struct Builder<'a> {
-    archive: &'a mut Archive,
+struct Builder<'a, R> {
+    archive: &'a mut Archive<R>,
     /// Each storage read, by key, with the dtype and size it was read as.
     storages: HashMap<String, (PtDtype, usize, Rc<PtData>)>,
     /// Values that may still be made: shared references cannot blow up the result.
@@ -396,7 +411,7 @@ struct Builder<'a> {
     elements_left: u64,
 }
 
-impl Builder<'_> {
+impl<R: std::io::Read + std::io::Seek> Builder<'_, R> {
     fn value(&mut self, obj: &Obj, depth: usize) -> std::result::Result<PtValue, String> {
         if depth > 200 {
             return Err("values nested more than 200 deep".into());

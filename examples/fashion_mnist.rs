@@ -28,7 +28,10 @@ mod checkpoint;
 use antorcha::autograd::{no_grad, Tensor, Var};
 use antorcha::data::{DataLoader, FashionMnist};
 use antorcha::metrics::ConfusionMatrix;
-use antorcha::nn::{save_safetensors, CrossEntropyLoss, Flatten, Linear, Module, ReLU, Sequential};
+use antorcha::nn::{
+    save_safetensors, Conv2d, CrossEntropyLoss, Flatten, Linear, MaxPool2d, Module, ReLU,
+    Sequential,
+};
 use antorcha::optim::{Adam, AdamOptions, AdamW, AdamWOptions, Optimizer, SgdOptions, SGD};
 use antorcha::tensor::{manual_seed, set_num_threads, with_global_rng};
 use antorcha::viz::plot;
@@ -64,7 +67,7 @@ struct Args {
     /// FashionMNIST's 60000/10000).
     #[arg(long, default_value_t = 6000, value_name = "N")]
     synthetic_size: usize,
-    /// Folder for the weights (mlp.safetensors) and the pictures (SVG).
+    /// Folder for the weights (MODEL.safetensors) and the pictures (SVG).
     #[arg(
         long,
         default_value = "target/antorcha-examples/fashion_mnist",
@@ -77,6 +80,10 @@ struct Args {
     /// Samples per batch.
     #[arg(long, default_value_t = 64, value_parser = at_least_one)]
     batch_size: usize,
+    /// The network: the notebook's MLP, or the course's next model, a small CNN (two 3x3
+    /// convolutions with max-pooling, then two linear layers).
+    #[arg(long, value_enum, default_value_t = ModelKind::Mlp)]
+    model: ModelKind,
     /// The optimizer, with PyTorch's defaults for everything but --lr (and --momentum).
     #[arg(long, value_enum, default_value_t = OptimizerKind::Sgd)]
     optimizer: OptimizerKind,
@@ -107,6 +114,34 @@ struct Args {
     /// Continue from the newest checkpoint in --checkpoint-dir (from epoch 1 if none).
     #[arg(long)]
     resume: bool,
+}
+
+/// `--model`: which network is trained.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum ModelKind {
+    /// The notebook's `NeuralNetwork`: Flatten, 784-512-512-10 with ReLU.
+    Mlp,
+    /// Conv2d(1,32,3), ReLU, MaxPool2d(2), Conv2d(32,64,3), ReLU, MaxPool2d(2), Flatten,
+    /// Linear(1600,128), ReLU, Linear(128,10) (WORKLOADS.md's W5 net).
+    Cnn,
+}
+
+impl ModelKind {
+    /// A new network of this kind, initialised as PyTorch initialises it.
+    fn build(self) -> Sequential {
+        match self {
+            ModelKind::Mlp => mlp(),
+            ModelKind::Cnn => cnn(),
+        }
+    }
+
+    /// The weights file's name.
+    fn file_name(self) -> &'static str {
+        match self {
+            ModelKind::Mlp => "mlp.safetensors",
+            ModelKind::Cnn => "cnn.safetensors",
+        }
+    }
 }
 
 /// `--optimizer`: which of PyTorch's optimizers trains the model.
@@ -164,6 +199,21 @@ fn mlp() -> Sequential {
                 .add(ReLU::new())
                 .add(Linear::new(512, 10)),
         )
+}
+
+/// The course's CNN on `[N, 1, 28, 28]` images.
+fn cnn() -> Sequential {
+    Sequential::new()
+        .add(Conv2d::new(1, 32, 3))
+        .add(ReLU::new())
+        .add(MaxPool2d::new(2))
+        .add(Conv2d::new(32, 64, 3))
+        .add(ReLU::new())
+        .add(MaxPool2d::new(2))
+        .add(Flatten::new())
+        .add(Linear::new(1600, 128))
+        .add(ReLU::new())
+        .add(Linear::new(128, 10))
 }
 
 /// The optimizer `--optimizer`, `--lr` and `--momentum` ask for.
@@ -229,7 +279,7 @@ fn run(args: &Args) -> Result<History, Error> {
         .batch_size(batch_size)
         .build()?;
 
-    let model = mlp();
+    let model = args.model.build();
     println!("{}", model.repr());
     let loss_fn = CrossEntropyLoss::new();
     let mut optimizer = optimizer(args, model.parameters())?;
@@ -323,7 +373,7 @@ fn run(args: &Args) -> Result<History, Error> {
         println!("per-step losses written to {}", path.display());
     }
     create_dir(&args.out)?;
-    let weights = args.out.join("mlp.safetensors");
+    let weights = args.out.join(args.model.file_name());
     save_safetensors(&model, &weights)?;
     println!(
         "weights saved to {} (PyTorch: model.load_state_dict(safetensors.torch.load_file({:?})))",
@@ -640,6 +690,53 @@ mod tests {
         })
         .unwrap();
         assert_eq!(eval.accuracy, history.accuracy);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// `--model cnn` trains the course's CNN and saves it under PyTorch's `nn.Sequential`
+    /// names and shapes.
+    #[test]
+    fn the_cnn_trains_and_saves_with_pytorchs_names() {
+        let _turn = serial();
+        let dir = std::env::temp_dir().join(format!("antorcha_fashion_cnn_{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let a = args(
+            &dir,
+            &[
+                "--synthetic",
+                "--synthetic-size",
+                "128",
+                "--epochs",
+                "1",
+                "--model",
+                "cnn",
+                "--optimizer",
+                "sgd",
+                "--lr",
+                "0.01",
+                "--momentum",
+                "0.9",
+            ],
+        );
+        let history = run(&a).unwrap();
+        assert!(history.train_loss[0].is_finite());
+        let saved = antorcha::nn::read_safetensors::<f32>(dir.join("cnn.safetensors")).unwrap();
+        let shapes: Vec<(String, Vec<usize>)> = saved
+            .into_iter()
+            .map(|(k, t)| (k, t.shape().to_vec()))
+            .collect();
+        for (key, shape) in [
+            ("0.weight", vec![32, 1, 3, 3]),
+            ("3.weight", vec![64, 32, 3, 3]),
+            ("7.weight", vec![128, 1600]),
+            ("9.bias", vec![10]),
+        ] {
+            assert!(
+                shapes.contains(&(key.to_string(), shape)),
+                "{key}: {shapes:?}"
+            );
+        }
+        assert_eq!(shapes.len(), 8);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -63,7 +63,8 @@ pub struct Session {
 /// The options a resumed run must share with the run that wrote the checkpoint.
 fn run_options(args: &Args) -> String {
     format!(
-        "seed {} data {} synthetic {} {} quick {} batch {} optimizer {:?} lr {:e} momentum {:e}",
+        "model {:?} seed {} data {} synthetic {} {} quick {} batch {} optimizer {:?} lr {:e} momentum {:e}",
+        args.model,
         args.seed,
         args.data_dir.display(),
         args.synthetic,

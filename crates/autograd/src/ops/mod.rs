@@ -4,6 +4,7 @@
 //! records nothing runs.
 
 mod binary;
+mod fused;
 mod index;
 mod join;
 mod matmul;

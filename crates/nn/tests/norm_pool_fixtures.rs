@@ -1,0 +1,193 @@
+//! Normalisation, pooling and channel-dropout layers against PyTorch
+//! (`tests/fixtures/norm_pool_torch.json`, written by
+//! `tests/fixtures/make_norm_pool_fixtures.py` with torch 2.15): outputs, gradients of input,
+//! weight and bias, running statistics after each training step, eval outputs, `grad_fn` names
+//! and state-dict keys, all in f64 to 1e-10.
+
+use antorcha_autograd::{Tensor, Var};
+use antorcha_nn::{BatchNorm1d, BatchNorm2d, LayerNorm, Module};
+use serde_json::Value;
+
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+const TOL: f64 = 1e-10;
+
+fn fixtures() -> Value {
+    let text =
+        std::fs::read_to_string(format!("{DIR}/norm_pool_torch.json")).expect("fixture file");
+    serde_json::from_str(&text).expect("valid JSON")
+}
+
+fn shape(v: &Value) -> Vec<usize> {
+    v["shape"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_u64().unwrap() as usize)
+        .collect()
+}
+
+fn tensor(v: &Value) -> Tensor<f64> {
+    let data = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    Tensor::from_vec(data, &shape(v))
+}
+
+#[track_caller]
+fn assert_close(what: &str, got: &Tensor<f64>, want: &Value) {
+    assert_eq!(got.shape(), shape(want).as_slice(), "{what}: shape");
+    let want = tensor(want).to_vec();
+    for (i, (a, b)) in got.to_vec().iter().zip(&want).enumerate() {
+        assert!(
+            (a - b).abs() <= TOL * (1.0 + b.abs()),
+            "{what}[{i}]: {a} vs PyTorch {b}"
+        );
+    }
+}
+
+/// Runs `layer` on the step's input, backward on `(out * g).sum()`, and checks the output and
+/// every gradient.
+fn check_step(what: &str, layer: &dyn Module<f64>, step: &Value) -> Var<f64> {
+    let x = Var::new(tensor(&step["input"])).requires_grad();
+    layer.zero_grad();
+    let out = layer.forward(&x);
+    assert_close(&format!("{what} output"), &out.data(), &step["output"]);
+    assert_eq!(
+        out.grad_fn_name(),
+        step["grad_fn"].as_str(),
+        "{what} grad_fn"
+    );
+    let g = Var::new(tensor(&step["g"]));
+    out.mul(&g).sum().backward().unwrap();
+    assert_close(
+        &format!("{what} grad_input"),
+        &x.grad().unwrap(),
+        &step["grad_input"],
+    );
+    for (name, p) in layer.named_parameters() {
+        assert_close(
+            &format!("{what} grad_{name}"),
+            &p.grad().unwrap(),
+            &step[format!("grad_{name}")],
+        );
+    }
+    out
+}
+
+fn keys(layer: &dyn Module<f64>) -> Vec<String> {
+    layer.state_dict().into_iter().map(|(k, _)| k).collect()
+}
+
+fn json_keys(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn batch_norm_matches_pytorch_in_train_and_eval() {
+    let f = fixtures();
+    for (i, case) in f["batch_norm"].as_array().unwrap().iter().enumerate() {
+        let opts = &case["options"];
+        let kind = case["kind"].as_str().unwrap();
+        let c = shape(&case["train"][0]["input"])[1];
+        let affine = opts["affine"].as_bool().unwrap_or(true);
+        let track = opts["track_running_stats"].as_bool().unwrap_or(true);
+        let momentum = match opts.get("momentum") {
+            None => Some(0.1),
+            Some(Value::Null) => None,
+            Some(m) => Some(m.as_f64().unwrap()),
+        };
+        let eps = opts["eps"].as_f64().unwrap_or(1e-5);
+        let layer: Box<dyn Module<f64>> = if kind == "BatchNorm2d" {
+            Box::new(
+                BatchNorm2d::new(c)
+                    .affine(affine)
+                    .track_running_stats(track)
+                    .momentum(momentum)
+                    .eps(eps),
+            )
+        } else {
+            Box::new(
+                BatchNorm1d::new(c)
+                    .affine(affine)
+                    .track_running_stats(track)
+                    .momentum(momentum)
+                    .eps(eps),
+            )
+        };
+        let what = format!("batch_norm case {i} ({kind} {opts})");
+        assert_eq!(keys(&*layer), json_keys(&case["state_dict_keys"]), "{what}");
+        if affine {
+            let dict = std::collections::HashMap::from([
+                ("weight".to_string(), tensor(&case["weight"])),
+                ("bias".to_string(), tensor(&case["bias"])),
+            ]);
+            let mut full: std::collections::HashMap<_, _> =
+                layer.state_dict().into_iter().collect();
+            full.extend(dict);
+            layer.load_state_dict(&full).unwrap();
+        }
+        for (s, step) in case["train"].as_array().unwrap().iter().enumerate() {
+            let what = format!("{what} train step {s}");
+            check_step(&what, &*layer, step);
+            let buffers: std::collections::HashMap<_, _> =
+                layer.named_buffers().into_iter().collect();
+            if track {
+                assert_close(
+                    &format!("{what} running_mean"),
+                    &buffers["running_mean"],
+                    &step["running_mean"],
+                );
+                assert_close(
+                    &format!("{what} running_var"),
+                    &buffers["running_var"],
+                    &step["running_var"],
+                );
+                assert_eq!(
+                    buffers["num_batches_tracked"].to_vec(),
+                    vec![step["num_batches_tracked"].as_f64().unwrap()],
+                    "{what}"
+                );
+            } else {
+                assert!(buffers.is_empty(), "{what}");
+            }
+        }
+        layer.eval();
+        check_step(&format!("{what} eval"), &*layer, &case["eval"]);
+    }
+}
+
+#[test]
+fn layer_norm_matches_pytorch() {
+    let f = fixtures();
+    for (i, case) in f["layer_norm"].as_array().unwrap().iter().enumerate() {
+        let opts = &case["options"];
+        let ns: Vec<usize> = case["normalized_shape"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_u64().unwrap() as usize)
+            .collect();
+        let layer = LayerNorm::<f64>::new(&ns)
+            .elementwise_affine(opts["elementwise_affine"].as_bool().unwrap_or(true))
+            .with_bias(opts["bias"].as_bool().unwrap_or(true))
+            .eps(opts["eps"].as_f64().unwrap_or(1e-5));
+        let what = format!("layer_norm case {i} ({opts})");
+        assert_eq!(keys(&layer), json_keys(&case["state_dict_keys"]), "{what}");
+        let _guard = antorcha_autograd::no_grad();
+        if let Some(w) = layer.weight() {
+            w.copy_(&tensor(&case["weight"])).unwrap();
+        }
+        if let Some(b) = layer.bias() {
+            b.copy_(&tensor(&case["bias"])).unwrap();
+        }
+        drop(_guard);
+        check_step(&what, &layer, case);
+    }
+}

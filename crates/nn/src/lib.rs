@@ -29,6 +29,7 @@ pub mod metrics;
 mod module;
 mod norm;
 mod params;
+mod pool;
 pub mod pt;
 mod sequential;
 mod serialize;
@@ -40,6 +41,7 @@ pub use linear::Linear;
 pub use loss::{BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss, Reduction};
 pub use module::{Buffer, Module, Training};
 pub use norm::{BatchNorm1d, BatchNorm2d, LayerNorm};
+pub use pool::{AdaptiveAvgPool2d, AdaptiveSize, AvgPool2d};
 pub use pt::{load_pt, read_pt};
 pub use sequential::Sequential;
 pub use serialize::{load_safetensors, read_safetensors, save_safetensors, write_safetensors};
@@ -53,5 +55,8 @@ pub mod functional {
         binary_cross_entropy_with_logits, cross_entropy, l1_loss, mse_loss, nll_loss,
         try_binary_cross_entropy_with_logits, try_cross_entropy, try_l1_loss, try_mse_loss,
         try_nll_loss,
+    };
+    pub use crate::pool::{
+        adaptive_avg_pool2d, avg_pool2d, try_adaptive_avg_pool2d, try_avg_pool2d,
     };
 }

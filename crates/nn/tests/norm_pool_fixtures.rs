@@ -5,7 +5,9 @@
 //! and state-dict keys, all in f64 to 1e-10.
 
 use antorcha_autograd::{Tensor, Var};
-use antorcha_nn::{BatchNorm1d, BatchNorm2d, LayerNorm, Module};
+use antorcha_nn::{
+    AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, LayerNorm, Module, Size2,
+};
 use serde_json::Value;
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
@@ -189,5 +191,73 @@ fn layer_norm_matches_pytorch() {
         }
         drop(_guard);
         check_step(&what, &layer, case);
+    }
+}
+
+/// An `int or tuple` argument of the fixture (absent: `default`).
+fn size2(v: &Value, default: Size2) -> Size2 {
+    match v {
+        Value::Null => default,
+        Value::Array(a) => Size2(
+            a[0].as_u64().unwrap() as usize,
+            a[1].as_u64().unwrap() as usize,
+        ),
+        n => Size2::from(n.as_u64().unwrap() as usize),
+    }
+}
+
+#[test]
+fn avg_pool2d_matches_pytorch() {
+    let f = fixtures();
+    for (i, case) in f["avg_pool2d"].as_array().unwrap().iter().enumerate() {
+        let o = &case["options"];
+        let k = size2(&o["kernel_size"], Size2(0, 0));
+        let layer = AvgPool2d::new(k)
+            .stride(size2(&o["stride"], k))
+            .padding(size2(&o["padding"], Size2(0, 0)))
+            .ceil_mode(o["ceil_mode"].as_bool().unwrap_or(false))
+            .count_include_pad(o["count_include_pad"].as_bool().unwrap_or(true))
+            .divisor_override(o["divisor_override"].as_u64().map(|d| d as usize));
+        let what = format!("avg_pool2d case {i} ({o})");
+        check_step(&what, &layer, case);
+        // PyTorch prints each argument as given; a square pair given as a tuple prints as a
+        // tuple there, as one number here.
+        let as_given = ["kernel_size", "stride", "padding"]
+            .iter()
+            .all(|a| !matches!(&o[*a], Value::Array(v) if v[0] == v[1]));
+        if as_given {
+            assert_eq!(
+                Module::<f64>::repr(&layer),
+                case["repr"].as_str().unwrap(),
+                "{what}"
+            );
+        }
+    }
+}
+
+#[test]
+fn adaptive_avg_pool2d_matches_pytorch() {
+    let f = fixtures();
+    for (i, case) in f["adaptive_avg_pool2d"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+    {
+        let size: Vec<Option<usize>> = case["output_size"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().map(|d| d as usize))
+            .collect();
+        let repr = case["repr"].as_str().unwrap();
+        let layer = if repr.ends_with(&format!("output_size={})", size[0].unwrap_or(0))) {
+            AdaptiveAvgPool2d::new(size[0].unwrap())
+        } else {
+            AdaptiveAvgPool2d::new((size[0], size[1]))
+        };
+        let what = format!("adaptive_avg_pool2d case {i} ({size:?})");
+        check_step(&what, &layer, case);
+        assert_eq!(Module::<f64>::repr(&layer), repr, "{what}");
     }
 }

@@ -270,7 +270,8 @@ impl<T: Float> Var<T> {
     /// (`[N, C, H, W]` or `[C, H, W]`), like
     /// `torch.nn.functional.adaptive_avg_pool2d(x, output_size)`: output `(i, j)` averages
     /// rows `floor(i*H/oh)..ceil((i+1)*H/oh)` and the same for columns; `None` keeps that
-    /// dim's input size. Records `AdaptiveAvgPool2DBackward0`.
+    /// dim's input size. Records `AdaptiveAvgPool2DBackward0` (`MeanBackward1` for a 1 x 1
+    /// output, as PyTorch computes that one as a mean).
     ///
     /// ```
     /// use antorcha_autograd::Var;
@@ -305,11 +306,26 @@ impl<T: Float> Var<T> {
             cols,
             div,
         };
-        let names = Names {
-            forward: "AdaptiveAvgPool2DBackward0",
-            backward: "AdaptiveAvgPool2DBackwardBackward0",
+        // Like PyTorch's CPU kernel, a 1 x 1 output is the mean over the last two dims
+        // (`MeanBackward1`, whose backward expands the gradient).
+        let (names, attrs) = if oh == 1 && ow == 1 {
+            let names = Names {
+                forward: "MeanBackward1",
+                backward: "ExpandBackward0",
+            };
+            let attrs = smallvec![
+                ("dim", Attr::Ints(vec![-1, -2])),
+                ("keepdim", Attr::Bool(true)),
+                ("self_sym_sizes", Attr::shape(&shape)),
+            ];
+            (names, attrs)
+        } else {
+            let names = Names {
+                forward: "AdaptiveAvgPool2DBackward0",
+                backward: "AdaptiveAvgPool2DBackwardBackward0",
+            };
+            (names, smallvec![("self_sym_sizes", Attr::shape(&shape))])
         };
-        let attrs = smallvec![("self_sym_sizes", Attr::shape(&shape))];
         Ok(pool(self, Arc::new(win), names, attrs))
     }
 }

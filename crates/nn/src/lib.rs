@@ -21,6 +21,7 @@
 
 mod activation;
 mod conv;
+mod dropout;
 mod error;
 pub mod init;
 mod linear;
@@ -36,6 +37,7 @@ mod serialize;
 
 pub use activation::{Dropout, Flatten, Identity, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh};
 pub use conv::{Conv2d, MaxPool2d, Size2};
+pub use dropout::Dropout2d;
 pub use error::{NnError, Result, StateDictMismatch};
 pub use linear::Linear;
 pub use loss::{BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss, Reduction};
@@ -51,6 +53,7 @@ pub use serialize::{load_safetensors, read_safetensors, save_safetensors, write_
 pub mod functional {
     pub use crate::activation::{dropout, try_dropout};
     pub use crate::conv::{conv2d, max_pool2d, try_conv2d, try_max_pool2d};
+    pub use crate::dropout::{dropout2d, try_dropout2d};
     pub use crate::loss::{
         binary_cross_entropy_with_logits, cross_entropy, l1_loss, mse_loss, nll_loss,
         try_binary_cross_entropy_with_logits, try_cross_entropy, try_l1_loss, try_mse_loss,

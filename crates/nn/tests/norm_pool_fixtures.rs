@@ -4,7 +4,9 @@
 //! weight and bias, running statistics after each training step, eval outputs, `grad_fn` names
 //! and state-dict keys, all in f64 to 1e-10.
 
+use antorcha_autograd::tensor::Generator;
 use antorcha_autograd::{Tensor, Var};
+use antorcha_nn::functional::dropout2d;
 use antorcha_nn::{
     AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, LayerNorm, Module, Size2,
 };
@@ -259,5 +261,22 @@ fn adaptive_avg_pool2d_matches_pytorch() {
         let what = format!("adaptive_avg_pool2d case {i} ({size:?})");
         check_step(&what, &layer, case);
         assert_eq!(Module::<f64>::repr(&layer), repr, "{what}");
+    }
+}
+
+#[test]
+fn dropout2d_draws_pytorchs_channel_masks() {
+    let f = fixtures();
+    for case in f["dropout2d"].as_array().unwrap() {
+        let shape = shape(&case["output"]);
+        let p = case["p"].as_f64().unwrap();
+        let mut g = Generator::new(case["seed"].as_u64().unwrap());
+        let x = Var::<f64>::ones(&shape).requires_grad();
+        let y = dropout2d(&x, p, true, &mut g);
+        let what = format!("dropout2d p={p} shape {shape:?}");
+        assert_close(&what, &y.data(), &case["output"]);
+        assert_eq!(y.grad_fn_name(), case["grad_fn"].as_str(), "{what}");
+        y.sum().backward().unwrap();
+        assert_close(&what, &x.grad().unwrap(), &case["grad_input"]);
     }
 }

@@ -8,7 +8,8 @@ use antorcha_autograd::tensor::Generator;
 use antorcha_autograd::{Tensor, Var};
 use antorcha_nn::functional::dropout2d;
 use antorcha_nn::{
-    AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, LayerNorm, Module, Size2,
+    load_safetensors, save_safetensors, AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d,
+    Conv2d, Flatten, LayerNorm, Linear, MaxPool2d, Module, ReLU, Sequential, Size2,
 };
 use serde_json::Value;
 
@@ -279,4 +280,95 @@ fn dropout2d_draws_pytorchs_channel_masks() {
         y.sum().backward().unwrap();
         assert_close(&what, &x.grad().unwrap(), &case["grad_input"]);
     }
+}
+
+fn cnn_bn() -> Sequential<f64> {
+    Sequential::new()
+        .add(Conv2d::new(2, 3, 3).padding(1))
+        .add(BatchNorm2d::new(3))
+        .add(ReLU::new())
+        .add(MaxPool2d::new(2))
+        .add(Flatten::new())
+        .add(Linear::new(18, 4))
+}
+
+/// The header of a safetensors file: each key's dtype and shape.
+fn header(path: &std::path::Path) -> Vec<(String, String, Vec<usize>)> {
+    let bytes = std::fs::read(path).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut out: Vec<_> = st
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                format!("{:?}", v.dtype()),
+                v.shape().to_vec(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn cnn_with_batch_norm_round_trips_through_safetensors() {
+    let f = fixtures();
+    let case = &f["cnn_bn"];
+    let torch_file = format!("{DIR}/{}", case["file"].as_str().unwrap());
+    let model = cnn_bn();
+    assert_eq!(keys(&model), json_keys(&case["keys"]));
+    // PyTorch's file loads strictly, num_batches_tracked (I64) included.
+    load_safetensors(&model, &torch_file).unwrap();
+    let bn_buffers = |m: &Sequential<f64>| -> std::collections::HashMap<String, Tensor<f64>> {
+        m.named_buffers().into_iter().collect()
+    };
+    let loaded = bn_buffers(&model);
+    assert_eq!(loaded["1.num_batches_tracked"].to_vec(), vec![2.0]);
+    // Written back here, the file has PyTorch's keys, dtypes and shapes, so
+    // `model.load_state_dict(load_file(path), strict=True)` takes it.
+    let path = std::env::temp_dir().join(format!(
+        "antorcha_nn_cnn_bn_{}.safetensors",
+        std::process::id()
+    ));
+    save_safetensors(&model, &path).unwrap();
+    let mut want: Vec<(String, String, Vec<usize>)> = case["header"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                v[0].as_str().unwrap().to_string(),
+                shape(&serde_json::json!({"shape": v[1]})),
+            )
+        })
+        .collect();
+    want.sort();
+    assert_eq!(header(&path), want);
+    assert_eq!(header(&path), header(std::path::Path::new(&torch_file)));
+    // And it loads back with every value.
+    let again = cnn_bn();
+    load_safetensors(&again, &path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    for ((k, a), (_, b)) in model.state_dict().iter().zip(again.state_dict().iter()) {
+        assert_eq!(a.to_vec(), b.to_vec(), "{k}");
+    }
+    // One more training forward updates the buffers as PyTorch's did.
+    let out = model.forward(&Var::new(tensor(&case["x_train"])));
+    assert_close("cnn_bn train output", &out.data(), &case["out_train"]);
+    let buffers = bn_buffers(&model);
+    assert_close(
+        "running_mean",
+        &buffers["1.running_mean"],
+        &case["running_mean"],
+    );
+    assert_close(
+        "running_var",
+        &buffers["1.running_var"],
+        &case["running_var"],
+    );
+    assert_eq!(buffers["1.num_batches_tracked"].to_vec(), vec![3.0]);
+    model.eval();
+    let out = model.forward(&Var::new(tensor(&case["x_eval"])));
+    assert_close("cnn_bn eval output", &out.data(), &case["out_eval"]);
 }

@@ -8,8 +8,8 @@ use antorcha_autograd::tensor::Generator;
 use antorcha_autograd::{Tensor, Var};
 use antorcha_nn::functional::dropout2d;
 use antorcha_nn::{
-    load_safetensors, save_safetensors, AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d,
-    Conv2d, Flatten, LayerNorm, Linear, MaxPool2d, Module, ReLU, Sequential, Size2,
+    load_pt, load_safetensors, save_safetensors, AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d,
+    BatchNorm2d, Conv2d, Flatten, LayerNorm, Linear, MaxPool2d, Module, ReLU, Sequential, Size2,
 };
 use serde_json::Value;
 
@@ -324,6 +324,10 @@ fn cnn_with_batch_norm_round_trips_through_safetensors() {
     };
     let loaded = bn_buffers(&model);
     assert_eq!(loaded["1.num_batches_tracked"].to_vec(), vec![2.0]);
+    // The same state dict saved by torch.save loads the same.
+    let from_pt = cnn_bn();
+    load_pt(&from_pt, format!("{DIR}/torch_cnn_bn.pt")).unwrap();
+    assert_eq!(from_pt.state_dict(), model.state_dict());
     // Written back here, the file has PyTorch's keys, dtypes and shapes, so
     // `model.load_state_dict(load_file(path), strict=True)` takes it.
     let path = std::env::temp_dir().join(format!(

@@ -52,7 +52,9 @@ pub use serialize::{load_safetensors, read_safetensors, save_safetensors, write_
 /// `F.cross_entropy`, …): each has a panicking form and a `try_` form.
 pub mod functional {
     pub use crate::activation::{dropout, try_dropout};
-    pub use crate::conv::{conv2d, max_pool2d, try_conv2d, try_max_pool2d};
+    pub use crate::conv::{
+        conv2d, max_pool2d, max_pool2d_with_indices, try_conv2d, try_max_pool2d,
+    };
     pub use crate::dropout::{dropout2d, try_dropout2d};
     pub use crate::loss::{
         binary_cross_entropy_with_logits, cross_entropy, l1_loss, mse_loss, nll_loss,

@@ -1,4 +1,5 @@
-//! Property tests (f64) of the fused ops behind the normalisation and pooling layers: each
+//! Property tests (f64) of the fused ops behind the normalisation and pooling layers (batch
+//! norm, layer norm, average, adaptive average and max pooling): each
 //! gradient (input, weight, bias) equals central finite differences over random shapes and
 //! options, and the second derivatives a `create_graph` backward records (Hessian-vector
 //! products) equal finite differences of the gradient.
@@ -259,6 +260,31 @@ proptest! {
         let x = rng.tensor(&shape);
         check(&format!("adaptive_avg_pool2d {shape:?} to {out:?}"), &[x], &mut rng, |v| {
             v[0].try_adaptive_avg_pool2d(out).unwrap()
+        })?;
+    }
+
+    #[test]
+    fn max_pool_gradients(seed in any::<u64>()) {
+        let mut rng = Rng(seed);
+        let (kh, kw) = (rng.int(1, 3), rng.int(1, 3));
+        let (sh, sw) = (rng.int(1, 3), rng.int(1, 3));
+        let (dh, dw) = (rng.int(1, 2), rng.int(1, 2));
+        let (ph, pw) = (rng.int(0, kh / 2), rng.int(0, kw / 2));
+        let (h, w) = (rng.int((kh - 1) * dh + 1, 7), rng.int((kw - 1) * dw + 1, 7));
+        let shape = [rng.int(1, 2), rng.int(1, 2), h, w];
+        let ceil = rng.coin();
+        // Distinct values 0.05 apart: no ties within the finite-difference step.
+        let n: usize = shape.iter().product();
+        let mut values: Vec<f64> = (0..n).map(|i| i as f64 * 0.05 - 1.0).collect();
+        for i in (1..n).rev() {
+            values.swap(i, rng.int(0, i));
+        }
+        let x = T64::from_vec(values, &shape);
+        let what = format!(
+            "max_pool2d {shape:?} k ({kh}, {kw}) s ({sh}, {sw}) p ({ph}, {pw}) d ({dh}, {dw}) ceil {ceil}"
+        );
+        check(&what, &[x], &mut rng, |v| {
+            v[0].try_max_pool2d_with_indices([kh, kw], [sh, sw], [ph, pw], [dh, dw], ceil).unwrap().0
         })?;
     }
 }

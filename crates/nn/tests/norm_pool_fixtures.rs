@@ -376,3 +376,40 @@ fn cnn_with_batch_norm_round_trips_through_safetensors() {
     let out = model.forward(&Var::new(tensor(&case["x_eval"])));
     assert_close("cnn_bn eval output", &out.data(), &case["out_eval"]);
 }
+
+#[test]
+fn max_pool2d_with_every_option_matches_pytorch() {
+    let f = fixtures();
+    for (i, case) in f["max_pool2d"].as_array().unwrap().iter().enumerate() {
+        let o = &case["options"];
+        let k = size2(&o["kernel_size"], Size2(0, 0));
+        let layer = MaxPool2d::new(k)
+            .stride(size2(&o["stride"], k))
+            .padding(size2(&o["padding"], Size2(0, 0)))
+            .dilation(size2(&o["dilation"], Size2(1, 1)))
+            .ceil_mode(o["ceil_mode"].as_bool().unwrap_or(false));
+        let what = format!("max_pool2d case {i} ({o})");
+        check_step(&what, &layer, case);
+        let x = Var::new(tensor(&case["input"]));
+        let (y, idx) = layer.forward_with_indices(&x).unwrap();
+        assert_close(&what, &y.data(), &case["output"]);
+        let want: Vec<i64> = case["indices"]["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_i64().unwrap())
+            .collect();
+        assert_eq!(idx.to_vec(), want, "{what} indices");
+        assert_eq!(idx.shape(), y.shape().as_slice(), "{what}");
+        let as_given = ["kernel_size", "stride", "padding", "dilation"]
+            .iter()
+            .all(|a| !matches!(&o[*a], Value::Array(v) if v[0] == v[1]));
+        if as_given {
+            assert_eq!(
+                Module::<f64>::repr(&layer),
+                case["repr"].as_str().unwrap(),
+                "{what}"
+            );
+        }
+    }
+}

@@ -8,6 +8,7 @@ use antorcha_tensor::{Float, Tensor};
 use smallvec::{smallvec, SmallVec};
 
 use crate::error::{AutogradError, Result};
+use crate::grad_mode::is_grad_enabled;
 use crate::node::{Attr, Saved};
 use crate::rule::Grads;
 use crate::var::{needs_graph, Var};
@@ -100,6 +101,113 @@ fn positions(has_weight: bool, has_bias: bool) -> (Option<usize>, Option<usize>)
     (w, b)
 }
 
+/// The gradients of `batch_norm` as plain loops, for a backward that records nothing:
+/// `mean` and `invstd` are the statistics the forward normalised with (batch or running).
+#[allow(clippy::too_many_arguments)]
+fn batch_norm_grads<T: Float>(
+    g: &[T],
+    x: &[T],
+    w: Option<&[T]>,
+    mean: &[T],
+    invstd: &[T],
+    (n, c, l): (usize, usize, usize),
+    training: bool,
+    needs: [bool; 3],
+) -> [Option<Vec<T>>; 3] {
+    let mut gsum = vec![T::zero(); c];
+    let mut gxhat = vec![T::zero(); c];
+    if training || needs[1] || needs[2] {
+        for i in 0..n {
+            for ch in 0..c {
+                let base = (i * c + ch) * l;
+                let (m, s) = (mean[ch], invstd[ch]);
+                let (mut a, mut b) = (gsum[ch], gxhat[ch]);
+                for (&gv, &xv) in g[base..base + l].iter().zip(&x[base..base + l]) {
+                    a += gv;
+                    b += gv * (xv - m) * s;
+                }
+                gsum[ch] = a;
+                gxhat[ch] = b;
+            }
+        }
+    }
+    let gx = needs[0].then(|| {
+        let count = T::cast((n * l) as f64);
+        let mut out = Vec::with_capacity(g.len());
+        for i in 0..n {
+            for ch in 0..c {
+                let base = (i * c + ch) * l;
+                let (m, s) = (mean[ch], invstd[ch]);
+                let scale = s * w.map_or(T::one(), |w| w[ch]);
+                let (gm, xm) = (gsum[ch] / count, gxhat[ch] / count);
+                let gs = &g[base..base + l];
+                if training {
+                    out.extend(
+                        gs.iter()
+                            .zip(&x[base..base + l])
+                            .map(|(&gv, &xv)| (gv - gm - (xv - m) * s * xm) * scale),
+                    );
+                } else {
+                    out.extend(gs.iter().map(|&gv| gv * scale));
+                }
+            }
+        }
+        out
+    });
+    [gx, needs[1].then_some(gxhat), needs[2].then_some(gsum)]
+}
+
+/// The gradients of `layer_norm` as plain loops over `rows x cols`, for a backward that
+/// records nothing: `mean` and `rstd` per row from the forward.
+#[allow(clippy::too_many_arguments)]
+fn layer_norm_grads<T: Float>(
+    g: &[T],
+    x: &[T],
+    w: Option<&[T]>,
+    mean: &[T],
+    rstd: &[T],
+    (rows, cols): (usize, usize),
+    needs: [bool; 3],
+) -> [Option<Vec<T>>; 3] {
+    let mut gw_sum = vec![T::zero(); cols];
+    let mut gb_sum = vec![T::zero(); cols];
+    let mut gx = needs[0].then(|| Vec::with_capacity(g.len()));
+    let count = T::cast(cols as f64);
+    let mut gw = vec![T::zero(); cols];
+    for r in 0..rows {
+        let (gr, xr) = (&g[r * cols..(r + 1) * cols], &x[r * cols..(r + 1) * cols]);
+        let (m, s) = (mean[r], rstd[r]);
+        if needs[1] || needs[2] {
+            for j in 0..cols {
+                gw_sum[j] += gr[j] * (xr[j] - m) * s;
+                gb_sum[j] += gr[j];
+            }
+        }
+        if let Some(out) = gx.as_mut() {
+            let (mut a, mut b) = (T::zero(), T::zero());
+            for j in 0..cols {
+                gw[j] = gr[j] * w.map_or(T::one(), |w| w[j]);
+                a += gw[j];
+                b += gw[j] * (xr[j] - m) * s;
+            }
+            let (a, b) = (a / count, b / count);
+            out.extend((0..cols).map(|j| (gw[j] - a - (xr[j] - m) * s * b) * s));
+        }
+    }
+    [gx, needs[1].then_some(gw_sum), needs[2].then_some(gb_sum)]
+}
+
+/// The gradients of an op on `(input, weight?, bias?)` as the vars the engine takes.
+fn wrap<T: Float>(grads: [Option<Vec<T>>; 3], shapes: [&[usize]; 3], has: [bool; 2]) -> Grads<T> {
+    let mut out = Grads::new();
+    for (i, (gr, shape)) in grads.into_iter().zip(shapes).enumerate() {
+        if i == 0 || has[i - 1] {
+            out.push(gr.map(|v| Var::new(Tensor::from_vec(v, shape))));
+        }
+    }
+    out
+}
+
 impl<T: Float> Var<T> {
     /// Batch normalisation over dim 1 of `[N, C, *]`, like `torch.nn.functional.batch_norm`
     /// without the running-average update (the caller does it with the returned statistics):
@@ -186,6 +294,7 @@ impl<T: Float> Var<T> {
                 Tensor::from_vec(invstd.clone(), &[1, c, 1]),
             )
         });
+        let direct = (mean, invstd);
         let y = Var::from_op(
             value,
             "NativeBatchNormBackward0",
@@ -199,6 +308,26 @@ impl<T: Float> Var<T> {
                 ("eps", Attr::Float(eps)),
             ],
             Box::new(move |g, saved, needs| {
+                let need_w = wpos.is_some_and(|p| needs[p]);
+                let need_b = bpos.is_some_and(|p| needs[p]);
+                if !is_grad_enabled() {
+                    // Nothing is recorded: the closed forms as loops.
+                    let x = saved[0].as_ref().expect("saved").data();
+                    let w = saved[1].as_ref().map(|w| w.data());
+                    let w = w.as_ref().map(|w| w.row_major());
+                    let grads = batch_norm_grads(
+                        &g.data().row_major(),
+                        &x.row_major(),
+                        w.as_deref(),
+                        &direct.0,
+                        &direct.1,
+                        (n, c, l),
+                        training,
+                        [needs[0], need_w, need_b],
+                    );
+                    let has = [wpos.is_some(), bpos.is_some()];
+                    return Ok(wrap(grads, [&shape, &[c], &[c]], has));
+                }
                 let x = saved[0]
                     .as_ref()
                     .expect("saved")
@@ -220,10 +349,8 @@ impl<T: Float> Var<T> {
                     }
                 };
                 let need_gx = needs[0];
-                let need_gw = wpos.is_some_and(|p| needs[p]);
-                let need_gb = bpos.is_some_and(|p| needs[p]);
-                let gsum = (need_gb || (need_gx && training)).then(|| channel_sum(&g3));
-                let gxhat = (need_gw || (need_gx && training)).then(|| channel_sum(&g3.mul(&xhat)));
+                let gsum = (need_b || (need_gx && training)).then(|| channel_sum(&g3));
+                let gxhat = (need_w || (need_gx && training)).then(|| channel_sum(&g3.mul(&xhat)));
                 let mut out = Grads::new();
                 out.push(need_gx.then(|| {
                     let scaled = match &w3 {
@@ -242,7 +369,7 @@ impl<T: Float> Var<T> {
                     inner.mul(&scaled).reshape(&to_isize(&shape))
                 }));
                 if wpos.is_some() {
-                    out.push(need_gw.then(|| {
+                    out.push(need_w.then(|| {
                         gxhat
                             .as_ref()
                             .expect("computed for the weight")
@@ -250,7 +377,7 @@ impl<T: Float> Var<T> {
                     }));
                 }
                 if bpos.is_some() {
-                    out.push(need_gb.then(|| {
+                    out.push(need_b.then(|| {
                         gsum.as_ref()
                             .expect("computed for the bias")
                             .reshape(&[c as isize])
@@ -303,6 +430,8 @@ impl<T: Float> Var<T> {
         let eps_t = T::cast(eps);
         let count = T::cast(cols as f64);
         let mut out = Vec::with_capacity(xs.len());
+        let mut means = Vec::with_capacity(rows);
+        let mut rstds = Vec::with_capacity(rows);
         for r in 0..rows {
             let row = &xs[r * cols..(r + 1) * cols];
             let mean = row.iter().fold(T::zero(), |a, &v| a + v) / count;
@@ -311,6 +440,8 @@ impl<T: Float> Var<T> {
                 .fold(T::zero(), |a, &v| a + (v - mean) * (v - mean))
                 / count;
             let rstd = T::one() / (var + eps_t).sqrt();
+            means.push(mean);
+            rstds.push(rstd);
             out.extend(row.iter().enumerate().map(|(j, &v)| {
                 let mut y = (v - mean) * rstd;
                 if let Some(w) = &w {
@@ -331,6 +462,7 @@ impl<T: Float> Var<T> {
         }
         let (wpos, bpos) = positions(weight.is_some(), bias.is_some());
         let norm_shape = to_isize(normalized_shape);
+        let norm_dims = normalized_shape.to_vec();
         Ok(Var::from_op(
             value,
             "NativeLayerNormBackward0",
@@ -344,6 +476,28 @@ impl<T: Float> Var<T> {
                 ("eps", Attr::Float(eps)),
             ],
             Box::new(move |g, saved, needs| {
+                if !is_grad_enabled() {
+                    // Nothing is recorded: the closed forms as loops.
+                    let x = saved[0].as_ref().expect("saved").data();
+                    let w = saved[1].as_ref().map(|w| w.data());
+                    let w = w.as_ref().map(|w| w.row_major());
+                    let grads = layer_norm_grads(
+                        &g.data().row_major(),
+                        &x.row_major(),
+                        w.as_deref(),
+                        &means,
+                        &rstds,
+                        (rows, cols),
+                        [
+                            needs[0],
+                            wpos.is_some_and(|p| needs[p]),
+                            bpos.is_some_and(|p| needs[p]),
+                        ],
+                    );
+                    let has = [wpos.is_some(), bpos.is_some()];
+                    let ns = norm_dims.as_slice();
+                    return Ok(wrap(grads, [&shape, ns, ns], has));
+                }
                 let (r, k) = (rows as isize, cols as isize);
                 let x = saved[0].as_ref().expect("saved").reshape(&[r, k]);
                 let w = saved[1].as_ref().map(|w| w.reshape(&[1, k]));

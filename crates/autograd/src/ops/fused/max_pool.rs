@@ -43,16 +43,28 @@ fn out_size(
             "given an input of size {n} with padding {p}, the dilated kernel of size {span} does not fit: output size is too small"
         )));
     }
-    let mut out = (padded - span + if ceil_mode { s - 1 } else { 0 }) / s + 1;
+    // `(padded - span + (ceil ? s - 1 : 0)) / s + 1` without overflow for any stride.
+    let rest = padded - span;
+    let mut out = rest / s + 1 + usize::from(ceil_mode && !rest.is_multiple_of(s));
     if ceil_mode && (out - 1) * s >= n + p {
         out -= 1;
     }
     Ok(out)
 }
 
-/// The input positions of output `o` along one dim: `start, start + d, …` below `n`.
-fn taps(o: usize, n: usize, k: usize, s: usize, p: usize, d: usize) -> impl Iterator<Item = usize> {
-    (0..k).filter_map(move |i| (o * s + i * d).checked_sub(p).filter(|&pos| pos < n))
+/// The input positions of output `o` along one dim: `o*s - p + i*d` for the taps `i < k` that
+/// land inside `0..n` (computed as a range of `i`, so a huge kernel costs nothing).
+fn taps(o: usize, n: usize, k: usize, s: usize, p: usize, d: usize) -> Vec<usize> {
+    let start = o * s; // the position of tap 0, plus p
+                       // First tap with start + i*d >= p, last with start + i*d < n + p.
+    let first = p.saturating_sub(start).div_ceil(d);
+    let Some(limit) = (n + p).checked_sub(start + 1) else {
+        return Vec::new();
+    };
+    let last = (limit / d).min(k - 1);
+    (first..=last)
+        .filter_map(|i| (start + i * d).checked_sub(p))
+        .collect()
 }
 
 impl<T: Float> Var<T> {
@@ -100,12 +112,8 @@ impl<T: Float> Var<T> {
         let [dh, dw] = dilation;
         let oh = out_size(OP, h, kh, sh, ph, dh, ceil_mode)?;
         let ow = out_size(OP, w, kw, sw, pw, dw, ceil_mode)?;
-        let rows: Vec<Vec<usize>> = (0..oh)
-            .map(|o| taps(o, h, kh, sh, ph, dh).collect())
-            .collect();
-        let cols: Vec<Vec<usize>> = (0..ow)
-            .map(|o| taps(o, w, kw, sw, pw, dw).collect())
-            .collect();
+        let rows: Vec<Vec<usize>> = (0..oh).map(|o| taps(o, h, kh, sh, ph, dh)).collect();
+        let cols: Vec<Vec<usize>> = (0..ow).map(|o| taps(o, w, kw, sw, pw, dw)).collect();
         let total = planes
             .checked_mul(oh * ow)
             .filter(|&n| n <= isize::MAX as usize / 8)

@@ -250,8 +250,11 @@ impl<T: Float> Var<T> {
         }
         let x = self.data();
         let xs = x.row_major();
-        let (mean, var, stats) = if training {
-            if n * l <= 1 {
+        let (mean, var, stats) = if training && n * l == 0 {
+            // An empty batch: an empty output, no statistics to update (as PyTorch).
+            (vec![T::zero(); c], vec![T::one(); c], None)
+        } else if training {
+            if n * l == 1 {
                 return Err(invalid(
                     OP,
                     format!(

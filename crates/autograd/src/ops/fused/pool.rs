@@ -63,8 +63,9 @@ fn avg_dim(
             "the padded input size {padded} is smaller than the kernel size {k}"
         )));
     }
-    let span = padded - k + if ceil_mode { s - 1 } else { 0 };
-    let mut out = span / s + 1;
+    // `(padded - k + (ceil ? s - 1 : 0)) / s + 1` without overflow for any stride.
+    let rest = padded - k;
+    let mut out = rest / s + 1 + usize::from(ceil_mode && !rest.is_multiple_of(s));
     // With ceil_mode the last window must start inside the input or its left padding.
     if ceil_mode && (out - 1) * s >= n + p {
         out -= 1;
@@ -289,6 +290,21 @@ impl<T: Float> Var<T> {
             return Err(AutogradError::Invalid {
                 op: OP,
                 message: format!("expected non-empty H and W, got input of shape {shape:?}"),
+            });
+        }
+        let fits = shape[..shape.len() - 2]
+            .iter()
+            .try_fold(oh.max(1), |a, &d| a.checked_mul(d.max(1)))
+            .and_then(|a| a.checked_mul(ow.max(1)))
+            .is_some_and(|n| n <= isize::MAX as usize / 16)
+            && oh.checked_add(1).and_then(|o| o.checked_mul(h)).is_some()
+            && ow.checked_add(1).and_then(|o| o.checked_mul(w)).is_some();
+        if !fits {
+            return Err(AutogradError::Invalid {
+                op: OP,
+                message: format!(
+                    "output_size ({oh}, {ow}) on an input of shape {shape:?} is too large"
+                ),
             });
         }
         let rows = adaptive_dim(h, oh);

@@ -37,6 +37,47 @@ fn values<T: Float>(t: &Tensor<T>) -> Vec<T> {
     t.row_major().into_owned()
 }
 
+/// `sum(f(x))` over a slice with eight running sums, so the additions pipeline (and
+/// vectorise) instead of waiting on one another.
+#[inline]
+fn lane_sum<T: Float>(xs: &[T], f: impl Fn(T) -> T) -> T {
+    let mut acc = [T::zero(); 8];
+    let mut chunks = xs.chunks_exact(8);
+    for c in &mut chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a += f(v);
+        }
+    }
+    let tail = chunks.remainder().iter().fold(T::zero(), |a, &v| a + f(v));
+    let ((a, b), (c, d)) = (
+        (acc[0] + acc[4], acc[1] + acc[5]),
+        (acc[2] + acc[6], acc[3] + acc[7]),
+    );
+    (a + c) + (b + d) + tail
+}
+
+/// `sum(f(x, y))` over two slices of one length, with eight running sums.
+#[inline]
+fn lane_sum2<T: Float>(xs: &[T], ys: &[T], f: impl Fn(T, T) -> T) -> T {
+    let mut acc = [T::zero(); 8];
+    let (mut cx, mut cy) = (xs.chunks_exact(8), ys.chunks_exact(8));
+    for (a8, b8) in (&mut cx).zip(&mut cy) {
+        for ((a, &x), &y) in acc.iter_mut().zip(a8).zip(b8) {
+            *a += f(x, y);
+        }
+    }
+    let tail = cx
+        .remainder()
+        .iter()
+        .zip(cy.remainder())
+        .fold(T::zero(), |a, (&x, &y)| a + f(x, y));
+    let ((a, b), (c, d)) = (
+        (acc[0] + acc[4], acc[1] + acc[5]),
+        (acc[2] + acc[6], acc[3] + acc[7]),
+    );
+    (a + c) + (b + d) + tail
+}
+
 /// `(x - mean) * invstd * w + b` over `[n, c, l]` laid out row-major, with per-channel
 /// `mean`, `invstd`, `w` and `b`.
 fn normalize_channels<T: Float>(
@@ -67,7 +108,7 @@ fn channel_moments<T: Float>(x: &[T], (n, c, l): (usize, usize, usize)) -> (Vec<
     for i in 0..n {
         for (ch, m) in mean.iter_mut().enumerate() {
             let base = (i * c + ch) * l;
-            *m = x[base..base + l].iter().fold(*m, |acc, &v| acc + v);
+            *m += lane_sum(&x[base..base + l], |v| v);
         }
     }
     for m in &mut mean {
@@ -78,9 +119,7 @@ fn channel_moments<T: Float>(x: &[T], (n, c, l): (usize, usize, usize)) -> (Vec<
         for (ch, s) in var.iter_mut().enumerate() {
             let base = (i * c + ch) * l;
             let m = mean[ch];
-            *s = x[base..base + l]
-                .iter()
-                .fold(*s, |acc, &v| acc + (v - m) * (v - m));
+            *s += lane_sum(&x[base..base + l], |v| (v - m) * (v - m));
         }
     }
     for s in &mut var {
@@ -121,13 +160,9 @@ fn batch_norm_grads<T: Float>(
             for ch in 0..c {
                 let base = (i * c + ch) * l;
                 let (m, s) = (mean[ch], invstd[ch]);
-                let (mut a, mut b) = (gsum[ch], gxhat[ch]);
-                for (&gv, &xv) in g[base..base + l].iter().zip(&x[base..base + l]) {
-                    a += gv;
-                    b += gv * (xv - m) * s;
-                }
-                gsum[ch] = a;
-                gxhat[ch] = b;
+                let (gs, xs) = (&g[base..base + l], &x[base..base + l]);
+                gsum[ch] += lane_sum(gs, |v| v);
+                gxhat[ch] += lane_sum2(gs, xs, |gv, xv| gv * (xv - m)) * s;
             }
         }
     }
@@ -184,13 +219,16 @@ fn layer_norm_grads<T: Float>(
             }
         }
         if let Some(out) = gx.as_mut() {
-            let (mut a, mut b) = (T::zero(), T::zero());
-            for j in 0..cols {
-                gw[j] = gr[j] * w.map_or(T::one(), |w| w[j]);
-                a += gw[j];
-                b += gw[j] * (xr[j] - m) * s;
+            match w {
+                Some(w) => {
+                    for ((o, &gv), &wv) in gw.iter_mut().zip(gr).zip(w) {
+                        *o = gv * wv;
+                    }
+                }
+                None => gw.copy_from_slice(gr),
             }
-            let (a, b) = (a / count, b / count);
+            let a = lane_sum(&gw, |v| v) / count;
+            let b = lane_sum2(&gw, xr, |gv, xv| gv * (xv - m)) * s / count;
             out.extend((0..cols).map(|j| (gw[j] - a - (xr[j] - m) * s * b) * s));
         }
     }
@@ -437,24 +475,25 @@ impl<T: Float> Var<T> {
         let mut rstds = Vec::with_capacity(rows);
         for r in 0..rows {
             let row = &xs[r * cols..(r + 1) * cols];
-            let mean = row.iter().fold(T::zero(), |a, &v| a + v) / count;
-            let var = row
-                .iter()
-                .fold(T::zero(), |a, &v| a + (v - mean) * (v - mean))
-                / count;
+            let mean = lane_sum(row, |v| v) / count;
+            let var = lane_sum(row, |v| (v - mean) * (v - mean)) / count;
             let rstd = T::one() / (var + eps_t).sqrt();
             means.push(mean);
             rstds.push(rstd);
-            out.extend(row.iter().enumerate().map(|(j, &v)| {
-                let mut y = (v - mean) * rstd;
-                if let Some(w) = &w {
-                    y *= w[j];
+            match (&w, &b) {
+                (Some(w), Some(b)) => out.extend(
+                    row.iter()
+                        .zip(w.iter().zip(b))
+                        .map(|(&v, (&wj, &bj))| (v - mean) * rstd * wj + bj),
+                ),
+                (Some(w), None) => {
+                    out.extend(row.iter().zip(w).map(|(&v, &wj)| (v - mean) * rstd * wj))
                 }
-                if let Some(b) = &b {
-                    y += b[j];
+                (None, Some(b)) => {
+                    out.extend(row.iter().zip(b).map(|(&v, &bj)| (v - mean) * rstd + bj))
                 }
-                y
-            }));
+                (None, None) => out.extend(row.iter().map(|&v| (v - mean) * rstd)),
+            }
         }
         let value = Tensor::from_vec(out, &shape);
         let mut inputs: SmallVec<[&Var<T>; 3]> = smallvec![self];

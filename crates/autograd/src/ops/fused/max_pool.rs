@@ -6,6 +6,7 @@ use antorcha_tensor::{Float, Tensor};
 use smallvec::smallvec;
 
 use crate::error::{AutogradError, Result};
+use crate::grad_mode::is_grad_enabled;
 use crate::node::Attr;
 use crate::var::{needs_graph, Var};
 
@@ -159,7 +160,8 @@ impl<T: Float> Var<T> {
             return Ok((Var::new(value), idx));
         }
         let ints = |v: [usize; 2]| Attr::Ints(v.iter().map(|&d| d as i64).collect());
-        let flat_idx = Tensor::from_vec(idx.to_vec(), &[planes, oh * ow]);
+        let flat_idx_vec = idx.to_vec();
+        let flat_idx = Tensor::from_vec(flat_idx_vec.clone(), &[planes, oh * ow]);
         let y = Var::from_op(
             value,
             "MaxPool2DWithIndicesBackward0",
@@ -173,6 +175,23 @@ impl<T: Float> Var<T> {
                 ("ceil_mode", Attr::Bool(ceil_mode)),
             ],
             Box::new(move |g, _, _| {
+                if !is_grad_enabled() {
+                    // Nothing is recorded: add each gradient at its maximum's index.
+                    let (area, per) = (h * w, oh * ow);
+                    let gd = g.data();
+                    let gs = gd.row_major();
+                    let mut dx = vec![T::zero(); planes * area];
+                    for p in 0..planes {
+                        let plane = &mut dx[p * area..(p + 1) * area];
+                        for (&gv, &i) in gs[p * per..(p + 1) * per]
+                            .iter()
+                            .zip(&flat_idx_vec[p * per..(p + 1) * per])
+                        {
+                            plane[i as usize] += gv;
+                        }
+                    }
+                    return Ok(smallvec![Some(Var::new(Tensor::from_vec(dx, &shape)))]);
+                }
                 let g = g.try_reshape(&[planes as isize, (oh * ow) as isize])?;
                 let zeros = Var::new(Tensor::zeros(&[planes, h * w]));
                 let dx = zeros.try_scatter_add(1, &flat_idx, &g)?;

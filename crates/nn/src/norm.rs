@@ -98,7 +98,11 @@ impl<T: Float> BatchNormCore<T> {
         let mut factor = self.momentum.unwrap_or(0.0);
         if training {
             if let Some(nbt) = &self.num_batches_tracked {
-                let count = nbt.get_int64().map_or(0, |t| t.to_vec()[0]) + 1;
+                let count = nbt
+                    .get_int64()
+                    .and_then(|t| t.to_vec().first().copied())
+                    .unwrap_or(0)
+                    .saturating_add(1);
                 nbt.set_int64(Tensor::from_vec(vec![count], &[]));
                 if self.momentum.is_none() {
                     factor = 1.0 / count as f64;
@@ -252,7 +256,7 @@ macro_rules! batch_norm {
                     .num_batches_tracked
                     .as_ref()
                     .and_then(Buffer::get_int64)
-                    .map(|t| t.to_vec()[0])
+                    .and_then(|t| t.to_vec().first().copied())
             }
         }
 

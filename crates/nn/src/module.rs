@@ -202,10 +202,10 @@ pub trait Module<T: Float = f32>: Send + Sync {
         out
     }
 
-    /// Replaces every parameter's value with the tensor of the same name
-    /// (`module.load_state_dict(state_dict, strict=True)`). Checks everything first: a
-    /// missing or unexpected key or a wrong shape is an error listing all of them, and then
-    /// no parameter has changed.
+    /// Replaces every parameter's and buffer's value with the tensor of the same name
+    /// (`module.load_state_dict(state_dict, strict=True)`); an `int64` buffer takes the value
+    /// truncated to an integer. Checks everything first: a missing or unexpected key or a
+    /// wrong shape is an error listing all of them, and then nothing has changed.
     fn load_state_dict(
         &self,
         state_dict: &std::collections::HashMap<String, Tensor<T>>,

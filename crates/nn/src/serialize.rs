@@ -214,7 +214,8 @@ fn dtype_message<T: Float>(found: Dtype) -> String {
 }
 
 /// Saves `module`'s `state_dict` to `path` as safetensors, with PyTorch's names
-/// (`0.weight`, `fc1.bias`) and dtype (`F32` for `f32` models, `F64` for `f64`), so
+/// (`0.weight`, `fc1.bias`, `bn.running_mean`) and dtype (`F32` for `f32` models, `F64` for
+/// `f64`, `I64` for `int64` buffers such as `num_batches_tracked`), so
 /// `model.load_state_dict(safetensors.torch.load_file(path))` reads it in PyTorch.
 ///
 /// ```
@@ -242,11 +243,12 @@ pub fn save_safetensors<T: Float, M: Module<T> + ?Sized>(
     write_with_ints(&module.state_dict(), &ints, path.as_ref())
 }
 
-/// Loads a safetensors file into `module`'s parameters by name, like
+/// Loads a safetensors file into `module`'s parameters and buffers by name, like
 /// `model.load_state_dict(load_file(path), strict=True)`. Every key, shape and dtype is
 /// checked first: missing or unexpected keys, wrong shapes and dtypes that are not a float
 /// are one error listing them all, and then no parameter has changed. An `F64` file loads into
-/// an `f32` model (and the reverse) converted, as PyTorch's `load_state_dict` does.
+/// an `f32` model (and the reverse) converted, as PyTorch's `load_state_dict` does; an `int64`
+/// buffer (`num_batches_tracked`) takes an `I64` tensor exactly.
 pub fn load_safetensors<T: Float, M: Module<T> + ?Sized>(
     module: &M,
     path: impl AsRef<Path>,

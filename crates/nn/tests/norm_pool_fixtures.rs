@@ -9,7 +9,8 @@ use antorcha_autograd::{Tensor, Var};
 use antorcha_nn::functional::dropout2d;
 use antorcha_nn::{
     load_pt, load_safetensors, save_safetensors, AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d,
-    BatchNorm2d, Conv2d, Flatten, LayerNorm, Linear, MaxPool2d, Module, ReLU, Sequential, Size2,
+    BatchNorm2d, Conv2d, CrossEntropyLoss, Flatten, LayerNorm, Linear, MaxPool2d, Module, ReLU,
+    Sequential, Size2,
 };
 use serde_json::Value;
 
@@ -411,5 +412,47 @@ fn max_pool2d_with_every_option_matches_pytorch() {
                 "{what}"
             );
         }
+    }
+}
+
+#[test]
+fn cnn_with_batch_norm_trains_as_pytorch_does() {
+    let f = fixtures();
+    let case = &f["cnn_bn_sgd"];
+    let model = cnn_bn();
+    let initial: std::collections::HashMap<String, Tensor<f64>> = case["initial"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), tensor(v)))
+        .collect();
+    model.load_state_dict(&initial).unwrap();
+    let x = Var::new(tensor(&case["x"]));
+    let labels: Vec<i64> = case["y"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    let y = Tensor::from_vec(labels, &[6]);
+    let loss_fn = CrossEntropyLoss::new();
+    for (step, want) in case["losses"].as_array().unwrap().iter().enumerate() {
+        model.zero_grad();
+        let loss = loss_fn.forward(&model.forward(&x), &y);
+        let want = want.as_f64().unwrap();
+        assert!(
+            (loss.item() - want).abs() <= TOL,
+            "step {step}: loss {} vs PyTorch {want}",
+            loss.item()
+        );
+        loss.backward().unwrap();
+        let _guard = antorcha_autograd::no_grad();
+        for p in model.parameters() {
+            let g = p.grad().unwrap();
+            p.update_(|t| t.add_scaled_(&g, -0.1)).unwrap();
+        }
+    }
+    for (k, v) in model.state_dict() {
+        assert_close(&format!("final {k}"), &v, &case["final"][&k]);
     }
 }

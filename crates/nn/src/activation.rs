@@ -267,7 +267,7 @@ impl Dropout {
     }
 }
 
-fn check_p(p: f64) -> Result<()> {
+pub(crate) fn check_p(p: f64) -> Result<()> {
     if !(0.0..=1.0).contains(&p) {
         return Err(NnError::invalid(
             "Dropout",

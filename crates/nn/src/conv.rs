@@ -1,6 +1,6 @@
-//! `Conv2d` and `MaxPool2d`, built from differentiable ops so their gradients come from
-//! autograd: the windows of the input are gathered with one `index_select` (im2col), then a
-//! matrix product (convolution) or a `max` over each window (pooling).
+//! `Conv2d`, built from differentiable ops so its gradients come from autograd: the windows of
+//! the input are gathered with one `index_select` (im2col), then a matrix product; and
+//! `MaxPool2d`, one fused op (`MaxPool2DWithIndicesBackward0`).
 
 use std::sync::{Arc, Mutex};
 
@@ -164,24 +164,6 @@ impl Window {
                         for ow in 0..self.out_w {
                             idx.push(self.source(ki, kj, oh, ow).map_or(pad, |s| c * plane + s));
                         }
-                    }
-                }
-            }
-        }
-        Ok(idx)
-    }
-
-    /// Pooling indices into one flattened plane, tap-major: row `(ki, kj)`, column
-    /// `(oh, ow)` picks that window element, `H*W` (a `-inf` appended) in the padding. With
-    /// the taps as rows, the max runs across whole rows of positions at once.
-    fn pool_indices(&self) -> Result<Vec<usize>> {
-        let pad = self.h * self.w;
-        let mut idx = Self::index_vec("max_pool2d", self.index_count("max_pool2d", 1)?)?;
-        for ki in 0..self.kernel.0 {
-            for kj in 0..self.kernel.1 {
-                for oh in 0..self.out_h {
-                    for ow in 0..self.out_w {
-                        idx.push(self.source(ki, kj, oh, ow).unwrap_or(pad));
                     }
                 }
             }
@@ -354,42 +336,24 @@ fn max_pool2d_with<T: Float>(
     kernel: Size2,
     stride: Size2,
     padding: Size2,
-    cache: Option<&IndexCache>,
-) -> Result<Var<T>> {
-    let (x, unbatched) = to_batched("max_pool2d", x)?;
-    // `p > k / 2` is `2p > k` without overflow.
-    if padding.0 > kernel.0 / 2 || padding.1 > kernel.1 / 2 {
-        return Err(NnError::invalid(
-            "max_pool2d",
-            format!(
-                "padding {} should be at most half of kernel_size {}",
-                padding.repr(),
-                kernel.repr()
-            ),
-        ));
+    dilation: Size2,
+    ceil_mode: bool,
+) -> Result<(Var<T>, Tensor<i64>)> {
+    if !matches!(x.ndim(), 3 | 4) {
+        return Err(NnError::InputShape {
+            module: "max_pool2d",
+            shape: x.shape(),
+            message: "expected a 4-D [N, C, H, W] or 3-D [C, H, W] input".into(),
+        });
     }
-    let shape = x.shape();
-    let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3]);
-    let win = Window::new("max_pool2d", &shape, kernel, stride, padding)?;
-    let make = || win.pool_indices();
-    let idx = match cache {
-        Some(cache) => cache.get(&shape, make)?,
-        None => Arc::new(make()?),
-    };
-    let rows = n * c;
-    let mut flat = x.try_reshape(&[rows as isize, (h * w) as isize])?;
-    if win.padded() {
-        let pad = Var::new(Tensor::full(&[rows, 1], T::neg_infinity()));
-        flat = Var::try_cat(&[&flat, &pad], 1)?;
-    }
-    let windows = flat.try_index_select(1, &idx[..])?.try_reshape(&[
-        rows as isize,
-        win.taps() as isize,
-        win.positions() as isize,
-    ])?;
-    // Ties go to the first tap in row-major window order, as in PyTorch.
-    let (out, _) = windows.try_extremum_dim(1, false, true)?;
-    from_batched(out, n, c, &win, unbatched)
+    let pair = |s: Size2| [s.0, s.1];
+    Ok(x.try_max_pool2d_with_indices(
+        pair(kernel),
+        pair(stride),
+        pair(padding),
+        pair(dilation),
+        ceil_mode,
+    )?)
 }
 
 /// The largest element of each `kernel` window of `x` (`[N, C, H, W]` or `[C, H, W]`),
@@ -424,7 +388,46 @@ pub fn try_max_pool2d<T: Float>(
     stride: impl Into<Size2>,
     padding: impl Into<Size2>,
 ) -> Result<Var<T>> {
-    max_pool2d_with(x, kernel_size.into(), stride.into(), padding.into(), None)
+    let (y, _) = max_pool2d_with(
+        x,
+        kernel_size.into(),
+        stride.into(),
+        padding.into(),
+        Size2(1, 1),
+        false,
+    )?;
+    Ok(y)
+}
+
+/// Max pooling with every option and the indices, like
+/// `torch.nn.functional.max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode,
+/// return_indices=True)`: the output (`MaxPool2DWithIndicesBackward0`) and the index of each
+/// maximum within its `H x W` plane.
+///
+/// ```
+/// use antorcha_autograd::Var;
+/// use antorcha_nn::functional::max_pool2d_with_indices;
+/// let x = Var::from_vec((0..25).map(f64::from).collect(), &[1, 1, 5, 5]);
+/// let (y, idx) = max_pool2d_with_indices(&x, 2, 2, 0, 1, true).unwrap();
+/// assert_eq!(y.to_vec(), vec![6.0, 8.0, 9.0, 16.0, 18.0, 19.0, 21.0, 23.0, 24.0]);
+/// assert_eq!(idx.to_vec(), vec![6, 8, 9, 16, 18, 19, 21, 23, 24]);
+/// ```
+pub fn max_pool2d_with_indices<T: Float>(
+    x: &Var<T>,
+    kernel_size: impl Into<Size2>,
+    stride: impl Into<Size2>,
+    padding: impl Into<Size2>,
+    dilation: impl Into<Size2>,
+    ceil_mode: bool,
+) -> Result<(Var<T>, Tensor<i64>)> {
+    max_pool2d_with(
+        x,
+        kernel_size.into(),
+        stride.into(),
+        padding.into(),
+        dilation.into(),
+        ceil_mode,
+    )
 }
 
 /// A 2-D convolution layer, like `torch.nn.Conv2d(in_channels, out_channels, kernel_size,
@@ -549,7 +552,8 @@ impl<T: Float> Module<T> for Conv2d<T> {
 }
 
 /// Max pooling over 2-D windows, like `torch.nn.MaxPool2d(kernel_size, stride=kernel_size,
-/// padding=0)`.
+/// padding=0, dilation=1, ceil_mode=False)`; [`MaxPool2d::forward_with_indices`] also gives
+/// the indices (`return_indices=True`). Records `MaxPool2DWithIndicesBackward0`.
 ///
 /// ```
 /// use antorcha_autograd::Var;
@@ -562,8 +566,9 @@ pub struct MaxPool2d {
     kernel: Size2,
     stride: Size2,
     padding: Size2,
+    dilation: Size2,
+    ceil_mode: bool,
     training: Training,
-    cache: IndexCache,
 }
 
 impl MaxPool2d {
@@ -574,9 +579,36 @@ impl MaxPool2d {
             kernel: k,
             stride: k,
             padding: Size2(0, 0),
+            dilation: Size2(1, 1),
+            ceil_mode: false,
             training: Training::new(),
-            cache: IndexCache::default(),
         }
+    }
+
+    /// Sets the step between the taps of a window (default 1).
+    pub fn dilation(mut self, dilation: impl Into<Size2>) -> Self {
+        self.dilation = dilation.into();
+        self
+    }
+
+    /// With `true`, the output size is rounded up: a last, partial window is kept when it
+    /// starts inside the input or its left padding.
+    pub fn ceil_mode(mut self, ceil_mode: bool) -> Self {
+        self.ceil_mode = ceil_mode;
+        self
+    }
+
+    /// The output and the index of each maximum within its `H x W` plane, as PyTorch's
+    /// `MaxPool2d(..., return_indices=True)` returns them.
+    pub fn forward_with_indices<T: Float>(&self, x: &Var<T>) -> Result<(Var<T>, Tensor<i64>)> {
+        max_pool2d_with(
+            x,
+            self.kernel,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.ceil_mode,
+        )
     }
 
     /// Sets the step between windows.
@@ -594,7 +626,7 @@ impl MaxPool2d {
 
 impl<T: Float> Module<T> for MaxPool2d {
     fn try_forward(&self, x: &Var<T>) -> Result<Var<T>> {
-        max_pool2d_with(x, self.kernel, self.stride, self.padding, Some(&self.cache))
+        Ok(self.forward_with_indices(x)?.0)
     }
 
     fn training_flag(&self) -> Option<&Training> {
@@ -610,10 +642,12 @@ impl<T: Float> Module<T> for MaxPool2d {
             }
         };
         format!(
-            "kernel_size={}, stride={}, padding={}, dilation=1, ceil_mode=False",
+            "kernel_size={}, stride={}, padding={}, dilation={}, ceil_mode={}",
             one(self.kernel),
             one(self.stride),
-            one(self.padding)
+            one(self.padding),
+            one(self.dilation),
+            if self.ceil_mode { "True" } else { "False" }
         )
     }
 }

@@ -23,23 +23,29 @@
 
 mod activation;
 mod conv;
+mod dropout;
 mod error;
 pub mod init;
 mod linear;
 mod loss;
 pub mod metrics;
 mod module;
+mod norm;
 mod params;
+mod pool;
 pub mod pt;
 mod sequential;
 mod serialize;
 
 pub use activation::{Dropout, Flatten, Identity, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh};
 pub use conv::{Conv2d, MaxPool2d, Size2};
+pub use dropout::Dropout2d;
 pub use error::{NnError, Result, StateDictMismatch};
 pub use linear::Linear;
 pub use loss::{BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss, Reduction};
-pub use module::{Module, Training};
+pub use module::{Buffer, Module, Training};
+pub use norm::{BatchNorm1d, BatchNorm2d, LayerNorm};
+pub use pool::{AdaptiveAvgPool2d, AdaptiveSize, AvgPool2d};
 pub use pt::{load_pt, read_pt, read_pt_bytes};
 pub use sequential::Sequential;
 pub use serialize::{
@@ -51,10 +57,16 @@ pub use serialize::{
 /// `F.cross_entropy`, …): each has a panicking form and a `try_` form.
 pub mod functional {
     pub use crate::activation::{dropout, try_dropout};
-    pub use crate::conv::{conv2d, max_pool2d, try_conv2d, try_max_pool2d};
+    pub use crate::conv::{
+        conv2d, max_pool2d, max_pool2d_with_indices, try_conv2d, try_max_pool2d,
+    };
+    pub use crate::dropout::{dropout2d, try_dropout2d};
     pub use crate::loss::{
         binary_cross_entropy_with_logits, cross_entropy, l1_loss, mse_loss, nll_loss,
         try_binary_cross_entropy_with_logits, try_cross_entropy, try_l1_loss, try_mse_loss,
         try_nll_loss,
+    };
+    pub use crate::pool::{
+        adaptive_avg_pool2d, avg_pool2d, try_adaptive_avg_pool2d, try_avg_pool2d,
     };
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use antorcha_autograd::tensor::Float;
 use antorcha_autograd::{Tensor, Var};
@@ -49,6 +49,13 @@ pub trait Module<T: Float = f32>: Send + Sync {
     /// Calls `f` with the name and handle of each parameter this module holds itself (not
     /// those of its children), in a fixed order: PyTorch's `_parameters`.
     fn visit_parameters(&self, f: &mut dyn FnMut(&str, &Var<T>)) {
+        let _ = f;
+    }
+
+    /// Calls `f` with the name and handle of each buffer this module holds itself (state saved
+    /// in the state dict but not trained, like `BatchNorm2d`'s `running_mean`), in a fixed
+    /// order: PyTorch's `_buffers`, without the ones set to `None`.
+    fn visit_buffers(&self, f: &mut dyn FnMut(&str, &Buffer<T>)) {
         let _ = f;
     }
 
@@ -164,26 +171,41 @@ pub trait Module<T: Float = f32>: Send + Sync {
         walk_parameters(self, "", &mut |_, p| p.zero_grad());
     }
 
-    /// The current value of every parameter under its dotted name, in registration order
+    /// Every buffer with its dotted path (`bn.running_mean`), like `module.named_buffers()`;
+    /// an `int64` buffer (`num_batches_tracked`) is given converted to `T`.
+    fn named_buffers(&self) -> Vec<(String, Tensor<T>)> {
+        let mut out = Vec::new();
+        walk_state(self, "", &mut |name, e| {
+            if let StateEntry::Buffer(b) = e {
+                out.push((name, b.get()));
+            }
+        });
+        out
+    }
+
+    /// The current value of every parameter and buffer under its dotted name, in PyTorch's
+    /// order (each module's parameters, then its buffers, then its children's)
     /// (`module.state_dict()`); a shared parameter appears under each of its names, as in
-    /// PyTorch. The tensors share memory with the parameters until either is written.
+    /// PyTorch. The tensors share memory with the parameters until either is written. An
+    /// `int64` buffer (`num_batches_tracked`) is given converted to `T`; the safetensors
+    /// writer keeps it `int64`.
     fn state_dict(&self) -> Vec<(String, Tensor<T>)> {
         let mut out = Vec::new();
-        walk_parameters(self, "", &mut |name, p| out.push((name, p.data())));
+        walk_state(self, "", &mut |name, e| out.push((name, e.value())));
         out
     }
 
     /// The state dict's keys and shapes, without touching the values.
     fn state_dict_shapes(&self) -> Vec<(String, Vec<usize>)> {
         let mut out = Vec::new();
-        walk_parameters(self, "", &mut |name, p| out.push((name, p.shape())));
+        walk_state(self, "", &mut |name, e| out.push((name, e.shape())));
         out
     }
 
-    /// Replaces every parameter's value with the tensor of the same name
-    /// (`module.load_state_dict(state_dict, strict=True)`). Checks everything first: a
-    /// missing or unexpected key or a wrong shape is an error listing all of them, and then
-    /// no parameter has changed.
+    /// Replaces every parameter's and buffer's value with the tensor of the same name
+    /// (`module.load_state_dict(state_dict, strict=True)`); an `int64` buffer takes the value
+    /// truncated to an integer. Checks everything first: a missing or unexpected key or a
+    /// wrong shape is an error listing all of them, and then nothing has changed.
     fn load_state_dict(
         &self,
         state_dict: &std::collections::HashMap<String, Tensor<T>>,
@@ -236,6 +258,40 @@ pub(crate) fn walk_parameters<T: Float, M: Module<T> + ?Sized>(
 ) {
     m.visit_parameters(&mut |name, p| f(join(prefix, name), p));
     m.visit_children(&mut |name, child| walk_parameters(child, &join(prefix, name), f));
+}
+
+/// One entry of a state dict: a parameter or a buffer.
+pub(crate) enum StateEntry<'a, T: Float> {
+    Param(&'a Var<T>),
+    Buffer(&'a Buffer<T>),
+}
+
+impl<T: Float> StateEntry<'_, T> {
+    pub(crate) fn value(&self) -> Tensor<T> {
+        match self {
+            StateEntry::Param(p) => p.data(),
+            StateEntry::Buffer(b) => b.get(),
+        }
+    }
+
+    pub(crate) fn shape(&self) -> Vec<usize> {
+        match self {
+            StateEntry::Param(p) => p.shape(),
+            StateEntry::Buffer(b) => b.shape(),
+        }
+    }
+}
+
+/// Calls `f` with the full dotted name of every state-dict entry under `m`, in PyTorch's
+/// order: a module's parameters, its buffers, then its children's entries.
+pub(crate) fn walk_state<T: Float, M: Module<T> + ?Sized>(
+    m: &M,
+    prefix: &str,
+    f: &mut dyn FnMut(String, StateEntry<'_, T>),
+) {
+    m.visit_parameters(&mut |name, p| f(join(prefix, name), StateEntry::Param(p)));
+    m.visit_buffers(&mut |name, b| f(join(prefix, name), StateEntry::Buffer(b)));
+    m.visit_children(&mut |name, child| walk_state(child, &join(prefix, name), f));
 }
 
 fn collect_modules<'a, T: Float, M: Module<T> + ?Sized>(
@@ -324,6 +380,91 @@ impl Clone for Training {
     }
 }
 
+/// A module's buffer, like a tensor given to PyTorch's `register_buffer`: state saved in the
+/// state dict but not trained (`BatchNorm2d`'s `running_mean`, `running_var` and
+/// `num_batches_tracked`). Shared references can update it, so a forward through `&module`
+/// can. It holds a float tensor of the module's type or an `int64` tensor. Like a [`Var`], it
+/// is a handle: clones share the value.
+#[derive(Debug, Clone)]
+pub struct Buffer<T: Float>(Arc<Mutex<BufferValue<T>>>);
+
+#[derive(Debug, Clone)]
+enum BufferValue<T: Float> {
+    Float(Tensor<T>),
+    Int64(Tensor<i64>),
+}
+
+impl<T: Float> Buffer<T> {
+    /// A float buffer.
+    pub fn new(value: Tensor<T>) -> Self {
+        Buffer(Arc::new(Mutex::new(BufferValue::Float(value))))
+    }
+
+    /// An `int64` buffer (PyTorch's `torch.long`).
+    pub fn int64(value: Tensor<i64>) -> Self {
+        Buffer(Arc::new(Mutex::new(BufferValue::Int64(value))))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BufferValue<T>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether the buffer holds `int64` values.
+    pub fn is_int64(&self) -> bool {
+        matches!(*self.lock(), BufferValue::Int64(_))
+    }
+
+    /// The buffer's shape.
+    pub fn shape(&self) -> Vec<usize> {
+        match &*self.lock() {
+            BufferValue::Float(t) => t.shape().to_vec(),
+            BufferValue::Int64(t) => t.shape().to_vec(),
+        }
+    }
+
+    /// The value as `T` (an `int64` buffer converted).
+    pub fn get(&self) -> Tensor<T> {
+        match &*self.lock() {
+            BufferValue::Float(t) => t.clone(),
+            BufferValue::Int64(t) => t.map(|&v| T::cast(v as f64)),
+        }
+    }
+
+    /// The value of an `int64` buffer, `None` for a float one.
+    pub fn get_int64(&self) -> Option<Tensor<i64>> {
+        match &*self.lock() {
+            BufferValue::Float(_) => None,
+            BufferValue::Int64(t) => Some(t.clone()),
+        }
+    }
+
+    /// Replaces the value; an `int64` buffer takes it truncated toward zero, as PyTorch's
+    /// `copy_` into a `long` tensor does.
+    pub fn set(&self, value: Tensor<T>) {
+        let mut slot = self.lock();
+        *slot = match &*slot {
+            BufferValue::Float(_) => BufferValue::Float(value),
+            BufferValue::Int64(_) => BufferValue::Int64(value.map(|v| v.as_f64() as i64)),
+        };
+    }
+
+    /// Replaces the value of an `int64` buffer (a float buffer takes it converted).
+    pub fn set_int64(&self, value: Tensor<i64>) {
+        let mut slot = self.lock();
+        *slot = match &*slot {
+            BufferValue::Float(_) => BufferValue::Float(value.map(|&v| T::cast(v as f64))),
+            BufferValue::Int64(_) => BufferValue::Int64(value),
+        };
+    }
+
+    /// Runs `f` on the float value in place (an `int64` buffer is left alone).
+    pub fn update(&self, f: impl FnOnce(&mut Tensor<T>)) {
+        if let BufferValue::Float(t) = &mut *self.lock() {
+            f(t);
+        }
+    }
+}
+
 macro_rules! forward_module {
     ($($ptr:ident),*) => {$(
         /// A boxed or shared module is the module it holds.
@@ -333,6 +474,9 @@ macro_rules! forward_module {
             }
             fn visit_parameters(&self, f: &mut dyn FnMut(&str, &Var<T>)) {
                 (**self).visit_parameters(f)
+            }
+            fn visit_buffers(&self, f: &mut dyn FnMut(&str, &Buffer<T>)) {
+                (**self).visit_buffers(f)
             }
             fn visit_children<'a>(&'a self, f: &mut dyn FnMut(&str, &'a dyn Module<T>)) {
                 (**self).visit_children(f)

@@ -12,7 +12,7 @@ use antorcha_autograd::{no_grad, Tensor, Var};
 use safetensors::tensor::{Dtype, SafeTensorError, SafeTensors, View};
 
 use crate::error::{NnError, Result, StateDictMismatch};
-use crate::module::{walk_parameters, Module};
+use crate::module::{walk_state, Buffer, Module, StateEntry};
 
 /// The safetensors dtype of `T` (`F32` or `F64`).
 fn dtype_of<T: Float>() -> Dtype {
@@ -133,7 +133,16 @@ pub fn write_safetensors<T: Float>(
     tensors: &[(String, Tensor<T>)],
     path: impl AsRef<Path>,
 ) -> Result<()> {
-    let path = path.as_ref();
+    write_with_ints(tensors, &HashMap::new(), path.as_ref())
+}
+
+/// `write_safetensors` where the keys in `ints` are written from those `int64` values (as
+/// `I64`) instead of their entry in `tensors`.
+fn write_with_ints<T: Float>(
+    tensors: &[(String, Tensor<T>)],
+    ints: &HashMap<String, Tensor<i64>>,
+    path: &Path,
+) -> Result<()> {
     let mut seen = HashSet::new();
     for (name, _) in tensors {
         if !seen.insert(name.as_str()) {
@@ -144,14 +153,19 @@ pub fn write_safetensors<T: Float>(
         }
     }
     let raw = tensors.iter().map(|(name, t)| {
-        (
-            name.clone(),
-            Raw {
+        let raw = match ints.get(name) {
+            Some(i) => Raw {
+                dtype: Dtype::I64,
+                shape: i.shape().to_vec(),
+                bytes: i.view().iter().flat_map(|v| v.to_le_bytes()).collect(),
+            },
+            None => Raw {
                 dtype: dtype_of::<T>(),
                 shape: t.shape().to_vec(),
                 bytes: to_bytes(t),
             },
-        )
+        };
+        (name.clone(), raw)
     });
     let metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
     safetensors::serialize_to_file(raw, Some(metadata), path).map_err(|e| format_error(path, e))
@@ -209,7 +223,8 @@ fn dtype_message<T: Float>(found: Dtype) -> String {
 }
 
 /// Saves `module`'s `state_dict` to `path` as safetensors, with PyTorch's names
-/// (`0.weight`, `fc1.bias`) and dtype (`F32` for `f32` models, `F64` for `f64`), so
+/// (`0.weight`, `fc1.bias`, `bn.running_mean`) and dtype (`F32` for `f32` models, `F64` for
+/// `f64`, `I64` for `int64` buffers such as `num_batches_tracked`), so
 /// `model.load_state_dict(safetensors.torch.load_file(path))` reads it in PyTorch.
 ///
 /// ```
@@ -226,14 +241,23 @@ pub fn save_safetensors<T: Float, M: Module<T> + ?Sized>(
     module: &M,
     path: impl AsRef<Path>,
 ) -> Result<()> {
-    write_safetensors(&module.state_dict(), path)
+    let mut ints = HashMap::new();
+    walk_state(module, "", &mut |name, e| {
+        if let StateEntry::Buffer(b) = e {
+            if let Some(t) = b.get_int64() {
+                ints.insert(name, t);
+            }
+        }
+    });
+    write_with_ints(&module.state_dict(), &ints, path.as_ref())
 }
 
-/// Loads a safetensors file into `module`'s parameters by name, like
+/// Loads a safetensors file into `module`'s parameters and buffers by name, like
 /// `model.load_state_dict(load_file(path), strict=True)`. Every key, shape and dtype is
 /// checked first: missing or unexpected keys, wrong shapes and dtypes that are not a float
 /// are one error listing them all, and then no parameter has changed. An `F64` file loads into
-/// an `f32` model (and the reverse) converted, as PyTorch's `load_state_dict` does.
+/// an `f32` model (and the reverse) converted, as PyTorch's `load_state_dict` does; an `int64`
+/// buffer (`num_batches_tracked`) takes an `I64` tensor exactly.
 pub fn load_safetensors<T: Float, M: Module<T> + ?Sized>(
     module: &M,
     path: impl AsRef<Path>,
@@ -256,6 +280,8 @@ pub fn load_safetensors_bytes<T: Float, M: Module<T> + ?Sized>(
         .into_iter()
         .map(|(k, _)| k)
         .collect();
+    let int_names = int64_buffers(module);
+    let mut ints = HashMap::new();
     let mut dict = HashMap::with_capacity(st.len());
     let mut mismatch = StateDictMismatch {
         source: Some(path.to_path_buf()),
@@ -268,6 +294,17 @@ pub fn load_safetensors_bytes<T: Float, M: Module<T> + ?Sized>(
             dict.insert(name.to_string(), Tensor::zeros(&[0]));
             continue;
         }
+        if int_names.contains(name) && view.dtype() == Dtype::I64 {
+            let values = view
+                .data()
+                .chunks_exact(8)
+                .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
+                .collect();
+            let t = Tensor::try_from_vec(values, view.shape())?;
+            dict.insert(name.to_string(), t.map(|&v| T::cast(v as f64)));
+            ints.insert(name.to_string(), t);
+            continue;
+        }
         match decode::<T>(&view)? {
             Ok(t) => {
                 dict.insert(name.to_string(), t);
@@ -275,7 +312,18 @@ pub fn load_safetensors_bytes<T: Float, M: Module<T> + ?Sized>(
             Err(message) => mismatch.mismatched.push((name.to_string(), message)),
         }
     }
-    apply_state_dict(module, &dict, mismatch)
+    apply_state_dict_with_ints(module, &dict, &ints, mismatch)
+}
+
+/// The names of the module's `int64` buffers (`bn.num_batches_tracked`).
+fn int64_buffers<T: Float, M: Module<T> + ?Sized>(module: &M) -> HashSet<String> {
+    let mut out = HashSet::new();
+    walk_state(module, "", &mut |name, e| {
+        if matches!(e, StateEntry::Buffer(b) if b.is_int64()) {
+            out.insert(name);
+        }
+    });
+    out
 }
 
 /// Checks `dict` against `module` (keys both ways, shapes) on top of the problems already in
@@ -284,18 +332,40 @@ pub fn load_safetensors_bytes<T: Float, M: Module<T> + ?Sized>(
 pub(crate) fn apply_state_dict<T: Float, M: Module<T> + ?Sized>(
     module: &M,
     dict: &HashMap<String, Tensor<T>>,
+    mismatch: StateDictMismatch,
+) -> Result<()> {
+    apply_state_dict_with_ints(module, dict, &HashMap::new(), mismatch)
+}
+
+/// A parameter or a buffer to write.
+enum Target<T: Float> {
+    Param(Var<T>),
+    Buffer(Buffer<T>),
+}
+
+/// [`apply_state_dict`] where the `int64` buffers named in `ints` take those exact values
+/// (their entries in `dict` are used for the checks).
+fn apply_state_dict_with_ints<T: Float, M: Module<T> + ?Sized>(
+    module: &M,
+    dict: &HashMap<String, Tensor<T>>,
+    ints: &HashMap<String, Tensor<i64>>,
     mut mismatch: StateDictMismatch,
 ) -> Result<()> {
-    let mut params: Vec<(String, Var<T>)> = Vec::new();
-    walk_parameters(module, "", &mut |name, p| params.push((name, p.clone())));
+    let mut params: Vec<(String, Vec<usize>, Target<T>)> = Vec::new();
+    walk_state(module, "", &mut |name, e| {
+        let shape = e.shape();
+        params.push(match e {
+            StateEntry::Param(p) => (name, shape, Target::Param(p.clone())),
+            StateEntry::Buffer(b) => (name, shape, Target::Buffer(b.clone())),
+        });
+    });
     let already: HashSet<String> = mismatch.mismatched.iter().map(|(k, _)| k.clone()).collect();
-    let names: HashSet<&str> = params.iter().map(|(k, _)| k.as_str()).collect();
-    for (name, p) in &params {
+    let names: HashSet<&str> = params.iter().map(|(k, _, _)| k.as_str()).collect();
+    for (name, shape, _) in &params {
         match dict.get(name) {
             None if already.contains(name) => {}
             None => mismatch.missing.push(name.clone()),
             Some(t) => {
-                let shape = p.shape();
                 if t.shape() != shape.as_slice() {
                     mismatch.mismatched.push((
                         name.clone(),
@@ -321,9 +391,15 @@ pub(crate) fn apply_state_dict<T: Float, M: Module<T> + ?Sized>(
         return Err(NnError::StateDict(mismatch));
     }
     let _guard = no_grad();
-    for (name, p) in &params {
+    for (name, _, target) in &params {
         let value = dict[name].clone();
-        p.update_(|t| *t = value)?;
+        match target {
+            Target::Param(p) => p.update_(|t| *t = value)?,
+            Target::Buffer(b) => match ints.get(name) {
+                Some(i) => b.set_int64(i.clone()),
+                None => b.set(value),
+            },
+        }
     }
     Ok(())
 }

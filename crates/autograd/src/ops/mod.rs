@@ -5,6 +5,7 @@
 //! plain tensors.
 
 mod binary;
+mod fused;
 mod index;
 mod join;
 mod matmul;

@@ -1,0 +1,6 @@
+//! Fused ops of the nn layers: each records one node with PyTorch's name whose backward gives
+//! the closed-form gradients (batch norm, layer norm, average pools, max pooling with indices).
+
+mod max_pool;
+mod norm;
+mod pool;

@@ -133,13 +133,12 @@ pub(crate) fn zip_map_same<T: Element>(
                 .map_collect(|x, y| f(x.clone(), y.clone())),
         ));
     }
-    let (av, bv) = (a.view(), b.view());
-    if bv.len() == 1 && bv.ndim() <= av.ndim() {
-        let y = bv.first().expect("one element").clone();
+    if b.numel() == 1 && b.ndim() <= a.ndim() {
+        let y = b.row_major()[0].clone();
         return Ok(a.map_same(|x| f(x, y.clone())));
     }
-    if av.len() == 1 && av.ndim() <= bv.ndim() {
-        let x = av.first().expect("one element").clone();
+    if a.numel() == 1 && a.ndim() <= b.ndim() {
+        let x = a.row_major()[0].clone();
         return Ok(b.map_same(|y| f(x.clone(), y)));
     }
     zip_map(op, a, b, f)

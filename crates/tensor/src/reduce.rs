@@ -132,6 +132,14 @@ fn sum_all<T: Float>(a: &ArrayViewD<'_, T>) -> T {
     }
 }
 
+/// The sum of every element: the contiguous slice when there is one (no view to build).
+fn sum_elements<T: Float>(t: &Tensor<T>) -> T {
+    match t.as_slice() {
+        Some(xs) => slice_sum(xs),
+        None => sum_all(&t.view()),
+    }
+}
+
 fn from_shape_vec<U: crate::element::Element>(shape: &[usize], data: Vec<U>) -> Tensor<U> {
     Tensor::from_array(ArrayD::from_shape_vec(IxDyn(shape), data).expect("length matches shape"))
 }
@@ -266,7 +274,7 @@ impl<T: Float> Tensor<T> {
     /// assert_eq!(x.sum().item(), 10.0);
     /// ```
     pub fn sum(&self) -> Tensor<T> {
-        Tensor::scalar(sum_all(&self.view()))
+        Tensor::scalar(sum_elements(self))
     }
 
     /// The sum over `dim` (negative counts from the end), keeping it as size 1 with `keepdim`,
@@ -406,7 +414,7 @@ impl<T: Float> Tensor<T> {
         }
         // A gradient summed to one element (a scalar parameter's): one pass, no bookkeeping.
         if shape.iter().all(|&s| s == 1) {
-            return Ok(Tensor::full(shape, sum_all(&self.view())));
+            return Ok(Tensor::full(shape, sum_elements(self)));
         }
         let keep: Vec<bool> = (0..own.len())
             .map(|i| i >= lead && shape[i - lead] == own[i])

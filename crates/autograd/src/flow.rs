@@ -7,7 +7,7 @@ use smallvec::SmallVec;
 
 use crate::error::Result;
 use crate::node::{Node, NodeArc, SavedList};
-use crate::rule::{apply, zip_apply, Rule};
+use crate::rule::Rule;
 use crate::var::Var;
 
 /// The gradient's carrier, and the ops that rules written once ([`crate::rule::RuleFn`]) use:
@@ -119,39 +119,44 @@ impl<T: Float> Flow<T> for Var<T> {
 
 impl<T: Float> Flow<T> for Tensor<T> {
     fn sum_to(self, shape: &[usize]) -> Self {
-        crate::rule::sum_to(self, shape)
+        Tensor::sum_to(&self, shape)
     }
 
     fn expand(self, shape: &[usize]) -> Self {
         self.broadcast_to(shape)
     }
 
-    fn neg(self) -> Self {
-        apply(self, |x| -x)
+    fn neg(mut self) -> Self {
+        self.apply_(|x| -x);
+        self
     }
 
-    fn scale(self, s: T) -> Self {
-        apply(self, |x| x * s)
+    fn scale(mut self, s: T) -> Self {
+        self.apply_(|x| x * s);
+        self
     }
 
-    fn div_by(self, s: T) -> Self {
-        apply(self, |x| x / s)
+    fn div_by(mut self, s: T) -> Self {
+        self.apply_(|x| x / s);
+        self
     }
 
-    fn mul(self, x: &Self) -> Self {
-        zip_apply(self, x, |g, x| g * x)
+    fn mul(mut self, x: &Self) -> Self {
+        self.zip_apply_(x, |g, x| g * x);
+        self
     }
 
-    fn mul_pow_grad(self, x: &Self, e: T) -> Self {
+    fn mul_pow_grad(mut self, x: &Self, e: T) -> Self {
         let two = T::cast(2.0);
         if e == T::zero() {
-            apply(self, |g| g * e)
+            self.apply_(|g| g * e);
         } else if e == two {
-            zip_apply(self, x, |g, x| g * (x * two))
+            self.zip_apply_(x, |g, x| g * (x * two));
         } else {
             let e1 = e - T::one();
-            zip_apply(self, x, |g, x| g * (x.powf(e1) * e))
+            self.zip_apply_(x, |g, x| g * (x.powf(e1) * e));
         }
+        self
     }
 
     fn from_tensor(t: Tensor<T>) -> Self {

@@ -77,32 +77,6 @@ macro_rules! generic {
 }
 pub(crate) use generic;
 
-/// `f` on every element of an owned gradient, in place (copied first only if it is shared).
-pub(crate) fn apply<T: Float>(mut g: Tensor<T>, f: impl Fn(T) -> T) -> Tensor<T> {
-    g.apply_(f);
-    g
-}
-
-/// `g[i] = f(g[i], x[i])` in place, `x` broadcast to `g`'s shape (the forward checked it can
-/// be; `g` is copied first only if it is shared).
-pub(crate) fn zip_apply<T: Float>(
-    mut g: Tensor<T>,
-    x: &Tensor<T>,
-    f: impl Fn(T, T) -> T,
-) -> Tensor<T> {
-    g.zip_apply_(x, f);
-    g
-}
-
-/// An owned gradient summed back to an input's `shape` (itself when the shapes agree).
-pub(crate) fn sum_to<T: Float>(g: Tensor<T>, shape: &[usize]) -> Tensor<T> {
-    if g.shape() == shape {
-        g
-    } else {
-        g.sum_to(shape)
-    }
-}
-
 /// The gradients of a two-input op from one owned gradient: `a` and `b` each take it where
 /// their input needs it (shared only when both do).
 pub(crate) fn split2<G: Clone>(

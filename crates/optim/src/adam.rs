@@ -55,6 +55,48 @@ impl Default for AdamOptions {
     }
 }
 
+/// The builder setters Adam's and AdamW's options share (same fields, same meaning; AdamW's
+/// weight decay is the decoupled one).
+macro_rules! adam_setters {
+    () => {
+        /// Sets the learning rate.
+        pub fn lr(mut self, lr: f64) -> Self {
+            self.lr = lr;
+            self
+        }
+
+        /// Sets `betas`, `(beta1, beta2)` as PyTorch's tuple.
+        pub fn betas(mut self, betas: (f64, f64)) -> Self {
+            self.betas = betas;
+            self
+        }
+
+        /// Sets epsilon.
+        pub fn eps(mut self, eps: f64) -> Self {
+            self.eps = eps;
+            self
+        }
+
+        /// Sets the weight decay.
+        pub fn weight_decay(mut self, weight_decay: f64) -> Self {
+            self.weight_decay = weight_decay;
+            self
+        }
+
+        /// Turns AMSGrad on or off.
+        pub fn amsgrad(mut self, amsgrad: bool) -> Self {
+            self.amsgrad = amsgrad;
+            self
+        }
+
+        /// Maximizes instead of minimizing.
+        pub fn maximize(mut self, maximize: bool) -> Self {
+            self.maximize = maximize;
+            self
+        }
+    };
+}
+
 impl AdamOptions {
     /// Adam's defaults with learning rate `lr`.
     pub fn new(lr: f64) -> Self {
@@ -64,41 +106,7 @@ impl AdamOptions {
         }
     }
 
-    /// Sets the learning rate.
-    pub fn lr(mut self, lr: f64) -> Self {
-        self.lr = lr;
-        self
-    }
-
-    /// Sets `betas`, `(beta1, beta2)` as PyTorch's tuple.
-    pub fn betas(mut self, betas: (f64, f64)) -> Self {
-        self.betas = betas;
-        self
-    }
-
-    /// Sets epsilon.
-    pub fn eps(mut self, eps: f64) -> Self {
-        self.eps = eps;
-        self
-    }
-
-    /// Sets the weight decay.
-    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
-        self.weight_decay = weight_decay;
-        self
-    }
-
-    /// Turns AMSGrad on or off.
-    pub fn amsgrad(mut self, amsgrad: bool) -> Self {
-        self.amsgrad = amsgrad;
-        self
-    }
-
-    /// Maximizes instead of minimizing.
-    pub fn maximize(mut self, maximize: bool) -> Self {
-        self.maximize = maximize;
-        self
-    }
+    adam_setters!();
 
     /// Decoupled (AdamW) or L2 (Adam) weight decay.
     pub fn decoupled_weight_decay(mut self, decoupled: bool) -> Self {
@@ -203,41 +211,7 @@ impl AdamWOptions {
         }
     }
 
-    /// Sets the learning rate.
-    pub fn lr(mut self, lr: f64) -> Self {
-        self.lr = lr;
-        self
-    }
-
-    /// Sets `betas`.
-    pub fn betas(mut self, betas: (f64, f64)) -> Self {
-        self.betas = betas;
-        self
-    }
-
-    /// Sets epsilon.
-    pub fn eps(mut self, eps: f64) -> Self {
-        self.eps = eps;
-        self
-    }
-
-    /// Sets the (decoupled) weight decay.
-    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
-        self.weight_decay = weight_decay;
-        self
-    }
-
-    /// Turns AMSGrad on or off.
-    pub fn amsgrad(mut self, amsgrad: bool) -> Self {
-        self.amsgrad = amsgrad;
-        self
-    }
-
-    /// Maximizes instead of minimizing.
-    pub fn maximize(mut self, maximize: bool) -> Self {
-        self.maximize = maximize;
-        self
-    }
+    adam_setters!();
 
     /// The same update as Adam's options with decoupled weight decay.
     fn to_adam(self) -> AdamOptions {

@@ -513,7 +513,7 @@ impl<T: Float> Var<T> {
         let node = NodeArc::new(Node::new(
             name,
             Location::caller(),
-            value.view().raw_dim(),
+            value.raw_dim(),
             inputs.iter().map(|v| v.edge()).collect(),
             saved,
             attrs,

@@ -1,6 +1,6 @@
 //! NumPy/PyTorch broadcasting: the result shape of two shapes, and elementwise zips over it.
 
-use ndarray::{ArrayD, ArrayViewMutD, IxDyn, Zip};
+use ndarray::{ArrayViewMutD, IxDyn, Zip};
 
 use crate::element::Element;
 use crate::error::{Result, TensorError};
@@ -60,9 +60,7 @@ pub(crate) fn zip_map<A: Element, B: Element, U: Element>(
                 .zip(ys)
                 .map(|(x, y)| f(x.clone(), y.clone()))
                 .collect();
-            return Ok(Tensor::from_array(
-                ArrayD::from_shape_vec(av.raw_dim(), data).expect("same length"),
-            ));
+            return Ok(Tensor::from_contiguous(data, a.shape()));
         }
         return Ok(Tensor::from_array(
             Zip::from(av)
@@ -108,7 +106,7 @@ pub(crate) fn zip_map_same<T: Element>(
                     .zip(ys)
                     .map(|(x, y)| f(x.clone(), y.clone()))
                     .collect();
-                return Ok(Tensor::from_contiguous(data, a.raw_dim()));
+                return Ok(Tensor::from_contiguous(data, a.shape()));
             }
             (None, Some(ys)) => {
                 // A strided `a` (an expanded gradient, a transpose) against a row-major `b`.
@@ -122,7 +120,7 @@ pub(crate) fn zip_map_same<T: Element>(
                     Run::Step(xs, step) => xs.iter().step_by(step).for_each(&mut push),
                 });
                 if walked {
-                    return Ok(Tensor::from_contiguous(data, a.raw_dim()));
+                    return Ok(Tensor::from_contiguous(data, a.shape()));
                 }
             }
             _ => {}
@@ -151,8 +149,12 @@ pub(crate) fn zip_inplace<T: Element, B: Element>(
     b: &Tensor<B>,
     f: impl Fn(&mut T, B),
 ) -> Result<()> {
-    let out = broadcast_shapes(op, a.shape(), b.shape())?;
-    if out != a.shape() {
+    let out = if a.shape() == b.shape() {
+        None
+    } else {
+        Some(broadcast_shapes(op, a.shape(), b.shape())?).filter(|out| out != a.shape())
+    };
+    if let Some(out) = out {
         return Err(TensorError::ShapeMismatch {
             op,
             lhs: a.shape().to_vec(),
@@ -163,18 +165,21 @@ pub(crate) fn zip_inplace<T: Element, B: Element>(
             hint: None,
         });
     }
-    let shape = a.raw_dim();
-    let xs = a.as_slice_mut();
-    match b.as_slice() {
-        Some(ys) if ys.len() == xs.len() => {
-            xs.iter_mut().zip(ys).for_each(|(x, y)| f(x, y.clone()));
-        }
-        _ => {
-            let target = ArrayViewMutD::from_shape(shape.clone(), xs).expect("row-major");
-            let bv = b.view();
-            let bb = bv.broadcast(shape).expect("shape checked");
-            Zip::from(target).and(&bb).for_each(|x, y| f(x, y.clone()));
-        }
+    if let Some(ys) = b.as_slice().filter(|ys| ys.len() == a.numel()) {
+        // Same number of elements: the same row-major order (the shapes differ by 1s at most).
+        a.as_slice_mut()
+            .iter_mut()
+            .zip(ys)
+            .for_each(|(x, y)| f(x, y.clone()));
+    } else if b.numel() == 1 {
+        let y = b.row_major()[0].clone();
+        a.as_slice_mut().iter_mut().for_each(|x| f(x, y.clone()));
+    } else {
+        let shape = a.raw_dim();
+        let target = ArrayViewMutD::from_shape(shape.clone(), a.as_slice_mut()).expect("row-major");
+        let bv = b.view();
+        let bb = bv.broadcast(shape).expect("shape checked");
+        Zip::from(target).and(&bb).for_each(|x, y| f(x, y.clone()));
     }
     Ok(())
 }

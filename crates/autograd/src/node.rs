@@ -187,7 +187,11 @@ pub(crate) fn lock<M>(m: &Mutex<M>) -> MutexGuard<'_, M> {
 }
 
 impl<T: Float> Node<T> {
-    pub(crate) fn new(
+    /// A new shared node. It is written straight into its allocation: a node is several
+    /// hundred bytes, and building it on the stack first and moving it in cost a copy or more
+    /// per recorded op.
+    #[inline]
+    pub(crate) fn new_arc(
         name: &'static str,
         location: &'static Location<'static>,
         shape: IxDyn,
@@ -195,9 +199,10 @@ impl<T: Float> Node<T> {
         saved: SavedList<T>,
         attrs: Attrs,
         backward: Rule<T>,
-    ) -> Self {
+    ) -> NodeArc<T> {
         count_nodes(1);
-        Node {
+        let mut arc = triomphe::UniqueArc::new_uninit();
+        arc.write(Node {
             name,
             location,
             shape,
@@ -212,7 +217,9 @@ impl<T: Float> Node<T> {
             retains_grad: AtomicBool::new(false),
             output_version: AtomicU64::new(0),
             has_extras: AtomicBool::new(false),
-        }
+        });
+        // SAFETY: `write` just initialised the node.
+        unsafe { triomphe::UniqueArc::assume_init(arc) }.shareable()
     }
 
     pub(crate) fn location_string(&self) -> String {

@@ -510,7 +510,7 @@ impl<T: Float> Var<T> {
         attrs: Attrs,
         rule: Rule<T>,
     ) -> Var<T> {
-        let node = NodeArc::new(Node::new(
+        let node = Node::new_arc(
             name,
             Location::caller(),
             value.raw_dim(),
@@ -518,7 +518,7 @@ impl<T: Float> Var<T> {
             saved,
             attrs,
             rule,
-        ));
+        );
         Var {
             inner: VarArc::new(VarInner::new(value, true, Some(node))),
         }

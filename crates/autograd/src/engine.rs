@@ -333,12 +333,12 @@ impl<T: Float> Pass<'_, '_, T> {
                     }
                 }
                 Vertex::Node(node) => {
-                    if node.has_extras.load(Ordering::Acquire) {
-                        grad = run_hooks(&node.hooks, grad, || {
+                    if let Some(extras) = node.extras_if_any() {
+                        grad = run_hooks(&extras.hooks, grad, || {
                             format!("{} (created at {})", node.name, node.location_string())
                         })?;
-                        if targets.is_none() && node.retains_grad.load(Ordering::Acquire) {
-                            accumulate_into(&node.retained, grad.with_tensor(|t| t.clone()));
+                        if targets.is_none() && extras.retains_grad.load(Ordering::Acquire) {
+                            accumulate_into(&extras.retained, grad.with_tensor(|t| t.clone()));
                         }
                     }
                     if let Some(slots) = (!wanted.is_empty())

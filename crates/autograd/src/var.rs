@@ -328,9 +328,9 @@ impl<T: Float> Var<T> {
     /// Where `.grad` lives: in the var for a leaf, in the node that made it for an interior var
     /// that called `retain_grad` (so the node needs no handle back to its result).
     fn grad_slot(&self) -> &Mutex<Option<Tensor<T>>> {
-        match &self.inner.grad_fn {
-            Some(node) if node.retains_grad.load(Ordering::Acquire) => &node.retained,
-            _ => &self.inner.grad,
+        match self.inner.grad_fn.as_ref().and_then(|n| n.retained_slot()) {
+            Some(slot) => slot,
+            None => &self.inner.grad,
         }
     }
 
@@ -338,8 +338,7 @@ impl<T: Float> Var<T> {
     /// a leaf keeps its gradient anyway.
     pub fn retain_grad(&self) {
         if let Some(node) = &self.inner.grad_fn {
-            node.retains_grad.store(true, Ordering::Release);
-            node.has_extras.store(true, Ordering::Release);
+            node.extras().retains_grad.store(true, Ordering::Release);
         }
     }
 
@@ -352,8 +351,7 @@ impl<T: Float> Var<T> {
         let hook: Hook<T> = std::sync::Arc::new(hook);
         match &self.inner.grad_fn {
             Some(node) => {
-                lock(&node.hooks).push(hook);
-                node.has_extras.store(true, Ordering::Release);
+                lock(&node.extras().hooks).push(hook);
             }
             None => {
                 lock(&self.inner.hooks).push(hook);

@@ -109,15 +109,20 @@ pub(crate) fn zip_map_same<T: Element>(
                 return Ok(Tensor::from_contiguous(data, a.shape()));
             }
             (None, Some(ys)) => {
-                // A strided `a` (an expanded gradient, a transpose) against a row-major `b`.
+                // A strided `a` (an expanded gradient, a transpose) against a row-major `b`:
+                // each run of `a` against the matching stretch of `b`.
                 let mut data = Vec::with_capacity(ys.len());
-                let mut ys = ys.iter();
-                let mut push =
-                    |x: &T| data.push(f(x.clone(), ys.next().expect("same size").clone()));
-                let walked = a.for_each_run(|run| match run {
-                    Run::Slice(xs) => xs.iter().for_each(&mut push),
-                    Run::Repeat(x, n) => (0..n).for_each(|_| push(x)),
-                    Run::Step(xs, step) => xs.iter().step_by(step).for_each(&mut push),
+                let mut rest = ys;
+                let f = &f;
+                let walked = a.for_each_run(|run| {
+                    let (yc, tail) = rest.split_at(run.len());
+                    rest = tail;
+                    let g = |(x, y): (&T, &T)| f(x.clone(), y.clone());
+                    match run {
+                        Run::Slice(xs) => data.extend(xs.iter().zip(yc).map(g)),
+                        Run::Repeat(x, _) => data.extend(yc.iter().map(|y| g((x, y)))),
+                        Run::Step(xs, step) => data.extend(xs.iter().step_by(step).zip(yc).map(g)),
+                    }
                 });
                 if walked {
                     return Ok(Tensor::from_contiguous(data, a.shape()));

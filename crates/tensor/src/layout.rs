@@ -78,36 +78,41 @@ impl Dims {
         }
     }
 
-    #[inline]
-    fn parts(&self) -> (&[usize], bool) {
-        match self {
-            Dims::Inline {
-                ndim,
-                contiguous,
-                buf,
-            } => (&buf[..2 * *ndim as usize], *contiguous),
-            Dims::Heap { contiguous, buf } => (buf, *contiguous),
-        }
-    }
-
     /// The size of each dimension.
     #[inline]
     pub(crate) fn shape(&self) -> &[usize] {
-        let (buf, _) = self.parts();
-        &buf[..buf.len() / 2]
+        match self {
+            Dims::Inline { ndim, buf, .. } => &buf[..*ndim as usize],
+            Dims::Heap { buf, .. } => &buf[..buf.len() / 2],
+        }
     }
 
     /// The stride of each dimension.
     #[inline]
     pub(crate) fn strides(&self) -> &[usize] {
-        let (buf, _) = self.parts();
-        &buf[buf.len() / 2..]
+        match self {
+            Dims::Inline { ndim, buf, .. } => &buf[*ndim as usize..2 * *ndim as usize],
+            Dims::Heap { buf, .. } => &buf[buf.len() / 2..],
+        }
+    }
+
+    /// The number of elements.
+    #[inline]
+    pub(crate) fn numel(&self) -> usize {
+        match self {
+            Dims::Inline { ndim: 0, .. } => 1,
+            Dims::Inline { ndim: 1, buf, .. } => buf[0],
+            Dims::Inline { ndim: _, buf, .. } => buf[0] * buf[1],
+            Dims::Heap { .. } => self.shape().iter().product(),
+        }
     }
 
     /// Whether the strides are row-major (PyTorch's `is_contiguous`).
     #[inline]
     pub(crate) fn is_contiguous(&self) -> bool {
-        self.parts().1
+        match self {
+            Dims::Inline { contiguous, .. } | Dims::Heap { contiguous, .. } => *contiguous,
+        }
     }
 }
 
@@ -248,6 +253,18 @@ pub(crate) enum Run<'a, T> {
     Step(&'a [T], usize),
 }
 
+impl<T> Run<'_, T> {
+    /// The number of elements in the run.
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Run::Slice(xs) => xs.len(),
+            Run::Repeat(_, n) => *n,
+            Run::Step(xs, step) => (xs.len() - 1) / step + 1,
+        }
+    }
+}
+
 /// Calls `f` on the runs of a strided layout over `data`, in row-major order. Dims of size 1
 /// are dropped and dims that step through memory as one are merged first; an odometer walks the
 /// outer dims. Returns `false`, having done nothing, when more than [`WALK_DIMS`] dims are left.
@@ -330,6 +347,7 @@ mod tests {
             standard_strides(shape, &mut st);
             for d in [Dims::row_major(shape), Dims::new(shape, &st)] {
                 assert_eq!((d.shape(), d.strides()), (shape, &st[..]));
+                assert_eq!(d.numel(), shape.iter().product::<usize>());
                 assert!(d.is_contiguous());
             }
         }

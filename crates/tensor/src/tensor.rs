@@ -181,7 +181,7 @@ impl<T: Element> Tensor<T> {
     /// The number of elements.
     #[inline]
     pub fn numel(&self) -> usize {
-        self.shape().iter().product()
+        self.dims.numel()
     }
 
     /// The size of dimension `dim` (negative counts from the end).
@@ -219,13 +219,14 @@ impl<T: Element> Tensor<T> {
     /// The elements as one row-major slice, when they are laid out that way.
     #[inline]
     pub fn as_slice(&self) -> Option<&[T]> {
-        if self.numel() == 0 {
+        if !self.dims.is_contiguous() {
+            // (Empty layouts count as contiguous.)
+            return None;
+        }
+        match self.numel() {
             // An empty view's offset may lie past the end of its storage, as in PyTorch.
-            Some(&[])
-        } else if self.dims.is_contiguous() {
-            Some(&self.storage[self.offset..self.offset + self.numel()])
-        } else {
-            None
+            0 => Some(&[]),
+            n => Some(&self.storage[self.offset..self.offset + n]),
         }
     }
 

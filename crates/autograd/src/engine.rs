@@ -217,7 +217,10 @@ fn check_finite<T: Float>(node: &Node<T>, input: usize, g: &Tensor<T>) -> Result
 
 /// `g` summed back to an input's `shape` (itself when it already has it).
 fn sum_to_input<T: Float, F: Flow<T>>(g: F, shape: &IxDyn) -> F {
-    if g.with_tensor(|t| t.shape() == shape.slice()) {
+    // Compared in place: slice equality would call `memcmp` for every gradient.
+    let same =
+        |a: &[usize], b: &[usize]| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y);
+    if g.with_tensor(|t| same(t.shape(), shape.slice())) {
         g
     } else {
         g.sum_to(shape.slice())

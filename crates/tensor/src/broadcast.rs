@@ -4,7 +4,7 @@ use ndarray::{ArrayViewMutD, IxDyn, Zip};
 
 use crate::element::Element;
 use crate::error::{Result, TensorError};
-use crate::layout::Run;
+use crate::layout::{same_shape, Run};
 use crate::tensor::Tensor;
 
 /// The shape two shapes broadcast to (aligned at the right; a size 1 stretches), or an error
@@ -98,7 +98,7 @@ pub(crate) fn zip_map_same<T: Element>(
     b: &Tensor<T>,
     f: impl Fn(T, T) -> T,
 ) -> Result<Tensor<T>> {
-    if a.shape() == b.shape() {
+    if same_shape(a.shape(), b.shape()) {
         match (a.as_slice(), b.as_slice()) {
             (Some(xs), Some(ys)) => {
                 let data = xs
@@ -154,7 +154,7 @@ pub(crate) fn zip_inplace<T: Element, B: Element>(
     b: &Tensor<B>,
     f: impl Fn(&mut T, B),
 ) -> Result<()> {
-    let out = if a.shape() == b.shape() {
+    let out = if same_shape(a.shape(), b.shape()) {
         None
     } else {
         Some(broadcast_shapes(op, a.shape(), b.shape())?).filter(|out| out != a.shape())

@@ -116,6 +116,13 @@ impl Dims {
     }
 }
 
+/// `a == b` for two shapes, compared in place (slice equality calls `memcmp`, a cost on the
+/// small-op path; shapes are short).
+#[inline]
+pub(crate) fn same_shape(a: &[usize], b: &[usize]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
 /// Writes the row-major strides (in elements) of `shape` into `out`.
 #[inline]
 pub(crate) fn standard_strides(shape: &[usize], out: &mut [usize]) {

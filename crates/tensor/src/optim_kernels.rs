@@ -7,6 +7,7 @@
 //! a half-updated value); the parameter, the gradient and every buffer have `out`'s shape.
 
 use crate::element::Float;
+use crate::layout::same_shape;
 use crate::tensor::Tensor;
 
 /// `torch.optim.SGD`'s hyper-parameters for one step.
@@ -105,12 +106,18 @@ fn nan_max<T: Float>(a: T, b: T) -> T {
 /// The elements of `t`, which must have `shape`, as a mutable row-major slice.
 #[track_caller]
 fn slice_of<'a, T: Float>(t: &'a mut Tensor<T>, shape: &[usize], what: &str) -> &'a mut [T] {
-    assert_eq!(
-        t.shape(),
-        shape,
-        "optimizer step: {what} has the wrong shape"
-    );
+    check_shape(t, shape, what);
     t.as_slice_mut()
+}
+
+/// Panics unless `t` has `shape`.
+#[track_caller]
+fn check_shape<T: Float>(t: &Tensor<T>, shape: &[usize], what: &str) {
+    assert!(
+        same_shape(t.shape(), shape),
+        "optimizer step: {what} has shape {:?}, the parameter {shape:?}",
+        t.shape()
+    );
 }
 
 /// SGD's constants in the parameter's float type.
@@ -269,11 +276,7 @@ impl<T: Float> Tensor<T> {
         hp: &SgdStep,
     ) {
         let shape = param.shape();
-        assert_eq!(
-            grad.shape(),
-            shape,
-            "sgd step: the gradient has the wrong shape"
-        );
+        check_shape(grad, shape, "the gradient");
         let c = SgdConsts {
             neg_lr: T::cast(-hp.lr),
             wd: T::cast(hp.weight_decay),
@@ -323,11 +326,7 @@ impl<T: Float> Tensor<T> {
         hp: &AdamStep,
     ) {
         let shape = param.shape();
-        assert_eq!(
-            grad.shape(),
-            shape,
-            "adam step: the gradient has the wrong shape"
-        );
+        check_shape(grad, shape, "the gradient");
         let (beta1, beta2) = hp.betas;
         let step = hp.step as f64;
         // Python floats, as in PyTorch: `beta ** step`, `lr / bc1`, `bc2 ** 0.5`.
@@ -393,11 +392,7 @@ impl<T: Float> Tensor<T> {
         hp: &RmspropStep,
     ) {
         let shape = param.shape();
-        assert_eq!(
-            grad.shape(),
-            shape,
-            "rmsprop step: the gradient has the wrong shape"
-        );
+        check_shape(grad, shape, "the gradient");
         let neg_lr = T::cast(-hp.lr);
         let alpha = T::cast(hp.alpha);
         let one_minus_alpha = T::cast(1.0 - hp.alpha);
@@ -447,11 +442,7 @@ impl<T: Float> Tensor<T> {
         hp: &AdagradStep,
     ) {
         let shape = param.shape();
-        assert_eq!(
-            grad.shape(),
-            shape,
-            "adagrad step: the gradient has the wrong shape"
-        );
+        check_shape(grad, shape, "the gradient");
         let clr = hp.lr / (1.0 + (hp.step as f64 - 1.0) * hp.lr_decay);
         let neg_clr = T::cast(-clr);
         let eps = T::cast(hp.eps);
@@ -548,7 +539,7 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "the gradient has the wrong shape")]
+    #[should_panic(expected = "the gradient has shape [1], the parameter [2]")]
     fn a_gradient_of_another_shape_panics() {
         let hp = AdagradStep {
             lr: 0.1,

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::panic::Location;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, RwLock};
 
 use antorcha_tensor::ndarray::{Dimension, IxDyn};
@@ -36,8 +36,11 @@ pub(crate) type VarArc<T> = triomphe::Arc<VarInner<T>>;
 pub(crate) struct VarInner<T: Float> {
     /// The value's shape, which never changes (in-place ops keep it): read without the lock.
     pub(crate) shape: IxDyn,
-    pub(crate) data: RwLock<Tensor<T>>,
+    pub(crate) value: Value<T>,
+    /// In-place changes so far (`tensor._version`); a view counts on its base's.
     pub(crate) version: AtomicU64,
+    /// How many views of this value live: while any does, writes keep the storage's layout.
+    pub(crate) views: AtomicUsize,
     pub(crate) requires_grad: AtomicBool,
     /// Whether `hooks` may be non-empty: lets backward skip their lock.
     pub(crate) has_hooks: AtomicBool,
@@ -45,6 +48,28 @@ pub(crate) struct VarInner<T: Float> {
     pub(crate) grad: Mutex<Option<Tensor<T>>>,
     pub(crate) name: Mutex<Option<String>>,
     pub(crate) hooks: Mutex<Vec<Hook<T>>>,
+}
+
+/// Where a var's value lives.
+pub(crate) enum Value<T: Float> {
+    /// In its own tensor.
+    Own(RwLock<Tensor<T>>),
+    /// In its base's storage, as in PyTorch (`tensor._base`): a change through the base or any
+    /// of its views is seen by all of them, and they share one version counter.
+    View(ViewOf<T>),
+}
+
+/// A view's place in its base's storage; the base always owns its value.
+pub(crate) struct ViewOf<T: Float> {
+    base: VarArc<T>,
+    strides: IxDyn,
+    offset: usize,
+}
+
+impl<T: Float> Drop for ViewOf<T> {
+    fn drop(&mut self) {
+        self.base.views.fetch_sub(1, Ordering::Release);
+    }
 }
 
 impl<T: Float> Clone for Var<T> {
@@ -65,8 +90,9 @@ impl<T: Float> VarInner<T> {
     fn new(data: Tensor<T>, requires_grad: bool, grad_fn: Option<NodeArc<T>>) -> Self {
         VarInner {
             shape: data.raw_dim(),
-            data: RwLock::new(data),
+            value: Value::Own(RwLock::new(data)),
             version: AtomicU64::new(0),
+            views: AtomicUsize::new(0),
             requires_grad: AtomicBool::new(requires_grad),
             has_hooks: AtomicBool::new(false),
             grad_fn,
@@ -79,6 +105,45 @@ impl<T: Float> VarInner<T> {
     pub(crate) fn shape(&self) -> Vec<usize> {
         self.shape.slice().to_vec()
     }
+
+    /// The lock of the tensor that holds this value: its own, or its base's for a view.
+    fn storage_lock(&self) -> &RwLock<Tensor<T>> {
+        match &self.value {
+            Value::Own(lock) => lock,
+            Value::View(v) => v.base.storage_lock(),
+        }
+    }
+
+    /// This view's elements within `base` (its base's tensor).
+    fn view_in(&self, view: &ViewOf<T>, base: &Tensor<T>) -> Tensor<T> {
+        base.try_as_strided(self.shape.slice(), view.strides.slice(), view.offset)
+            .expect("writes keep a base's layout while views of it live")
+    }
+
+    /// The current value (a shared handle).
+    fn read(&self) -> Tensor<T> {
+        let data = read(self.storage_lock());
+        match &self.value {
+            Value::Own(_) => data.clone(),
+            Value::View(v) => self.view_in(v, &data),
+        }
+    }
+
+    /// The version counter, shared by a base and its views.
+    fn version_counter(&self) -> &AtomicU64 {
+        match &self.value {
+            Value::Own(_) => &self.version,
+            Value::View(v) => &v.base.version,
+        }
+    }
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|p| p.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Adds `g` into a stored gradient in place (a leaf's `AccumulateGrad`, or a retained grad).
@@ -152,7 +217,7 @@ impl<T: Float> Var<T> {
             return Err(AutogradError::Invalid {
                 op: "requires_grad_",
                 message: format!(
-                    "you can only change requires_grad flags of leaf variables; this one was made by {} (use `.detach()` for a copy without history)",
+                    "you can only change requires_grad flags of leaf variables; this one was made by {} (use `.detach()` for a view without history)",
                     self.grad_fn_name().unwrap_or("an op")
                 ),
             });
@@ -202,26 +267,29 @@ impl<T: Float> Var<T> {
     /// The current value (a cheap shared handle; writes to it do not reach this var).
     #[inline]
     pub fn data(&self) -> Tensor<T> {
-        self.inner
-            .data
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.inner.read()
     }
 
     /// The value, taken out without a lock or a copy when this is the last handle (the
     /// engine's gradients); a shared handle otherwise.
     pub(crate) fn into_data(self) -> Tensor<T> {
         match VarArc::try_unwrap(self.inner) {
-            Ok(inner) => inner.data.into_inner().unwrap_or_else(|p| p.into_inner()),
-            Err(inner) => Var { inner }.data(),
+            Ok(VarInner {
+                value: Value::Own(lock),
+                ..
+            }) => lock.into_inner().unwrap_or_else(|p| p.into_inner()),
+            Ok(inner) => inner.read(),
+            Err(inner) => inner.read(),
         }
     }
 
     /// Runs `f` on the current value without cloning the handle.
     #[inline]
     pub(crate) fn with_data<R>(&self, f: impl FnOnce(&Tensor<T>) -> R) -> R {
-        f(&self.inner.data.read().unwrap_or_else(|p| p.into_inner()))
+        match &self.inner.value {
+            Value::Own(lock) => f(&read(lock)),
+            Value::View(_) => f(&self.data()),
+        }
     }
 
     /// Runs `f` on this value and `other`'s (a var used on both sides, `x * x`, is read once).
@@ -320,9 +388,11 @@ impl<T: Float> Var<T> {
         }
     }
 
-    /// A new leaf sharing this value but with no history and no grad (`tensor.detach()`).
+    /// A new leaf sharing this value but with no history and no grad (`tensor.detach()`):
+    /// a view, so an in-place change to either is seen by both.
     pub fn detach(&self) -> Var<T> {
-        Var::new(self.data())
+        let x = self.data();
+        Var::new(x.clone()).into_view_of(self, &x)
     }
 
     /// Where `.grad` lives: in the var for a leaf, in the node that made it for an interior var
@@ -363,18 +433,76 @@ impl<T: Float> Var<T> {
     }
 
     /// How many in-place changes this var's value has had (`tensor._version`).
+    /// A view shares its base's counter, so a change through either is seen by both.
     pub fn version(&self) -> u64 {
-        self.inner.version.load(Ordering::Relaxed)
+        self.inner.version_counter().load(Ordering::Relaxed)
+    }
+
+    /// Whether this var shares another var's value: made by a view op (`view`, `transpose`,
+    /// `narrow`, `expand`, …; PyTorch's `_is_view()`) or by `detach`. In-place changes
+    /// through either are seen by both.
+    pub fn is_view(&self) -> bool {
+        matches!(self.inner.value, Value::View(_))
+    }
+
+    /// This var as a view of `src`'s value when `self` was just made by a view op from `from`,
+    /// `src`'s value then, and shares its storage; unchanged when the op copied.
+    pub(crate) fn into_view_of(mut self, src: &Var<T>, from: &Tensor<T>) -> Var<T> {
+        let base = match &src.inner.value {
+            Value::Own(_) => &src.inner,
+            Value::View(v) => &v.base,
+        };
+        let Some(inner) = VarArc::get_mut(&mut self.inner) else {
+            return self;
+        };
+        let Value::Own(lock) = &mut inner.value else {
+            return self;
+        };
+        let value = lock.get_mut().unwrap_or_else(|p| p.into_inner());
+        if !value.ptr_eq(from) {
+            return self;
+        }
+        // Under the base's lock, so that no write changes its layout until the view counts. A
+        // write since `from` was read may have replaced the storage: the view then reads the
+        // new one, which is right while the layout it was taken in holds. A view's base keeps
+        // its layout while the view lives; a base itself, unless a write changed it.
+        let data = read(base.storage_lock());
+        let same_layout = |t: &Tensor<T>| {
+            t.strides() == from.strides() && t.storage_offset() == from.storage_offset()
+        };
+        let fits = matches!(src.inner.value, Value::View(_)) || same_layout(&data);
+        if !fits
+            || data
+                .try_as_strided(value.shape(), value.strides(), value.storage_offset())
+                .is_err()
+        {
+            return self;
+        }
+        base.views.fetch_add(1, Ordering::AcqRel);
+        let view = ViewOf {
+            base: base.clone(),
+            strides: IxDyn(value.strides()),
+            offset: value.storage_offset(),
+        };
+        drop(data);
+        inner.value = Value::View(view);
+        self
     }
 
     /// PyTorch's check before an in-place change: with grad mode on, a var that requires grad
     /// cannot be changed (do it under `no_grad`).
     fn check_in_place(&self, op: &'static str) -> Result<()> {
         if is_grad_enabled() && self.needs_grad() {
+            let of_leaf = match &self.inner.value {
+                Value::View(v) => v.base.grad_fn.is_none(),
+                Value::Own(_) => false,
+            };
             return Err(AutogradError::InPlaceRequiresGrad {
                 op,
                 what: if self.is_leaf() {
                     "leaf Variable"
+                } else if of_leaf {
+                    "view of a leaf Variable"
                 } else {
                     "value computed by an op"
                 },
@@ -389,13 +517,35 @@ impl<T: Float> Var<T> {
     fn bump_version(&self) {
         // Writers hold the write lock, so a plain load and store cannot lose a bump (and
         // costs no atomic read-modify-write).
-        let version = &self.inner.version;
+        let version = self.inner.version_counter();
         let bumped = version.load(Ordering::Relaxed) + 1;
         version.store(bumped, Ordering::Release);
-        if let Some(node) = &self.inner.grad_fn {
+        let base = match &self.inner.value {
+            Value::View(v) => v.base.grad_fn.as_ref(),
+            Value::Own(_) => None,
+        };
+        for node in self.inner.grad_fn.iter().chain(base) {
             // A result that its own node saved is checked against this at backward.
             node.output_version.store(bumped, Ordering::Release);
         }
+    }
+
+    /// Stores `value` (of this var's shape) as the new value, under the storage's write lock
+    /// `data`: swapped in when nothing views the storage, else written into its layout.
+    fn store(&self, data: &mut Tensor<T>, value: &Tensor<T>) -> Result<()> {
+        match &self.inner.value {
+            Value::Own(_) => {
+                let layout = (data.shape().to_vec(), data.strides().to_vec());
+                data.try_as_strided_copy_(&layout.0, &layout.1, data.storage_offset(), value)?
+            }
+            Value::View(v) => data.try_as_strided_copy_(
+                self.inner.shape.slice(),
+                v.strides.slice(),
+                v.offset,
+                value,
+            )?,
+        }
+        Ok(())
     }
 
     /// Changes the value in place through one of this crate's kernels `f` (never user code:
@@ -406,8 +556,20 @@ impl<T: Float> Var<T> {
         f: impl FnOnce(&mut Tensor<T>) -> Result<()>,
     ) -> Result<()> {
         self.check_in_place(op)?;
-        let mut data = self.inner.data.write().unwrap_or_else(|p| p.into_inner());
-        f(&mut data)?;
+        let mut data = write(self.inner.storage_lock());
+        match &self.inner.value {
+            Value::Own(_) if self.inner.views.load(Ordering::Acquire) == 0 => f(&mut data)?,
+            Value::Own(_) => {
+                let mut value = data.clone();
+                f(&mut value)?;
+                self.store(&mut data, &value)?;
+            }
+            Value::View(v) => {
+                let mut value = self.inner.view_in(v, &data);
+                f(&mut value)?;
+                self.store(&mut data, &value)?;
+            }
+        }
         self.bump_version();
         Ok(())
     }
@@ -416,23 +578,28 @@ impl<T: Float> Var<T> {
     /// (see `sub_`): the way optimizers update parameters under `no_grad`. `f` runs with no lock
     /// held (it may read other vars, or this one) on a handle that shares the current value,
     /// so readers meanwhile see the old value: assigning a new tensor costs no copy, writing
-    /// into the handle copies it first. The value must keep its shape.
+    /// into the handle copies it first. While views of the value live, the result is written
+    /// into the storage they share (so they see it), else swapped in. The value must keep its
+    /// shape.
     pub fn update_(&self, f: impl FnOnce(&mut Tensor<T>)) -> Result<()> {
         self.check_in_place("update_")?;
         let mut value = self.data();
         f(&mut value);
-        let mut data = self.inner.data.write().unwrap_or_else(|p| p.into_inner());
-        if value.shape() != data.shape() {
+        let mut data = write(self.inner.storage_lock());
+        if value.shape() != self.inner.shape.slice() {
             return Err(AutogradError::Invalid {
                 op: "update_",
                 message: format!(
                     "the new value has shape {:?}, the var {:?}",
                     value.shape(),
-                    data.shape()
+                    self.shape()
                 ),
             });
         }
-        *data = value;
+        match &self.inner.value {
+            Value::Own(_) if self.inner.views.load(Ordering::Acquire) == 0 => *data = value,
+            _ => self.store(&mut data, &value)?,
+        }
         self.bump_version();
         Ok(())
     }

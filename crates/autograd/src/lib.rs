@@ -28,6 +28,7 @@ mod error;
 mod flow;
 mod grad_mode;
 mod graph;
+mod in_place;
 mod node;
 mod ops;
 mod rule;

@@ -345,7 +345,8 @@ impl<T: Float> Drop for Node<T> {
                 }
                 Droppable::Var(mut v) => {
                     if let Some(inner) = VarArc::get_mut(&mut v) {
-                        if let Some(n) = inner.grad_fn.take() {
+                        let rebased = inner.rebased.get_mut().unwrap_or_else(|p| p.into_inner());
+                        for n in [inner.grad_fn.take(), rebased.take()].into_iter().flatten() {
                             stack.push(Droppable::Node(n));
                         }
                     }

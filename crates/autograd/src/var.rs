@@ -11,6 +11,7 @@ use antorcha_tensor::{broadcast_shapes, Float, Tensor, TensorError};
 use crate::error::{ok, AutogradError, Result};
 use crate::grad_mode::is_grad_enabled;
 use crate::graph::NodeRef;
+use crate::in_place::InPlace;
 use crate::node::{lock, Attrs, Edge, Hook, Node, NodeArc, SavedList};
 use crate::rule::{BackwardFn, Rule};
 
@@ -44,7 +45,14 @@ pub(crate) struct VarInner<T: Float> {
     pub(crate) requires_grad: AtomicBool,
     /// Whether `hooks` may be non-empty: lets backward skip their lock.
     pub(crate) has_hooks: AtomicBool,
+    /// The node of the op that made this var (`None` for a leaf).
     pub(crate) grad_fn: Option<NodeArc<T>>,
+    /// The node that made the value since in-place ops rewrote the graph: for a base, set when
+    /// `epoch` > 0; for a view, made for its base's `epoch` (see [`Var::node`]).
+    pub(crate) rebased: Mutex<Option<NodeArc<T>>>,
+    /// For a base, how often in-place ops rewrote its graph; for a view, the base's count that
+    /// `rebased` was made for.
+    pub(crate) epoch: AtomicU64,
     pub(crate) grad: Mutex<Option<Tensor<T>>>,
     pub(crate) name: Mutex<Option<String>>,
     pub(crate) hooks: Mutex<Vec<Hook<T>>>,
@@ -61,9 +69,14 @@ pub(crate) enum Value<T: Float> {
 
 /// A view's place in its base's storage; the base always owns its value.
 pub(crate) struct ViewOf<T: Float> {
-    base: VarArc<T>,
-    strides: IxDyn,
-    offset: usize,
+    pub(crate) base: VarArc<T>,
+    pub(crate) strides: IxDyn,
+    pub(crate) offset: usize,
+    /// The base's `epoch` when this view was made: its own `grad_fn` holds until it moves.
+    pub(crate) epoch: u64,
+    /// The base's strides and offset, which hold while the view lives.
+    pub(crate) base_strides: IxDyn,
+    pub(crate) base_offset: usize,
 }
 
 impl<T: Float> Drop for ViewOf<T> {
@@ -96,6 +109,8 @@ impl<T: Float> VarInner<T> {
             requires_grad: AtomicBool::new(requires_grad),
             has_hooks: AtomicBool::new(false),
             grad_fn,
+            rebased: Mutex::new(None),
+            epoch: AtomicU64::new(0),
             grad: Mutex::new(None),
             name: Mutex::new(None),
             hooks: Mutex::new(Vec::new()),
@@ -107,7 +122,7 @@ impl<T: Float> VarInner<T> {
     }
 
     /// The lock of the tensor that holds this value: its own, or its base's for a view.
-    fn storage_lock(&self) -> &RwLock<Tensor<T>> {
+    pub(crate) fn storage_lock(&self) -> &RwLock<Tensor<T>> {
         match &self.value {
             Value::Own(lock) => lock,
             Value::View(v) => v.base.storage_lock(),
@@ -240,12 +255,12 @@ impl<T: Float> Var<T> {
     /// PyTorch's name of the backward of the op that made this var (`"MulBackward0"`), or `None`
     /// for a leaf.
     pub fn grad_fn_name(&self) -> Option<&'static str> {
-        self.inner.grad_fn.as_ref().map(|n| n.name)
+        self.node().map(|n| n.name)
     }
 
     /// The backward node that made this var, to walk the graph (`tensor.grad_fn`).
     pub fn grad_fn(&self) -> Option<NodeRef<T>> {
-        self.inner.grad_fn.clone().map(NodeRef::new)
+        self.node().map(NodeRef::new)
     }
 
     /// A name for this var, shown in graph pictures.
@@ -347,7 +362,7 @@ impl<T: Float> Var<T> {
     /// The accumulated gradient of a leaf (or of a var that asked for `retain_grad`), like
     /// `tensor.grad`; `None` until a backward reaches it or after `zero_grad`.
     pub fn grad(&self) -> Option<Tensor<T>> {
-        lock(self.grad_slot()).clone()
+        self.with_grad_slot(|slot| lock(slot).clone())
     }
 
     /// Replaces the gradient (`tensor.grad = …`).
@@ -371,21 +386,23 @@ impl<T: Float> Var<T> {
                 });
             }
         }
-        *lock(self.grad_slot()) = grad;
+        self.with_grad_slot(|slot| *lock(slot) = grad);
         Ok(())
     }
 
     /// Clears the gradient to `None`, as PyTorch 2's `zero_grad()` does.
     pub fn zero_grad(&self) {
-        *lock(self.grad_slot()) = None;
+        self.with_grad_slot(|slot| *lock(slot) = None);
     }
 
     /// Fills the existing gradient with zeros in place (`tensor.grad.zero_()`), keeping its
     /// memory; does nothing when there is no gradient.
     pub fn fill_grad_zero(&self) {
-        if let Some(g) = lock(self.grad_slot()).as_mut() {
-            g.zero_();
-        }
+        self.with_grad_slot(|slot| {
+            if let Some(g) = lock(slot).as_mut() {
+                g.zero_();
+            }
+        });
     }
 
     /// A new leaf sharing this value but with no history and no grad (`tensor.detach()`):
@@ -397,17 +414,17 @@ impl<T: Float> Var<T> {
 
     /// Where `.grad` lives: in the var for a leaf, in the node that made it for an interior var
     /// that called `retain_grad` (so the node needs no handle back to its result).
-    fn grad_slot(&self) -> &Mutex<Option<Tensor<T>>> {
-        match &self.inner.grad_fn {
-            Some(node) if node.retains_grad.load(Ordering::Acquire) => &node.retained,
-            _ => &self.inner.grad,
+    fn with_grad_slot<R>(&self, f: impl FnOnce(&Mutex<Option<Tensor<T>>>) -> R) -> R {
+        match self.node() {
+            Some(node) if node.retains_grad.load(Ordering::Acquire) => f(&node.retained),
+            _ => f(&self.inner.grad),
         }
     }
 
     /// Keeps the gradient of this interior var in `.grad` during backward (`retain_grad()`);
     /// a leaf keeps its gradient anyway.
     pub fn retain_grad(&self) {
-        if let Some(node) = &self.inner.grad_fn {
+        if let Some(node) = self.node() {
             node.retains_grad.store(true, Ordering::Release);
             node.has_extras.store(true, Ordering::Release);
         }
@@ -420,7 +437,7 @@ impl<T: Float> Var<T> {
         hook: impl Fn(&Tensor<T>) -> Option<Tensor<T>> + Send + Sync + 'static,
     ) {
         let hook: Hook<T> = std::sync::Arc::new(hook);
-        match &self.inner.grad_fn {
+        match self.node() {
             Some(node) => {
                 lock(&node.hooks).push(hook);
                 node.has_extras.store(true, Ordering::Release);
@@ -483,33 +500,41 @@ impl<T: Float> Var<T> {
             base: base.clone(),
             strides: IxDyn(value.strides()),
             offset: value.storage_offset(),
+            epoch: base.epoch.load(Ordering::Acquire),
+            base_strides: IxDyn(data.strides()),
+            base_offset: data.storage_offset(),
         };
         drop(data);
         inner.value = Value::View(view);
         self
     }
 
-    /// PyTorch's check before an in-place change: with grad mode on, a var that requires grad
-    /// cannot be changed (do it under `no_grad`).
-    fn check_in_place(&self, op: &'static str) -> Result<()> {
-        if is_grad_enabled() && self.needs_grad() {
-            let of_leaf = match &self.inner.value {
-                Value::View(v) => v.base.grad_fn.is_none(),
-                Value::Own(_) => false,
-            };
-            return Err(AutogradError::InPlaceRequiresGrad {
-                op,
-                what: if self.is_leaf() {
-                    "leaf Variable"
-                } else if of_leaf {
-                    "view of a leaf Variable"
-                } else {
-                    "value computed by an op"
-                },
-                shape: self.shape(),
-            });
+    /// PyTorch's check before an in-place change, and whether to record it: with grad mode on,
+    /// a leaf that requires grad, or a view of one, cannot be changed (do it under `no_grad`);
+    /// a change to a value computed by an op is recorded when the op is differentiable
+    /// (`recordable`), refused otherwise.
+    fn check_in_place(&self, op: &'static str, recordable: bool) -> Result<bool> {
+        if !(is_grad_enabled() && self.needs_grad()) {
+            return Ok(false);
         }
-        Ok(())
+        let of_leaf = match &self.inner.value {
+            Value::View(v) => v.base.grad_fn.is_none(),
+            Value::Own(_) => false,
+        };
+        let what = if self.is_leaf() {
+            "leaf Variable"
+        } else if of_leaf {
+            "view of a leaf Variable"
+        } else if recordable {
+            return Ok(true);
+        } else {
+            "value computed by an op"
+        };
+        Err(AutogradError::InPlaceRequiresGrad {
+            op,
+            what,
+            shape: self.shape(),
+        })
     }
 
     /// Bumps the version after a change, so a graph that saved the old value reports it at
@@ -521,10 +546,13 @@ impl<T: Float> Var<T> {
         let bumped = version.load(Ordering::Relaxed) + 1;
         version.store(bumped, Ordering::Release);
         let base = match &self.inner.value {
-            Value::View(v) => v.base.grad_fn.as_ref(),
+            Value::View(v) => Var {
+                inner: v.base.clone(),
+            }
+            .node(),
             Value::Own(_) => None,
         };
-        for node in self.inner.grad_fn.iter().chain(base) {
+        for node in self.node().iter().chain(&base) {
             // A result that its own node saved is checked against this at backward.
             node.output_version.store(bumped, Ordering::Release);
         }
@@ -549,13 +577,16 @@ impl<T: Float> Var<T> {
     }
 
     /// Changes the value in place through one of this crate's kernels `f` (never user code:
-    /// it runs under the write lock), with [`Var::check_in_place`]'s checks. `f` keeps the shape.
+    /// it runs under the write lock), with [`Var::check_in_place`]'s checks; recorded as
+    /// `grad` when this var is part of a graph. `f` keeps the shape.
+    #[track_caller]
     pub(crate) fn try_update_(
         &self,
         op: &'static str,
+        grad: InPlace<T>,
         f: impl FnOnce(&mut Tensor<T>) -> Result<()>,
     ) -> Result<()> {
-        self.check_in_place(op)?;
+        let record = self.check_in_place(op, true)?;
         let mut data = write(self.inner.storage_lock());
         match &self.inner.value {
             Value::Own(_) if self.inner.views.load(Ordering::Acquire) == 0 => f(&mut data)?,
@@ -571,6 +602,9 @@ impl<T: Float> Var<T> {
             }
         }
         self.bump_version();
+        if record {
+            self.record_in_place(&data, grad);
+        }
         Ok(())
     }
 
@@ -582,7 +616,7 @@ impl<T: Float> Var<T> {
     /// into the storage they share (so they see it), else swapped in. The value must keep its
     /// shape.
     pub fn update_(&self, f: impl FnOnce(&mut Tensor<T>)) -> Result<()> {
-        self.check_in_place("update_")?;
+        self.check_in_place("update_", false)?;
         let mut value = self.data();
         f(&mut value);
         let mut data = write(self.inner.storage_lock());
@@ -605,23 +639,33 @@ impl<T: Float> Var<T> {
     }
 
     /// `self -= other` in place (`tensor.sub_(other)`), e.g. a manual SGD step under `no_grad`.
+    ///
+    /// As in PyTorch, with grad mode on an in-place change to a leaf that requires grad (or a
+    /// view of one) is an error, and one to a value computed by an op is recorded: the var's
+    /// `grad_fn` becomes the change's (`SubBackward0`), or `CopySlices` on the base of a view.
+    #[track_caller]
     pub fn sub_(&self, other: &Tensor<T>) -> Result<()> {
-        self.try_update_("sub_", |t| Ok(t.try_sub_(other)?))
+        self.try_update_("sub_", InPlace::Sub, |t| Ok(t.try_sub_(other)?))
     }
 
     /// `self += other` in place (`tensor.add_(other)`).
+    #[track_caller]
     pub fn add_(&self, other: &Tensor<T>) -> Result<()> {
-        self.try_update_("add_", |t| Ok(t.try_add_(other)?))
+        self.try_update_("add_", InPlace::Add, |t| Ok(t.try_add_(other)?))
     }
 
     /// `self *= other` in place (`tensor.mul_(other)`).
+    #[track_caller]
     pub fn mul_(&self, other: &Tensor<T>) -> Result<()> {
-        self.try_update_("mul_", |t| Ok(t.try_mul_(other)?))
+        self.try_update_("mul_", InPlace::Mul(other.clone()), |t| {
+            Ok(t.try_mul_(other)?)
+        })
     }
 
     /// Copies `other` into this var's value (`tensor.copy_(other)`; `other` broadcasts).
+    #[track_caller]
     pub fn copy_(&self, other: &Tensor<T>) -> Result<()> {
-        self.try_update_("copy_", |t| {
+        self.try_update_("copy_", InPlace::Copy, |t| {
             let shape = broadcast_shapes("copy_", t.shape(), other.shape())?;
             if shape != t.shape() {
                 return Err(TensorError::Broadcast {
@@ -637,8 +681,9 @@ impl<T: Float> Var<T> {
     }
 
     /// Sets every element to zero in place (`tensor.zero_()`).
+    #[track_caller]
     pub fn zero_(&self) -> Result<()> {
-        self.try_update_("zero_", |t| {
+        self.try_update_("zero_", InPlace::Zero, |t| {
             t.zero_();
             Ok(())
         })
@@ -646,8 +691,8 @@ impl<T: Float> Var<T> {
 
     /// Where this var's gradient goes.
     pub(crate) fn edge(&self) -> Edge<T> {
-        match &self.inner.grad_fn {
-            Some(node) => Edge::Node(node.clone()),
+        match self.node() {
+            Some(node) => Edge::Node(node),
             None if self.needs_grad() => Edge::Leaf(self.inner.clone()),
             None => Edge::None,
         }

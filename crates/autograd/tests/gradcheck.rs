@@ -748,6 +748,45 @@ fn slice_narrow_select_case(s: Vec<usize>, seed: u64) -> Check {
     Ok(())
 }
 
+/// In-place changes recorded in the graph: on a computed value (`AddBackward0`, …), through
+/// a slice or select of it (`CopySlices`), with constants that broadcast, and read back through
+/// another view made before the change (`AsStridedBackward0`).
+fn in_place_through_views_case(s: Vec<usize>, seed: u64) -> Check {
+    let mut rng = Rng::new(seed);
+    let x = [rng.tensor(&s, -2.0, 2.0)];
+    let r = s.len();
+    for (d, &size) in s.iter().enumerate() {
+        let n = size as isize;
+        let dim = rng.signed_dim(d, r);
+        let (start, end) = (rng.int(0, n - 1), rng.int(0, n));
+        let index = rng.int(-n, n - 1);
+        let full = s.clone();
+        let mut sliced = s.clone();
+        sliced[d] = (end - start).max(0) as usize;
+        let mut selected = s.clone();
+        selected.remove(d);
+        let mut constant = |shape: &[usize]| {
+            let shape = rng.broadcast_of(shape);
+            rng.tensor(&shape, -1.5, 1.5)
+        };
+        let (c_slice, c_select, c_base) = (constant(&sliced), constant(&selected), constant(&full));
+        gradcheck(
+            &format!("in place through slice(dim {dim}, {start}..{end}) and select({index})"),
+            &x,
+            rng.next_u64(),
+            |v| {
+                let base = &v[0] * 1.5;
+                let before = base.select(dim, index);
+                base.slice(dim, start, end, 1).mul_(&c_slice).unwrap();
+                base.select(dim, index).add_(&c_select).unwrap();
+                base.mul_(&c_base).unwrap();
+                &(&base * &base).sum() + &(&before * &before).sum()
+            },
+        )?;
+    }
+    Ok(())
+}
+
 /// index_select with repeated indices, gather, scatter_add and index_add at every dim.
 fn gathers_and_scatters_case(s: Vec<usize>, seed: u64) -> Check {
     let mut rng = Rng::new(seed);
@@ -1138,6 +1177,11 @@ proptest! {
     #[test]
     fn slice_narrow_select(s in shape(1, 3), seed in any::<u64>()) {
         slice_narrow_select_case(s, seed)?;
+    }
+
+    #[test]
+    fn in_place_through_views(s in shape(1, 3), seed in any::<u64>()) {
+        in_place_through_views_case(s, seed)?;
     }
 
     #[test]

@@ -147,6 +147,8 @@ struct InPlaceCase {
     x: Json,
     requires_grad: bool,
     no_grad: bool,
+    graph: bool,
+    saves: bool,
     views: Vec<Vec<Step>>,
     actions: Vec<Action>,
     error: Option<String>,
@@ -156,6 +158,9 @@ struct InPlaceCase {
     a: Option<Json>,
     a_grad: Option<Json>,
     backward_error: Option<String>,
+    grad_fns: Option<Vec<Vec<String>>>,
+    ws: Option<Vec<Json>>,
+    x_grad: Option<Json>,
 }
 
 fn act(t: &Var<f64>, op: &str, other: &Tensor<f64>) -> Result<(), AutogradError> {
@@ -194,10 +199,15 @@ fn in_place_changes_through_views_match_pytorch() {
     assert!(fixture.cases.len() >= 12);
     for case in &fixture.cases {
         let name = &case.name;
-        let x = Var::new(tensor(&case.x));
-        if case.requires_grad {
-            x.requires_grad_(true).unwrap();
+        let leaf = Var::new(tensor(&case.x));
+        if case.requires_grad || case.graph {
+            leaf.requires_grad_(true).unwrap();
         }
+        let x = if case.graph {
+            &leaf * 2.0
+        } else {
+            leaf.clone()
+        };
         let views: Vec<Var<f64>> = case
             .views
             .iter()
@@ -215,6 +225,7 @@ fn in_place_changes_through_views_match_pytorch() {
             let y = &a * &views[0];
             (a, y)
         });
+        let kept = case.saves.then(|| &x * &x);
         let mut error = None;
         for action in &case.actions {
             let target = if action.target < 0 {
@@ -247,6 +258,9 @@ fn in_place_changes_through_views_match_pytorch() {
             .collect();
         assert_eq!(versions, case.versions, "{name}: versions");
 
+        if case.graph {
+            check_graph(case, &leaf, &x, &views, kept);
+        }
         if let Some((a, y)) = saved {
             match (y.sum().backward(), &case.backward_error) {
                 (Ok(()), None) => {
@@ -268,5 +282,57 @@ fn in_place_changes_through_views_match_pytorch() {
                 (got, want) => panic!("{name}: backward gave {got:?}, PyTorch {want:?}"),
             }
         }
+    }
+}
+
+/// The grad_fn chains of the base and its views, and the leaf's gradient of
+/// `sum(base * w0) + Σ sum(view_i * w_i)` (plus the kept product), or backward's error.
+fn check_graph(
+    case: &InPlaceCase,
+    leaf: &Var<f64>,
+    x: &Var<f64>,
+    views: &[Var<f64>],
+    kept: Option<Var<f64>>,
+) {
+    let name = &case.name;
+    let all: Vec<&Var<f64>> = std::iter::once(x).chain(views).collect();
+    let chains: Vec<Vec<String>> = all.iter().map(|t| grad_fns(t)).collect();
+    assert_eq!(
+        &chains,
+        case.grad_fns.as_ref().unwrap(),
+        "{name}: grad_fn chains"
+    );
+    let ws = case.ws.as_ref().unwrap();
+    let mut loss = Var::scalar(0.0);
+    for (t, w) in all.iter().zip(ws) {
+        loss = &loss + &(*t * &Var::new(tensor(w))).sum();
+    }
+    if let Some(kept) = kept {
+        loss = &loss + &kept.sum();
+    }
+    match (loss.backward(), &case.backward_error) {
+        (Ok(()), None) => {
+            let want = case.x_grad.as_ref().unwrap();
+            let got = leaf.grad().unwrap().to_vec();
+            for (i, (g, w)) in got.iter().zip(&want.data).enumerate() {
+                assert!(
+                    (g - w).abs() <= 1e-12 * (1.0 + w.abs()),
+                    "{name}: x.grad[{i}] = {g}, PyTorch {w}"
+                );
+            }
+        }
+        (
+            Err(AutogradError::SavedValueModified {
+                found, expected, ..
+            }),
+            Some(want),
+        ) => {
+            assert_eq!(
+                (found, expected),
+                versions_in(want),
+                "{name}: versions in {want:?}"
+            );
+        }
+        (got, want) => panic!("{name}: backward gave {got:?}, PyTorch {want:?}"),
     }
 }

@@ -19,7 +19,10 @@ fn train(data: &NotebookData, epochs: usize) -> Result<TorchRun, Box<dyn std::er
     manual_seed(42);
     let a = Var::randn(&[1]).requires_grad();
     let b = Var::randn(&[1]).requires_grad();
-    let init = (a.detach().requires_grad(), b.detach().requires_grad());
+    let init = (
+        Var::new(a.data()).requires_grad(),
+        Var::new(b.data()).requires_grad(),
+    );
     let lr = 0.1;
     let mut losses = Vec::with_capacity(epochs);
     for _ in 0..epochs {

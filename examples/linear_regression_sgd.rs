@@ -20,7 +20,10 @@ fn train(data: &NotebookData, epochs: usize) -> Result<TorchRun, Box<dyn std::er
     manual_seed(42);
     let a = Var::randn(&[1]).requires_grad();
     let b = Var::randn(&[1]).requires_grad();
-    let init = (a.detach().requires_grad(), b.detach().requires_grad());
+    let init = (
+        Var::new(a.data()).requires_grad(),
+        Var::new(b.data()).requires_grad(),
+    );
     let lr = 0.1;
     // optimizer = optim.SGD([a, b], lr=lr)
     let mut optimizer = SGD::new(vec![a.clone(), b.clone()], lr)?;

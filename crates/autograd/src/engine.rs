@@ -264,7 +264,8 @@ pub(crate) fn run_backward<T: Float>(
     options: BackwardOptions,
 ) -> Result<Vec<Option<Var<T>>>> {
     let _mode = set_grad_enabled(options.create_graph);
-    let root_vertex = match &root.inner.grad_fn {
+    let root_node = root.node();
+    let root_vertex = match &root_node {
         Some(n) => Vertex::Node(n),
         None if root.needs_grad() => Vertex::Leaf(&root.inner),
         None => {
@@ -305,7 +306,7 @@ impl<T: Float> Pass<'_, '_, T> {
         let mut wanted: PtrMap<Vec<usize>> = PtrMap::default();
         if let Some(ts) = targets {
             for (i, t) in ts.iter().enumerate() {
-                let key = match &t.inner.grad_fn {
+                let key = match &t.node() {
                     Some(n) => NodeArc::as_ptr(n) as usize,
                     None => VarArc::as_ptr(&t.inner) as usize,
                 };

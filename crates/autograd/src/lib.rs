@@ -28,6 +28,7 @@ mod error;
 mod flow;
 mod grad_mode;
 mod graph;
+mod in_place;
 mod node;
 mod ops;
 mod rule;
@@ -41,6 +42,7 @@ pub use grad_mode::{
 };
 pub use graph::{Input, LeafRef, NodeRef, SavedInfo};
 pub use node::{live_nodes, Attr};
+pub use ops::Reduction;
 pub use var::Var;
 
 /// The tensor crate this one is built on.

@@ -58,6 +58,9 @@ pub(crate) enum Saved<T: Float> {
     /// backward sees it as the differentiable function it is. Its version is the result's at
     /// the op, compared at backward with the node's `output_version`.
     Output { value: Tensor<T>, version: u64 },
+    /// Integers the op kept (class targets), shown in pictures; a rule that needs them holds
+    /// its own handle, so they unpack as `None`. Tensors never change, so no version.
+    Index(Tensor<i64>),
 }
 
 impl<T: Float> Saved<T> {
@@ -73,6 +76,7 @@ impl<T: Float> Saved<T> {
         match self {
             Saved::Var { var, .. } => var.shape(),
             Saved::Output { value, .. } => value.shape().to_vec(),
+            Saved::Index(value) => value.shape().to_vec(),
         }
     }
 
@@ -81,6 +85,7 @@ impl<T: Float> Saved<T> {
         match self {
             Saved::Var { var, .. } => var.id(),
             Saved::Output { value, .. } => value.view().as_ptr() as usize,
+            Saved::Index(value) => value.view().as_ptr() as usize,
         }
     }
 }
@@ -90,6 +95,8 @@ impl<T: Float> Saved<T> {
 pub enum Attr {
     /// An integer, e.g. `alpha: 1`, `dim: 0`.
     Int(i64),
+    /// An integer PyTorch shows unsigned: `ignore_index: 18446744073709551516` for `-100`.
+    UInt(u64),
     /// A float, e.g. `exponent: 0.5`.
     Float(f64),
     /// A boolean, e.g. `keepdim: False`.
@@ -260,12 +267,13 @@ impl<T: Float> Node<T> {
                 None => None,
                 Some(s) => {
                     this.check_unchanged(name, s)?;
-                    Some(match s {
-                        Saved::Var { var, .. } => var.clone(),
+                    match s {
+                        Saved::Var { var, .. } => Some(var.clone()),
                         Saved::Output { value, .. } => {
-                            Var::from_saved_output(value.clone(), this.clone())
+                            Some(Var::from_saved_output(value.clone(), this.clone()))
                         }
-                    })
+                        Saved::Index(_) => None,
+                    }
                 }
             });
         }
@@ -281,10 +289,11 @@ impl<T: Float> Node<T> {
                 None => None,
                 Some(s) => {
                     self.check_unchanged(name, s)?;
-                    Some(match s {
-                        Saved::Var { var, .. } => var.data(),
-                        Saved::Output { value, .. } => value.clone(),
-                    })
+                    match s {
+                        Saved::Var { var, .. } => Some(var.data()),
+                        Saved::Output { value, .. } => Some(value.clone()),
+                        Saved::Index(_) => None,
+                    }
                 }
             });
         }
@@ -298,14 +307,12 @@ impl<T: Float> Node<T> {
             Saved::Output { version, .. } => {
                 (*version, self.output_version.load(Ordering::Acquire))
             }
+            Saved::Index(_) => return Ok(()),
         };
         if found == expected {
             return Ok(());
         }
-        let shape = match saved {
-            Saved::Var { var, .. } => var.shape(),
-            Saved::Output { value, .. } => value.shape().to_vec(),
-        };
+        let shape = saved.shape();
         Err(self.modified(name, shape, expected, found))
     }
 
@@ -377,7 +384,8 @@ impl<T: Float> Drop for Node<T> {
                 }
                 Droppable::Var(mut v) => {
                     if let Some(inner) = VarArc::get_mut(&mut v) {
-                        if let Some(n) = inner.grad_fn.take() {
+                        let rebased = inner.rebased.get_mut().unwrap_or_else(|p| p.into_inner());
+                        for n in [inner.grad_fn.take(), rebased.take()].into_iter().flatten() {
                             stack.push(Droppable::Node(n));
                         }
                     }

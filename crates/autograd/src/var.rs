@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::panic::Location;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, RwLock};
 
 use antorcha_tensor::ndarray::{Dimension, IxDyn};
@@ -11,6 +11,7 @@ use antorcha_tensor::{broadcast_shapes, Float, Tensor, TensorError};
 use crate::error::{ok, AutogradError, Result};
 use crate::grad_mode::is_grad_enabled;
 use crate::graph::NodeRef;
+use crate::in_place::InPlace;
 use crate::node::{lock, Attrs, Edge, Hook, Node, NodeArc, SavedList};
 use crate::rule::{BackwardFn, Rule};
 
@@ -36,15 +37,52 @@ pub(crate) type VarArc<T> = triomphe::Arc<VarInner<T>>;
 pub(crate) struct VarInner<T: Float> {
     /// The value's shape, which never changes (in-place ops keep it): read without the lock.
     pub(crate) shape: IxDyn,
-    pub(crate) data: RwLock<Tensor<T>>,
+    pub(crate) value: Value<T>,
+    /// In-place changes so far (`tensor._version`); a view counts on its base's.
     pub(crate) version: AtomicU64,
+    /// How many views of this value live: while any does, writes keep the storage's layout.
+    pub(crate) views: AtomicUsize,
     pub(crate) requires_grad: AtomicBool,
     /// Whether `hooks` may be non-empty: lets backward skip their lock.
     pub(crate) has_hooks: AtomicBool,
+    /// The node of the op that made this var (`None` for a leaf).
     pub(crate) grad_fn: Option<NodeArc<T>>,
+    /// The node that made the value since in-place ops rewrote the graph: for a base, set when
+    /// `epoch` > 0; for a view, made for its base's `epoch` (see [`Var::node`]).
+    pub(crate) rebased: Mutex<Option<NodeArc<T>>>,
+    /// For a base, how often in-place ops rewrote its graph; for a view, the base's count that
+    /// `rebased` was made for.
+    pub(crate) epoch: AtomicU64,
     pub(crate) grad: Mutex<Option<Tensor<T>>>,
     pub(crate) name: Mutex<Option<String>>,
     pub(crate) hooks: Mutex<Vec<Hook<T>>>,
+}
+
+/// Where a var's value lives.
+pub(crate) enum Value<T: Float> {
+    /// In its own tensor.
+    Own(RwLock<Tensor<T>>),
+    /// In its base's storage, as in PyTorch (`tensor._base`): a change through the base or any
+    /// of its views is seen by all of them, and they share one version counter.
+    View(ViewOf<T>),
+}
+
+/// A view's place in its base's storage; the base always owns its value.
+pub(crate) struct ViewOf<T: Float> {
+    pub(crate) base: VarArc<T>,
+    pub(crate) strides: IxDyn,
+    pub(crate) offset: usize,
+    /// The base's `epoch` when this view was made: its own `grad_fn` holds until it moves.
+    pub(crate) epoch: u64,
+    /// The base's strides and offset, which hold while the view lives.
+    pub(crate) base_strides: IxDyn,
+    pub(crate) base_offset: usize,
+}
+
+impl<T: Float> Drop for ViewOf<T> {
+    fn drop(&mut self) {
+        self.base.views.fetch_sub(1, Ordering::Release);
+    }
 }
 
 impl<T: Float> Clone for Var<T> {
@@ -65,11 +103,14 @@ impl<T: Float> VarInner<T> {
     fn new(data: Tensor<T>, requires_grad: bool, grad_fn: Option<NodeArc<T>>) -> Self {
         VarInner {
             shape: data.raw_dim(),
-            data: RwLock::new(data),
+            value: Value::Own(RwLock::new(data)),
             version: AtomicU64::new(0),
+            views: AtomicUsize::new(0),
             requires_grad: AtomicBool::new(requires_grad),
             has_hooks: AtomicBool::new(false),
             grad_fn,
+            rebased: Mutex::new(None),
+            epoch: AtomicU64::new(0),
             grad: Mutex::new(None),
             name: Mutex::new(None),
             hooks: Mutex::new(Vec::new()),
@@ -79,6 +120,45 @@ impl<T: Float> VarInner<T> {
     pub(crate) fn shape(&self) -> Vec<usize> {
         self.shape.slice().to_vec()
     }
+
+    /// The lock of the tensor that holds this value: its own, or its base's for a view.
+    pub(crate) fn storage_lock(&self) -> &RwLock<Tensor<T>> {
+        match &self.value {
+            Value::Own(lock) => lock,
+            Value::View(v) => v.base.storage_lock(),
+        }
+    }
+
+    /// This view's elements within `base` (its base's tensor).
+    fn view_in(&self, view: &ViewOf<T>, base: &Tensor<T>) -> Tensor<T> {
+        base.try_as_strided(self.shape.slice(), view.strides.slice(), view.offset)
+            .expect("writes keep a base's layout while views of it live")
+    }
+
+    /// The current value (a shared handle).
+    fn read(&self) -> Tensor<T> {
+        let data = read(self.storage_lock());
+        match &self.value {
+            Value::Own(_) => data.clone(),
+            Value::View(v) => self.view_in(v, &data),
+        }
+    }
+
+    /// The version counter, shared by a base and its views.
+    fn version_counter(&self) -> &AtomicU64 {
+        match &self.value {
+            Value::Own(_) => &self.version,
+            Value::View(v) => &v.base.version,
+        }
+    }
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|p| p.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Adds `g` into a stored gradient in place (a leaf's `AccumulateGrad`, or a retained grad).
@@ -152,7 +232,7 @@ impl<T: Float> Var<T> {
             return Err(AutogradError::Invalid {
                 op: "requires_grad_",
                 message: format!(
-                    "you can only change requires_grad flags of leaf variables; this one was made by {} (use `.detach()` for a copy without history)",
+                    "you can only change requires_grad flags of leaf variables; this one was made by {} (use `.detach()` for a view without history)",
                     self.grad_fn_name().unwrap_or("an op")
                 ),
             });
@@ -175,12 +255,12 @@ impl<T: Float> Var<T> {
     /// PyTorch's name of the backward of the op that made this var (`"MulBackward0"`), or `None`
     /// for a leaf.
     pub fn grad_fn_name(&self) -> Option<&'static str> {
-        self.inner.grad_fn.as_ref().map(|n| n.name)
+        self.node().map(|n| n.name)
     }
 
     /// The backward node that made this var, to walk the graph (`tensor.grad_fn`).
     pub fn grad_fn(&self) -> Option<NodeRef<T>> {
-        self.inner.grad_fn.clone().map(NodeRef::new)
+        self.node().map(NodeRef::new)
     }
 
     /// A name for this var, shown in graph pictures.
@@ -202,26 +282,29 @@ impl<T: Float> Var<T> {
     /// The current value (a cheap shared handle; writes to it do not reach this var).
     #[inline]
     pub fn data(&self) -> Tensor<T> {
-        self.inner
-            .data
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.inner.read()
     }
 
     /// The value, taken out without a lock or a copy when this is the last handle (the
     /// engine's gradients); a shared handle otherwise.
     pub(crate) fn into_data(self) -> Tensor<T> {
         match VarArc::try_unwrap(self.inner) {
-            Ok(inner) => inner.data.into_inner().unwrap_or_else(|p| p.into_inner()),
-            Err(inner) => Var { inner }.data(),
+            Ok(VarInner {
+                value: Value::Own(lock),
+                ..
+            }) => lock.into_inner().unwrap_or_else(|p| p.into_inner()),
+            Ok(inner) => inner.read(),
+            Err(inner) => inner.read(),
         }
     }
 
     /// Runs `f` on the current value without cloning the handle.
     #[inline]
     pub(crate) fn with_data<R>(&self, f: impl FnOnce(&Tensor<T>) -> R) -> R {
-        f(&self.inner.data.read().unwrap_or_else(|p| p.into_inner()))
+        match &self.inner.value {
+            Value::Own(lock) => f(&read(lock)),
+            Value::View(_) => f(&self.data()),
+        }
     }
 
     /// Runs `f` on this value and `other`'s (a var used on both sides, `x * x`, is read once).
@@ -279,7 +362,7 @@ impl<T: Float> Var<T> {
     /// The accumulated gradient of a leaf (or of a var that asked for `retain_grad`), like
     /// `tensor.grad`; `None` until a backward reaches it or after `zero_grad`.
     pub fn grad(&self) -> Option<Tensor<T>> {
-        lock(self.grad_slot()).clone()
+        self.with_grad_slot(|slot| lock(slot).clone())
     }
 
     /// Replaces the gradient (`tensor.grad = …`).
@@ -303,41 +386,48 @@ impl<T: Float> Var<T> {
                 });
             }
         }
-        *lock(self.grad_slot()) = grad;
+        self.with_grad_slot(|slot| *lock(slot) = grad);
         Ok(())
     }
 
     /// Clears the gradient to `None`, as PyTorch 2's `zero_grad()` does.
     pub fn zero_grad(&self) {
-        *lock(self.grad_slot()) = None;
+        self.with_grad_slot(|slot| *lock(slot) = None);
     }
 
     /// Fills the existing gradient with zeros in place (`tensor.grad.zero_()`), keeping its
     /// memory; does nothing when there is no gradient.
     pub fn fill_grad_zero(&self) {
-        if let Some(g) = lock(self.grad_slot()).as_mut() {
-            g.zero_();
-        }
+        self.with_grad_slot(|slot| {
+            if let Some(g) = lock(slot).as_mut() {
+                g.zero_();
+            }
+        });
     }
 
-    /// A new leaf sharing this value but with no history and no grad (`tensor.detach()`).
+    /// A new leaf sharing this value but with no history and no grad (`tensor.detach()`):
+    /// a view, so an in-place change to either is seen by both.
     pub fn detach(&self) -> Var<T> {
-        Var::new(self.data())
+        let x = self.data();
+        Var::new(x.clone()).into_view_of(self, &x)
     }
 
     /// Where `.grad` lives: in the var for a leaf, in the node that made it for an interior var
     /// that called `retain_grad` (so the node needs no handle back to its result).
-    fn grad_slot(&self) -> &Mutex<Option<Tensor<T>>> {
-        match self.inner.grad_fn.as_ref().and_then(|n| n.retained_slot()) {
-            Some(slot) => slot,
-            None => &self.inner.grad,
+    fn with_grad_slot<R>(&self, f: impl FnOnce(&Mutex<Option<Tensor<T>>>) -> R) -> R {
+        match self.node() {
+            Some(node) => match node.retained_slot() {
+                Some(slot) => f(slot),
+                None => f(&self.inner.grad),
+            },
+            None => f(&self.inner.grad),
         }
     }
 
     /// Keeps the gradient of this interior var in `.grad` during backward (`retain_grad()`);
     /// a leaf keeps its gradient anyway.
     pub fn retain_grad(&self) {
-        if let Some(node) = &self.inner.grad_fn {
+        if let Some(node) = self.node() {
             node.extras().retains_grad.store(true, Ordering::Release);
         }
     }
@@ -349,7 +439,7 @@ impl<T: Float> Var<T> {
         hook: impl Fn(&Tensor<T>) -> Option<Tensor<T>> + Send + Sync + 'static,
     ) {
         let hook: Hook<T> = std::sync::Arc::new(hook);
-        match &self.inner.grad_fn {
+        match self.node() {
             Some(node) => {
                 lock(&node.extras().hooks).push(hook);
             }
@@ -361,25 +451,91 @@ impl<T: Float> Var<T> {
     }
 
     /// How many in-place changes this var's value has had (`tensor._version`).
+    /// A view shares its base's counter, so a change through either is seen by both.
     pub fn version(&self) -> u64 {
-        self.inner.version.load(Ordering::Relaxed)
+        self.inner.version_counter().load(Ordering::Relaxed)
     }
 
-    /// PyTorch's check before an in-place change: with grad mode on, a var that requires grad
-    /// cannot be changed (do it under `no_grad`).
-    fn check_in_place(&self, op: &'static str) -> Result<()> {
-        if is_grad_enabled() && self.needs_grad() {
-            return Err(AutogradError::InPlaceRequiresGrad {
-                op,
-                what: if self.is_leaf() {
-                    "leaf Variable"
-                } else {
-                    "value computed by an op"
-                },
-                shape: self.shape(),
-            });
+    /// Whether this var shares another var's value: made by a view op (`view`, `transpose`,
+    /// `narrow`, `expand`, …; PyTorch's `_is_view()`) or by `detach`. In-place changes
+    /// through either are seen by both.
+    pub fn is_view(&self) -> bool {
+        matches!(self.inner.value, Value::View(_))
+    }
+
+    /// This var as a view of `src`'s value when `self` was just made by a view op from `from`,
+    /// `src`'s value then, and shares its storage; unchanged when the op copied.
+    pub(crate) fn into_view_of(mut self, src: &Var<T>, from: &Tensor<T>) -> Var<T> {
+        let base = match &src.inner.value {
+            Value::Own(_) => &src.inner,
+            Value::View(v) => &v.base,
+        };
+        let Some(inner) = VarArc::get_mut(&mut self.inner) else {
+            return self;
+        };
+        let Value::Own(lock) = &mut inner.value else {
+            return self;
+        };
+        let value = lock.get_mut().unwrap_or_else(|p| p.into_inner());
+        if !value.ptr_eq(from) {
+            return self;
         }
-        Ok(())
+        // Under the base's lock, so that no write changes its layout until the view counts. A
+        // write since `from` was read may have replaced the storage: the view then reads the
+        // new one, which is right while the layout it was taken in holds. A view's base keeps
+        // its layout while the view lives; a base itself, unless a write changed it.
+        let data = read(base.storage_lock());
+        let same_layout = |t: &Tensor<T>| {
+            t.strides() == from.strides() && t.storage_offset() == from.storage_offset()
+        };
+        let fits = matches!(src.inner.value, Value::View(_)) || same_layout(&data);
+        if !fits
+            || data
+                .try_as_strided(value.shape(), value.strides(), value.storage_offset())
+                .is_err()
+        {
+            return self;
+        }
+        base.views.fetch_add(1, Ordering::AcqRel);
+        let view = ViewOf {
+            base: base.clone(),
+            strides: IxDyn(value.strides()),
+            offset: value.storage_offset(),
+            epoch: base.epoch.load(Ordering::Acquire),
+            base_strides: IxDyn(data.strides()),
+            base_offset: data.storage_offset(),
+        };
+        drop(data);
+        inner.value = Value::View(view);
+        self
+    }
+
+    /// PyTorch's check before an in-place change, and whether to record it: with grad mode on,
+    /// a leaf that requires grad, or a view of one, cannot be changed (do it under `no_grad`);
+    /// a change to a value computed by an op is recorded when the op is differentiable
+    /// (`recordable`), refused otherwise.
+    fn check_in_place(&self, op: &'static str, recordable: bool) -> Result<bool> {
+        if !(is_grad_enabled() && self.needs_grad()) {
+            return Ok(false);
+        }
+        let of_leaf = match &self.inner.value {
+            Value::View(v) => v.base.grad_fn.is_none(),
+            Value::Own(_) => false,
+        };
+        let what = if self.is_leaf() {
+            "leaf Variable"
+        } else if of_leaf {
+            "view of a leaf Variable"
+        } else if recordable {
+            return Ok(true);
+        } else {
+            "value computed by an op"
+        };
+        Err(AutogradError::InPlaceRequiresGrad {
+            op,
+            what,
+            shape: self.shape(),
+        })
     }
 
     /// Bumps the version after a change, so a graph that saved the old value reports it at
@@ -387,26 +543,69 @@ impl<T: Float> Var<T> {
     fn bump_version(&self) {
         // Writers hold the write lock, so a plain load and store cannot lose a bump (and
         // costs no atomic read-modify-write).
-        let version = &self.inner.version;
+        let version = self.inner.version_counter();
         let bumped = version.load(Ordering::Relaxed) + 1;
         version.store(bumped, Ordering::Release);
-        if let Some(node) = &self.inner.grad_fn {
+        let base = match &self.inner.value {
+            Value::View(v) => Var {
+                inner: v.base.clone(),
+            }
+            .node(),
+            Value::Own(_) => None,
+        };
+        for node in self.node().iter().chain(&base) {
             // A result that its own node saved is checked against this at backward.
             node.output_version.store(bumped, Ordering::Release);
         }
     }
 
+    /// Stores `value` (of this var's shape) as the new value, under the storage's write lock
+    /// `data`: swapped in when nothing views the storage, else written into its layout.
+    fn store(&self, data: &mut Tensor<T>, value: &Tensor<T>) -> Result<()> {
+        match &self.inner.value {
+            Value::Own(_) => {
+                let layout = (data.shape().to_vec(), data.strides().to_vec());
+                data.try_as_strided_copy_(&layout.0, &layout.1, data.storage_offset(), value)?
+            }
+            Value::View(v) => data.try_as_strided_copy_(
+                self.inner.shape.slice(),
+                v.strides.slice(),
+                v.offset,
+                value,
+            )?,
+        }
+        Ok(())
+    }
+
     /// Changes the value in place through one of this crate's kernels `f` (never user code:
-    /// it runs under the write lock), with [`Var::check_in_place`]'s checks. `f` keeps the shape.
+    /// it runs under the write lock), with [`Var::check_in_place`]'s checks; recorded as
+    /// `grad` when this var is part of a graph. `f` keeps the shape.
+    #[track_caller]
     pub(crate) fn try_update_(
         &self,
         op: &'static str,
+        grad: InPlace<T>,
         f: impl FnOnce(&mut Tensor<T>) -> Result<()>,
     ) -> Result<()> {
-        self.check_in_place(op)?;
-        let mut data = self.inner.data.write().unwrap_or_else(|p| p.into_inner());
-        f(&mut data)?;
+        let record = self.check_in_place(op, true)?;
+        let mut data = write(self.inner.storage_lock());
+        match &self.inner.value {
+            Value::Own(_) if self.inner.views.load(Ordering::Acquire) == 0 => f(&mut data)?,
+            Value::Own(_) => {
+                let mut value = data.clone();
+                f(&mut value)?;
+                self.store(&mut data, &value)?;
+            }
+            Value::View(v) => {
+                let mut value = self.inner.view_in(v, &data);
+                f(&mut value)?;
+                self.store(&mut data, &value)?;
+            }
+        }
         self.bump_version();
+        if record {
+            self.record_in_place(&data, grad);
+        }
         Ok(())
     }
 
@@ -414,45 +613,60 @@ impl<T: Float> Var<T> {
     /// (see `sub_`): the way optimizers update parameters under `no_grad`. `f` runs with no lock
     /// held (it may read other vars, or this one) on a handle that shares the current value,
     /// so readers meanwhile see the old value: assigning a new tensor costs no copy, writing
-    /// into the handle copies it first. The value must keep its shape.
+    /// into the handle copies it first. While views of the value live, the result is written
+    /// into the storage they share (so they see it), else swapped in. The value must keep its
+    /// shape.
     pub fn update_(&self, f: impl FnOnce(&mut Tensor<T>)) -> Result<()> {
-        self.check_in_place("update_")?;
+        self.check_in_place("update_", false)?;
         let mut value = self.data();
         f(&mut value);
-        let mut data = self.inner.data.write().unwrap_or_else(|p| p.into_inner());
-        if value.shape() != data.shape() {
+        let mut data = write(self.inner.storage_lock());
+        if value.shape() != self.inner.shape.slice() {
             return Err(AutogradError::Invalid {
                 op: "update_",
                 message: format!(
                     "the new value has shape {:?}, the var {:?}",
                     value.shape(),
-                    data.shape()
+                    self.shape()
                 ),
             });
         }
-        *data = value;
+        match &self.inner.value {
+            Value::Own(_) if self.inner.views.load(Ordering::Acquire) == 0 => *data = value,
+            _ => self.store(&mut data, &value)?,
+        }
         self.bump_version();
         Ok(())
     }
 
     /// `self -= other` in place (`tensor.sub_(other)`), e.g. a manual SGD step under `no_grad`.
+    ///
+    /// As in PyTorch, with grad mode on an in-place change to a leaf that requires grad (or a
+    /// view of one) is an error, and one to a value computed by an op is recorded: the var's
+    /// `grad_fn` becomes the change's (`SubBackward0`), or `CopySlices` on the base of a view.
+    #[track_caller]
     pub fn sub_(&self, other: &Tensor<T>) -> Result<()> {
-        self.try_update_("sub_", |t| Ok(t.try_sub_(other)?))
+        self.try_update_("sub_", InPlace::Sub, |t| Ok(t.try_sub_(other)?))
     }
 
     /// `self += other` in place (`tensor.add_(other)`).
+    #[track_caller]
     pub fn add_(&self, other: &Tensor<T>) -> Result<()> {
-        self.try_update_("add_", |t| Ok(t.try_add_(other)?))
+        self.try_update_("add_", InPlace::Add, |t| Ok(t.try_add_(other)?))
     }
 
     /// `self *= other` in place (`tensor.mul_(other)`).
+    #[track_caller]
     pub fn mul_(&self, other: &Tensor<T>) -> Result<()> {
-        self.try_update_("mul_", |t| Ok(t.try_mul_(other)?))
+        self.try_update_("mul_", InPlace::Mul(other.clone()), |t| {
+            Ok(t.try_mul_(other)?)
+        })
     }
 
     /// Copies `other` into this var's value (`tensor.copy_(other)`; `other` broadcasts).
+    #[track_caller]
     pub fn copy_(&self, other: &Tensor<T>) -> Result<()> {
-        self.try_update_("copy_", |t| {
+        self.try_update_("copy_", InPlace::Copy, |t| {
             let shape = broadcast_shapes("copy_", t.shape(), other.shape())?;
             if shape != t.shape() {
                 return Err(TensorError::Broadcast {
@@ -468,8 +682,9 @@ impl<T: Float> Var<T> {
     }
 
     /// Sets every element to zero in place (`tensor.zero_()`).
+    #[track_caller]
     pub fn zero_(&self) -> Result<()> {
-        self.try_update_("zero_", |t| {
+        self.try_update_("zero_", InPlace::Zero, |t| {
             t.zero_();
             Ok(())
         })
@@ -477,8 +692,8 @@ impl<T: Float> Var<T> {
 
     /// Where this var's gradient goes.
     pub(crate) fn edge(&self) -> Edge<T> {
-        match &self.inner.grad_fn {
-            Some(node) => Edge::Node(node.clone()),
+        match self.node() {
+            Some(node) => Edge::Node(node),
             None if self.needs_grad() => Edge::Leaf(self.inner.clone()),
             None => Edge::None,
         }

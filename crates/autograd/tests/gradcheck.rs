@@ -6,7 +6,7 @@
 //! The values of a case come from a small generator seeded by proptest, so that each op gets
 //! inputs away from its non-differentiable points (kinks, ties, non-positive logs).
 
-use antorcha_autograd::{grad, BackwardOptions, Tensor, Var};
+use antorcha_autograd::{grad, BackwardOptions, Reduction, Tensor, Var};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
@@ -748,6 +748,79 @@ fn slice_narrow_select_case(s: Vec<usize>, seed: u64) -> Check {
     Ok(())
 }
 
+/// In-place changes recorded in the graph: on a computed value (`AddBackward0`, …), through
+/// a slice or select of it (`CopySlices`), with constants that broadcast, and read back through
+/// another view made before the change (`AsStridedBackward0`).
+fn in_place_through_views_case(s: Vec<usize>, seed: u64) -> Check {
+    let mut rng = Rng::new(seed);
+    let x = [rng.tensor(&s, -2.0, 2.0)];
+    let r = s.len();
+    for (d, &size) in s.iter().enumerate() {
+        let n = size as isize;
+        let dim = rng.signed_dim(d, r);
+        let (start, end) = (rng.int(0, n - 1), rng.int(0, n));
+        let index = rng.int(-n, n - 1);
+        let full = s.clone();
+        let mut sliced = s.clone();
+        sliced[d] = (end - start).max(0) as usize;
+        let mut selected = s.clone();
+        selected.remove(d);
+        let mut constant = |shape: &[usize]| {
+            let shape = rng.broadcast_of(shape);
+            rng.tensor(&shape, -1.5, 1.5)
+        };
+        let (c_slice, c_select, c_base) = (constant(&sliced), constant(&selected), constant(&full));
+        gradcheck(
+            &format!("in place through slice(dim {dim}, {start}..{end}) and select({index})"),
+            &x,
+            rng.next_u64(),
+            |v| {
+                let base = &v[0] * 1.5;
+                let before = base.select(dim, index);
+                base.slice(dim, start, end, 1).mul_(&c_slice).unwrap();
+                base.select(dim, index).add_(&c_select).unwrap();
+                base.mul_(&c_base).unwrap();
+                &(&base * &base).sum() + &(&before * &before).sum()
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// nll_loss on `[C]`, `[N, C]`, `[N, C, d]` and `[N, C, h, w]` log-probabilities, with and
+/// without class weights and ignored targets, under every reduction.
+fn nll_loss_case(shape: Vec<usize>, seed: u64) -> Check {
+    let mut rng = Rng::new(seed);
+    let x = [rng.tensor(&shape, -3.0, 0.0)];
+    let classes = shape[if shape.len() == 1 { 0 } else { 1 }];
+    let mut tshape = shape.clone();
+    tshape.remove(if shape.len() == 1 { 0 } else { 1 });
+    let n: usize = tshape.iter().product();
+    // Class 0 ignored, when another exists for the first sample (an all-ignored mean is NaN).
+    let ignore = if classes > 1 && rng.coin() { 0 } else { -100 };
+    let mut targets: Vec<i64> = (0..n).map(|_| rng.below(classes) as i64).collect();
+    if let Some(first) = targets.first_mut() {
+        *first = classes as i64 - 1;
+    }
+    let target = Tensor::from_vec(targets, &tshape);
+    let weight = rng.coin().then(|| rng.tensor(&[classes], 0.5, 2.0));
+    for reduction in [Reduction::Mean, Reduction::Sum, Reduction::None] {
+        gradcheck(
+            &format!(
+                "nll_loss({shape:?}, ignore {ignore}, {reduction:?}, weight {})",
+                weight.is_some()
+            ),
+            &x,
+            rng.next_u64(),
+            |v| {
+                v[0].try_nll_loss(&target, weight.as_ref(), ignore, reduction)
+                    .unwrap()
+            },
+        )?;
+    }
+    Ok(())
+}
+
 /// index_select with repeated indices, gather, scatter_add and index_add at every dim.
 fn gathers_and_scatters_case(s: Vec<usize>, seed: u64) -> Check {
     let mut rng = Rng::new(seed);
@@ -1138,6 +1211,18 @@ proptest! {
     #[test]
     fn slice_narrow_select(s in shape(1, 3), seed in any::<u64>()) {
         slice_narrow_select_case(s, seed)?;
+    }
+
+    #[test]
+    fn in_place_through_views(s in shape(1, 3), seed in any::<u64>()) {
+        in_place_through_views_case(s, seed)?;
+    }
+
+    #[test]
+    fn nll_loss(rank in 1usize..=4, seed in any::<u64>()) {
+        let mut rng = Rng::new(seed);
+        let shape: Vec<usize> = (0..rank).map(|_| 1 + rng.below(3)).collect();
+        nll_loss_case(shape, seed)?;
     }
 
     #[test]

@@ -114,3 +114,42 @@ fn trainers_and_in_place_updaters_share_parameters_without_deadlock() {
         assert_eq!(w.version() + b.version(), 1200);
     });
 }
+
+#[test]
+fn views_taken_and_written_while_the_base_is_updated_stay_consistent() {
+    // Views are made, read and written on 2 threads while 2 others add to the base, directly
+    // (in its own tensor while no view lives, into its layout otherwise) or through a view:
+    // every read sees whole values, no write is lost, and nothing deadlocks.
+    finishes("view makers and updaters", || {
+        let w = Var::from_vec(vec![0.0f64; 6 * 4], &[6, 4]);
+        let writes = Arc::new(AtomicUsize::new(0));
+        let mut threads = Vec::new();
+        for k in 0..4 {
+            let (w, writes) = (w.clone(), writes.clone());
+            threads.push(thread::spawn(move || {
+                let _guard = no_grad();
+                for i in 0..400 {
+                    if k < 2 {
+                        let v = w.t().narrow(0, k as isize, 2);
+                        let col = v.to_vec();
+                        // Every write adds 1 to all of w, so each read is constant.
+                        assert!(col.iter().all(|&c| c == col[0]), "{col:?}");
+                        v.add_(&Tensor::scalar(0.0)).unwrap();
+                    } else if i % 2 == 0 {
+                        w.view(&[24]).add_(&Tensor::scalar(1.0)).unwrap();
+                        writes.fetch_add(1, Ordering::Relaxed);
+                    } else {
+                        w.add_(&Tensor::scalar(1.0)).unwrap();
+                        writes.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }));
+        }
+        for t in threads {
+            t.join().unwrap();
+        }
+        let n = writes.load(Ordering::Relaxed) as f64;
+        assert_eq!(w.to_vec(), vec![n; 24], "no write lost");
+        assert_eq!(w.version(), 1600);
+    });
+}

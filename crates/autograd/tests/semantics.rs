@@ -1,7 +1,7 @@
 //! PyTorch's autograd semantics: accumulation, no_grad, hooks, errors, double backward.
 
 use antorcha_autograd::{
-    detect_anomaly, grad, no_grad, AutogradError, BackwardOptions, Tensor, Var,
+    detect_anomaly, grad, no_grad, with_no_grad, AutogradError, BackwardOptions, Tensor, Var,
 };
 
 fn v(data: &[f64], shape: &[usize]) -> Var<f64> {
@@ -393,5 +393,30 @@ fn changing_a_saved_result_in_place_is_reported_at_backward() {
             }
         ),
         "{e}"
+    );
+}
+
+#[test]
+fn an_update_reaches_live_views_and_swaps_in_once_none_lives() {
+    let w = Var::from_vec(vec![1.0f64, 2.0, 3.0, 4.0], &[2, 2]).requires_grad();
+    let wt = w.t();
+    let new = Tensor::from_vec(vec![5.0, 6.0, 7.0, 8.0], &[2, 2]);
+    with_no_grad(|| w.update_(|t| *t = new.clone())).unwrap();
+    assert_eq!(
+        wt.to_vec(),
+        vec![5.0, 7.0, 6.0, 8.0],
+        "the view sees the update"
+    );
+    assert!(
+        !w.data().ptr_eq(&new),
+        "written into the storage the view reads"
+    );
+    assert_eq!((w.version(), wt.version()), (1, 1));
+    drop(wt);
+    let newer = Tensor::from_vec(vec![0.0; 4], &[2, 2]);
+    with_no_grad(|| w.update_(|t| *t = newer.clone())).unwrap();
+    assert!(
+        w.data().ptr_eq(&newer),
+        "no view lives: the new value is swapped in"
     );
 }

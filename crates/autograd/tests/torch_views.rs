@@ -1,9 +1,12 @@
 //! Every case of `torch_views.json` (from `make_view_fixtures.py`, real PyTorch): a chain of
 //! view ops gives PyTorch's values, shape, strides and storage offset, shares the input's
 //! storage exactly when PyTorch's does, records PyTorch's grad_fn names and backpropagates
-//! PyTorch's gradient.
+//! PyTorch's gradient. And every case of `torch_view_inplace.json`
+//! (`make_view_inplace_fixtures.py`): in-place changes through a base or any of its views are
+//! seen by all of them, bump one shared version counter, fail where PyTorch's fail, and a value
+//! saved for backward and changed through another view stops backward as in PyTorch.
 
-use antorcha_autograd::{Input, Tensor, Var};
+use antorcha_autograd::{no_grad, AutogradError, Input, Tensor, Var};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -123,5 +126,213 @@ fn view_chains_match_pytorch() {
                 "{name}: grad[{i}] = {g}, PyTorch has {want}"
             );
         }
+    }
+}
+
+#[derive(Deserialize)]
+struct InPlaceFixture {
+    cases: Vec<InPlaceCase>,
+}
+
+#[derive(Deserialize)]
+struct Action {
+    target: isize,
+    op: String,
+    other: Json,
+}
+
+#[derive(Deserialize)]
+struct InPlaceCase {
+    name: String,
+    x: Json,
+    requires_grad: bool,
+    no_grad: bool,
+    graph: bool,
+    saves: bool,
+    views: Vec<Vec<Step>>,
+    actions: Vec<Action>,
+    error: Option<String>,
+    x_after: Json,
+    views_after: Vec<Json>,
+    versions: Vec<u64>,
+    a: Option<Json>,
+    a_grad: Option<Json>,
+    backward_error: Option<String>,
+    grad_fns: Option<Vec<Vec<String>>>,
+    ws: Option<Vec<Json>>,
+    x_grad: Option<Json>,
+}
+
+fn act(t: &Var<f64>, op: &str, other: &Tensor<f64>) -> Result<(), AutogradError> {
+    match op {
+        "add_" => t.add_(other),
+        "sub_" => t.sub_(other),
+        "mul_" => t.mul_(other),
+        "copy_" => t.copy_(other),
+        "zero_" => t.zero_(),
+        other => panic!("no in-place op {other}"),
+    }
+}
+
+/// The part of PyTorch's message before its first `.`, which ours must contain.
+fn first_clause(message: &str) -> &str {
+    message.split('.').next().unwrap()
+}
+
+/// `(found, expected)` from PyTorch's "is at version 1; expected version 0".
+fn versions_in(message: &str) -> (u64, u64) {
+    let number = |after: &str| -> u64 {
+        let rest = &message[message.find(after).unwrap() + after.len()..];
+        rest.split(|c: char| !c.is_ascii_digit())
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    (number("is at version "), number("expected version "))
+}
+
+#[test]
+fn in_place_changes_through_views_match_pytorch() {
+    let fixture: InPlaceFixture =
+        serde_json::from_str(include_str!("fixtures/torch_view_inplace.json")).unwrap();
+    assert!(fixture.cases.len() >= 12);
+    for case in &fixture.cases {
+        let name = &case.name;
+        let leaf = Var::new(tensor(&case.x));
+        if case.requires_grad || case.graph {
+            leaf.requires_grad_(true).unwrap();
+        }
+        let x = if case.graph {
+            &leaf * 2.0
+        } else {
+            leaf.clone()
+        };
+        let views: Vec<Var<f64>> = case
+            .views
+            .iter()
+            .map(|chain| match chain.as_slice() {
+                [step] if step.op == "detach" => x.detach(),
+                _ => chain.iter().fold(x.clone(), |y, step| apply(&y, step)),
+            })
+            .collect();
+        assert!(
+            views.iter().all(Var::is_view),
+            "{name}: every view is a view"
+        );
+        let saved = case.a.as_ref().map(|a| {
+            let a = Var::new(tensor(a)).requires_grad();
+            let y = &a * &views[0];
+            (a, y)
+        });
+        let kept = case.saves.then(|| &x * &x);
+        let mut error = None;
+        for action in &case.actions {
+            let target = if action.target < 0 {
+                &x
+            } else {
+                &views[action.target as usize]
+            };
+            let _guard = case.no_grad.then(no_grad);
+            if let Err(e) = act(target, &action.op, &tensor(&action.other)) {
+                error = Some(e.to_string());
+                break;
+            }
+        }
+        match (&case.error, &error) {
+            (None, None) => {}
+            (Some(want), Some(got)) => assert!(
+                got.contains(first_clause(want)),
+                "{name}: error {got:?}, PyTorch says {want:?}"
+            ),
+            (want, got) => panic!("{name}: error {got:?}, PyTorch's {want:?}"),
+        }
+        assert_eq!(x.to_vec(), case.x_after.data, "{name}: the base");
+        for (i, (v, want)) in views.iter().zip(&case.views_after).enumerate() {
+            assert_eq!(v.shape(), want.shape, "{name}: view {i}'s shape");
+            assert_eq!(v.to_vec(), want.data, "{name}: view {i}");
+        }
+        let versions: Vec<u64> = std::iter::once(&x)
+            .chain(&views)
+            .map(Var::version)
+            .collect();
+        assert_eq!(versions, case.versions, "{name}: versions");
+
+        if case.graph {
+            check_graph(case, &leaf, &x, &views, kept);
+        }
+        if let Some((a, y)) = saved {
+            match (y.sum().backward(), &case.backward_error) {
+                (Ok(()), None) => {
+                    let want = case.a_grad.as_ref().unwrap();
+                    assert_eq!(a.grad().unwrap().to_vec(), want.data, "{name}: a.grad");
+                }
+                (
+                    Err(AutogradError::SavedValueModified {
+                        found, expected, ..
+                    }),
+                    Some(want),
+                ) => {
+                    assert_eq!(
+                        (found, expected),
+                        versions_in(want),
+                        "{name}: versions in {want:?}"
+                    );
+                }
+                (got, want) => panic!("{name}: backward gave {got:?}, PyTorch {want:?}"),
+            }
+        }
+    }
+}
+
+/// The grad_fn chains of the base and its views, and the leaf's gradient of
+/// `sum(base * w0) + Σ sum(view_i * w_i)` (plus the kept product), or backward's error.
+fn check_graph(
+    case: &InPlaceCase,
+    leaf: &Var<f64>,
+    x: &Var<f64>,
+    views: &[Var<f64>],
+    kept: Option<Var<f64>>,
+) {
+    let name = &case.name;
+    let all: Vec<&Var<f64>> = std::iter::once(x).chain(views).collect();
+    let chains: Vec<Vec<String>> = all.iter().map(|t| grad_fns(t)).collect();
+    assert_eq!(
+        &chains,
+        case.grad_fns.as_ref().unwrap(),
+        "{name}: grad_fn chains"
+    );
+    let ws = case.ws.as_ref().unwrap();
+    let mut loss = Var::scalar(0.0);
+    for (t, w) in all.iter().zip(ws) {
+        loss = &loss + &(*t * &Var::new(tensor(w))).sum();
+    }
+    if let Some(kept) = kept {
+        loss = &loss + &kept.sum();
+    }
+    match (loss.backward(), &case.backward_error) {
+        (Ok(()), None) => {
+            let want = case.x_grad.as_ref().unwrap();
+            let got = leaf.grad().unwrap().to_vec();
+            for (i, (g, w)) in got.iter().zip(&want.data).enumerate() {
+                assert!(
+                    (g - w).abs() <= 1e-12 * (1.0 + w.abs()),
+                    "{name}: x.grad[{i}] = {g}, PyTorch {w}"
+                );
+            }
+        }
+        (
+            Err(AutogradError::SavedValueModified {
+                found, expected, ..
+            }),
+            Some(want),
+        ) => {
+            assert_eq!(
+                (found, expected),
+                versions_in(want),
+                "{name}: versions in {want:?}"
+            );
+        }
+        (got, want) => panic!("{name}: backward gave {got:?}, PyTorch {want:?}"),
     }
 }

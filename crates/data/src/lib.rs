@@ -53,6 +53,7 @@ mod bounds;
 mod dataset;
 mod error;
 pub mod idx;
+mod lent;
 mod loader;
 pub mod npy;
 mod random_state;

@@ -12,6 +12,7 @@ use rand::RngCore;
 
 use crate::dataset::{Collate, Dataset};
 use crate::error::{DataError, Result};
+use crate::lent::Lent;
 use crate::sampler::{
     lock, BatchSampler, Batcher, Generator, RandomSampler, Sampler, SequentialSampler,
 };
@@ -51,7 +52,7 @@ type FetchFn<D, B> = dyn Fn(&D, &[usize]) -> Result<B> + Send + Sync;
 /// ```
 pub struct DataLoader<D, B> {
     dataset: Arc<D>,
-    batcher: Mutex<Box<dyn Batcher>>,
+    batcher: Lent<dyn Batcher>,
     base_seed: BaseSeed,
     fetch: Arc<FetchFn<D, B>>,
     num_workers: usize,
@@ -61,7 +62,7 @@ pub struct DataLoader<D, B> {
 impl<D, B> std::fmt::Debug for DataLoader<D, B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DataLoader")
-            .field("batches", &lock(&self.batcher).len())
+            .field("batches", &self.batcher.try_with(|b| b.len()))
             .field("num_workers", &self.num_workers)
             .field("prefetch_factor", &self.prefetch_factor)
             .finish_non_exhaustive()
@@ -118,7 +119,7 @@ where
 
     /// The number of batches in an epoch, like `len(loader)`.
     pub fn len(&self) -> usize {
-        lock(&self.batcher).len()
+        self.batcher.with(|b| b.len())
     }
 
     /// Whether an epoch has no batches.
@@ -140,7 +141,7 @@ where
     /// prefetching. Dropping the iterator before the end stops the workers.
     pub fn iter(&self) -> Iter<D, B> {
         self.base_seed.draw();
-        let batches = Arc::new(lock(&self.batcher).batches());
+        let batches = Arc::new(self.batcher.with(|b| b.batches()));
         let workers = (self.num_workers > 0 && !batches.is_empty()).then(|| {
             Workers::spawn(
                 self.num_workers.min(batches.len()),
@@ -353,7 +354,7 @@ where
         };
         Ok(DataLoader {
             dataset: Arc::new(self.dataset),
-            batcher: Mutex::new(batcher),
+            batcher: Lent::new(batcher),
             base_seed,
             fetch: self.fetch,
             num_workers: self.num_workers,

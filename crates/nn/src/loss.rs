@@ -1,32 +1,22 @@
 //! Loss functions with PyTorch's formulas and reductions: `MSELoss`, `L1Loss`,
 //! `CrossEntropyLoss` (class indices, class weights, `ignore_index`, `label_smoothing`),
 //! `NLLLoss` and `BCEWithLogitsLoss` (in the numerically stable form). Each is built from
-//! differentiable ops, so its gradient comes from autograd.
+//! differentiable ops, so its gradient comes from autograd; the class losses end in one
+//! `NllLossBackward0` node (`Var::try_nll_loss`), so their graphs are PyTorch's.
 
 use antorcha_autograd::tensor::Float;
 use antorcha_autograd::{Tensor, Var};
 
 use crate::error::{ok, NnError, Result};
 
-/// How a loss combines the per-element losses, like PyTorch's `reduction=` argument.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Reduction {
-    /// The mean (`'mean'`, the default); for class losses with weights, the weighted mean.
-    #[default]
-    Mean,
-    /// The sum (`'sum'`).
-    Sum,
-    /// No reduction (`'none'`): one loss per element or sample.
-    None,
-}
+pub use antorcha_autograd::Reduction;
 
-impl Reduction {
-    fn apply<T: Float>(self, loss: Var<T>) -> Var<T> {
-        match self {
-            Reduction::Mean => loss.mean(),
-            Reduction::Sum => loss.sum(),
-            Reduction::None => loss,
-        }
+/// `loss` reduced as `reduction` says.
+fn reduce<T: Float>(reduction: Reduction, loss: Var<T>) -> Var<T> {
+    match reduction {
+        Reduction::Mean => loss.mean(),
+        Reduction::Sum => loss.sum(),
+        Reduction::None => loss,
     }
 }
 
@@ -100,7 +90,7 @@ impl MSELoss {
     pub fn try_forward<T: Float>(&self, input: &Var<T>, target: &Var<T>) -> Result<Var<T>> {
         same_shape("MSELoss", input, target)?;
         let d = input.try_sub(target)?;
-        Ok(self.reduction.apply(d.try_mul(&d)?))
+        Ok(reduce(self.reduction, d.try_mul(&d)?))
     }
 
     loss_methods!(&Var<T>);
@@ -122,7 +112,7 @@ impl L1Loss {
     /// The loss, or an error when the shapes differ.
     pub fn try_forward<T: Float>(&self, input: &Var<T>, target: &Var<T>) -> Result<Var<T>> {
         same_shape("L1Loss", input, target)?;
-        Ok(self.reduction.apply(input.try_sub(target)?.abs()))
+        Ok(reduce(self.reduction, input.try_sub(target)?.abs()))
     }
 
     loss_methods!(&Var<T>);
@@ -236,7 +226,7 @@ impl BCEWithLogitsLoss {
             Some(w) => loss.try_mul(&w)?,
             None => loss,
         };
-        Ok(self.reduction.apply(loss))
+        Ok(reduce(self.reduction, loss))
     }
 
     loss_methods!(&Var<T>);
@@ -364,45 +354,25 @@ fn class_batch<T: Float>(
     })
 }
 
-/// The negative log-likelihood of the target classes of `logp`, reduced; also the per-sample
-/// weights' sum, which the smoothing term of cross-entropy divides by too.
-fn nll_core<T: Float>(b: &ClassBatch<T>, opts: &ClassOptions) -> Result<(Var<T>, f64)> {
-    let ignore = opts.ignore_index;
-    let any_ignored = b.target.view().iter().any(|&t| t == ignore);
-    let safe = if any_ignored {
-        b.target.map(|&t| if t == ignore { 0 } else { t })
-    } else {
-        b.target.clone()
-    };
-    let picked = b
-        .input
-        .try_gather(1, &safe.unsqueeze(1))?
-        .try_squeeze_dim(1)?;
-    // Per-sample weights: the class weight of the target, 0 where ignored.
-    let weights: Option<Tensor<T>> = (opts.weight.is_some() || any_ignored).then(|| {
-        b.target.map(|&t| {
-            if t == ignore {
-                T::zero()
-            } else {
-                T::cast(opts.weight.as_ref().map_or(1.0, |w| w[t as usize]))
-            }
-        })
-    });
-    let total = match &weights {
-        Some(w) => w.view().iter().map(|v| v.as_f64()).sum(),
-        None => b.target.numel() as f64,
-    };
-    let losses = match weights {
-        Some(w) => picked.try_mul(&Var::new(w))?.neg(),
-        None => picked.neg(),
-    };
-    let out = match opts.reduction {
-        Reduction::None => losses,
-        Reduction::Sum => losses.sum(),
-        Reduction::Mean if opts.weight.is_none() && !any_ignored => losses.mean(),
-        Reduction::Mean => losses.sum().div_scalar(T::cast(total)),
-    };
-    Ok((out, total))
+/// The negative log-likelihood of `target`'s classes under `logp` (checked by
+/// [`class_batch`]), reduced: one `NllLossBackward0` node, as PyTorch records it.
+fn nll<T: Float>(logp: &Var<T>, target: &Tensor<i64>, opts: &ClassOptions) -> Result<Var<T>> {
+    let weight = opts
+        .weight
+        .as_ref()
+        .map(|w| Tensor::from_vec(w.iter().map(|&v| T::cast(v)).collect(), &[w.len()]));
+    Ok(logp.try_nll_loss(target, weight.as_ref(), opts.ignore_index, opts.reduction)?)
+}
+
+/// The sum of the per-sample weights (the weighted mean's divisor): each target's class
+/// weight, 0 where ignored.
+fn total_weight(target: &Tensor<i64>, opts: &ClassOptions) -> f64 {
+    target
+        .view()
+        .iter()
+        .filter(|&&t| t != opts.ignore_index)
+        .map(|&t| opts.weight.as_ref().map_or(1.0, |w| w[t as usize]))
+        .sum()
 }
 
 fn finish<T: Float>(loss: Var<T>, b: &ClassBatch<T>, reduction: Reduction) -> Result<Var<T>> {
@@ -430,9 +400,8 @@ impl NLLLoss {
 
     /// The loss, or an error for shapes that do not fit or a class index out of range.
     pub fn try_forward<T: Float>(&self, input: &Var<T>, target: &Tensor<i64>) -> Result<Var<T>> {
-        let b = class_batch("NLLLoss", input, target, &self.opts)?;
-        let (loss, _) = nll_core(&b, &self.opts)?;
-        finish(loss, &b, self.opts.reduction)
+        class_batch("NLLLoss", input, target, &self.opts)?;
+        nll(input, target, &self.opts)
     }
 
     /// The loss of `input` against `target` (`loss_fn(input, target)`).
@@ -484,12 +453,25 @@ impl CrossEntropyLoss {
     pub fn try_forward<T: Float>(&self, input: &Var<T>, target: &Tensor<i64>) -> Result<Var<T>> {
         let eps = self.smoothing()?;
         let b = class_batch("CrossEntropyLoss", input, target, &self.opts)?;
-        let logp = b.input.try_log_softmax(1)?;
-        let b = ClassBatch { input: logp, ..b };
-        let (nll, total) = nll_core(&b, &self.opts)?;
+        let logp = input.try_log_softmax(if b.unbatched { 0 } else { 1 })?;
+        let nll = nll(&logp, target, &self.opts)?;
         if eps == 0.0 {
-            return finish(nll, &b, self.opts.reduction);
+            return Ok(nll);
         }
+        let total = total_weight(&b.target, &self.opts);
+        let b = ClassBatch {
+            input: if b.unbatched {
+                logp.try_unsqueeze(0)?
+            } else {
+                logp
+            },
+            ..b
+        };
+        let nll = if b.unbatched && self.opts.reduction == Reduction::None {
+            nll.try_unsqueeze(0)?
+        } else {
+            nll
+        };
         // The smoothing term: -Σ_c w_c log p_c per sample, 0 where the target is ignored.
         let weighted = match &self.opts.weight {
             Some(w) => b
@@ -574,7 +556,7 @@ impl CrossEntropyLoss {
             terms = terms.try_mul(&class_weights(w, classes, shape.len()))?;
         }
         let per_sample = terms.try_sum_dim(1, false)?.neg();
-        let loss = self.opts.reduction.apply(per_sample);
+        let loss = reduce(self.opts.reduction, per_sample);
         if unbatched && self.opts.reduction == Reduction::None {
             return Ok(loss.try_squeeze_dim(0)?);
         }

@@ -29,6 +29,7 @@ mod random;
 mod reduce;
 mod shape;
 mod softmax;
+mod strided;
 mod tensor;
 mod unary;
 

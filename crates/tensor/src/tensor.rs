@@ -278,6 +278,17 @@ impl<T: Element> Tensor<T> {
             && self.storage.is_unique()
     }
 
+    /// The whole storage, made this tensor's own first (copied whole if shared, so the layout
+    /// holds): for writes at an explicit layout.
+    pub(crate) fn storage_mut(&mut self) -> &mut [T] {
+        Arc::make_mut(&mut self.storage).as_mut_slice()
+    }
+
+    /// How many elements the storage holds (a layout may reach fewer).
+    pub(crate) fn storage_len(&self) -> usize {
+        self.storage.len()
+    }
+
     /// Makes the storage this tensor's own, in row-major order (copying if it is shared or laid
     /// out otherwise), and gives its elements.
     pub fn as_slice_mut(&mut self) -> &mut [T] {

@@ -63,6 +63,7 @@ pub(crate) fn float_repr(x: f64) -> String {
 pub(crate) fn attr_str(attr: &Attr) -> String {
     match attr {
         Attr::Int(i) => i.to_string(),
+        Attr::UInt(u) => u.to_string(),
         Attr::Float(f) => {
             if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e16 {
                 (*f as i64).to_string()

@@ -53,7 +53,7 @@ impl<T: Float> Var<T> {
         let x = self.data();
         let value = x.try_slice(dim, start, end, step)?;
         if !needs_graph(&[self]) {
-            return Ok(Var::new(value));
+            return Ok(Var::new(value).into_view_of(self, &x));
         }
         let shape = x.shape().to_vec();
         Ok(Var::from_op(
@@ -73,7 +73,8 @@ impl<T: Float> Var<T> {
                     g.slice_backward(&shape, dim, start, end, step)
                 )])
             }),
-        ))
+        )
+        .into_view_of(self, &x))
     }
 
     /// `narrow`, or an error when the range does not fit the dim.
@@ -121,7 +122,7 @@ impl<T: Float> Var<T> {
         let x = self.data();
         let value = x.try_select(dim, index)?;
         if !needs_graph(&[self]) {
-            return Ok(Var::new(value));
+            return Ok(Var::new(value).into_view_of(self, &x));
         }
         let shape = x.shape().to_vec();
         Ok(Var::from_op(
@@ -135,7 +136,8 @@ impl<T: Float> Var<T> {
                 ("self_sym_sizes", Attr::shape(&shape)),
             ],
             Box::new(move |g, _, _| Ok(smallvec![Some(g.select_backward(&shape, dim, index))])),
-        ))
+        )
+        .into_view_of(self, &x))
     }
 
     /// Zeros of `shape` with `self` written at `index` of `dim`: the gradient of `select`.

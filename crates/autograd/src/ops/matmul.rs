@@ -138,7 +138,7 @@ impl<T: Float> Var<T> {
             ("mat2", self.needs_grad().then(|| Saved::var(other))),
             ("self", other.needs_grad().then(|| Saved::var(self))),
         ];
-        let attrs = mm_attrs(false, &self.data(), ta, &other.data(), tb);
+        let attrs = mm_attrs(false, (self, ta), (other, tb));
         Ok(Var::from_op(
             value,
             "MmBackward0",
@@ -224,18 +224,18 @@ impl<T: Float> Var<T> {
             return Ok(Var::new(value));
         }
         let has_bias = bias.is_some();
-        // PyTorch's order of inputs: addmm(bias, input, weight.t()).
+        // PyTorch's graph: addmm(bias, input, weight.t()), the transpose a view (`TBackward0`).
+        let wt = weight.t();
         let ordered: smallvec::SmallVec<[&Var<T>; 3]> = match bias {
-            Some(b) => smallvec![b, self, weight],
-            None => smallvec![self, weight],
+            Some(b) => smallvec![b, self, &wt],
+            None => smallvec![self, &wt],
         };
         let off = usize::from(has_bias);
         let saved = smallvec![
-            ("mat1", weight.needs_grad().then(|| Saved::var(self))),
-            ("mat2", self.needs_grad().then(|| Saved::var(weight))),
+            ("mat1", wt.needs_grad().then(|| Saved::var(self))),
+            ("mat2", self.needs_grad().then(|| Saved::var(&wt))),
         ];
-        // addmm(bias, input, weight.t()) / mm(input, weight.t()): the weight enters transposed.
-        let attrs = mm_attrs(has_bias, &self.data(), false, &weight.data(), true);
+        let attrs = mm_attrs(has_bias, (self, false), (&wt, false));
         Ok(Var::from_op(
             value,
             if has_bias {
@@ -251,12 +251,15 @@ impl<T: Float> Var<T> {
                 if has_bias {
                     grads.push(needs[0].then(|| g.sum_dim(0, false)));
                 }
-                // dx = G·W; dW = Gᵀ·x.
+                // dx = G·W; d(Wᵀ) = xᵀ·G, made as (Gᵀ·x)ᵀ so that `TBackward0` hands the
+                // weight a row-major gradient.
                 grads.push(
-                    needs[off].then(|| g.mm_t(saved[1].as_ref().expect("saved"), false, false)),
+                    needs[off]
+                        .then(|| g.mm_t(&saved[1].as_ref().expect("saved").t(), false, false)),
                 );
                 grads.push(
-                    needs[off + 1].then(|| g.mm_t(saved[0].as_ref().expect("saved"), true, false)),
+                    needs[off + 1]
+                        .then(|| g.mm_t(saved[0].as_ref().expect("saved"), true, false).t()),
                 );
                 Ok(grads)
             }),
@@ -271,19 +274,22 @@ fn to_isize(s: &[usize]) -> Vec<isize> {
 /// The attributes PyTorch saves for `mm` (`mat2_sym_sizes`, `mat2_sym_strides`,
 /// `self_sym_sizes`, `self_sym_strides`) or `addmm` (`alpha`, `beta`, then `mat1_…` and
 /// `mat2_…`), in its (alphabetical) order as torchviz shows them with `show_attrs`: the
-/// operands' sizes and strides as the product uses them, a transposed operand's swapped.
+/// operands' sizes and strides as the product uses them, a transposed operand's swapped. As
+/// in PyTorch, an operand's strides are kept only when it requires grad (`()` otherwise).
 fn mm_attrs<T: Float>(
     addmm: bool,
-    a: &antorcha_tensor::Tensor<T>,
-    ta: bool,
-    b: &antorcha_tensor::Tensor<T>,
-    tb: bool,
+    (a, ta): (&Var<T>, bool),
+    (b, tb): (&Var<T>, bool),
 ) -> crate::node::Attrs {
-    let layout = |t: &antorcha_tensor::Tensor<T>, transposed: bool| {
+    let layout = |v: &Var<T>, transposed: bool| {
+        let t = v.data();
         let (mut sizes, mut strides) = (t.shape().to_vec(), t.strides().to_vec());
         if transposed {
             sizes.reverse();
             strides.reverse();
+        }
+        if !v.needs_grad() {
+            strides.clear();
         }
         (Attr::shape(&sizes), Attr::shape(&strides))
     };

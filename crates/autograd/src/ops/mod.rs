@@ -6,6 +6,7 @@
 
 mod binary;
 mod fused;
+pub use fused::Reduction;
 mod index;
 mod join;
 mod matmul;

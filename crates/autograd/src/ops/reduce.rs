@@ -363,18 +363,18 @@ impl<T: Float> Var<T> {
         on_tensors: RuleFn<T, Tensor<T>>,
     ) -> Result<Var<T>> {
         let record = needs_graph(&[self]);
-        let Some((value, from)) = self.with_data(|x| {
+        let Some((value, from, x)) = self.with_data(|x| {
             if x.shape() == shape {
                 return Ok(None);
             }
             let from = record.then(|| x.raw_dim());
-            Ok::<_, crate::error::AutogradError>(Some((forward(x, shape)?, from)))
+            Ok::<_, crate::error::AutogradError>(Some((forward(x, shape)?, from, x.clone())))
         })?
         else {
             return Ok(self.clone());
         };
         let Some(from) = from else {
-            return Ok(Var::new(value));
+            return Ok(Var::new(value).into_view_of(self, &x));
         };
         Ok(Var::from_op_rule(
             value,
@@ -387,7 +387,8 @@ impl<T: Float> Var<T> {
                 on_vars,
                 on_tensors,
             },
-        ))
+        )
+        .into_view_of(self, &x))
     }
 }
 

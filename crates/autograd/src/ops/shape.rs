@@ -65,7 +65,7 @@ impl<T: Float> Var<T> {
             } else {
                 "ReshapeAliasBackward0"
             };
-            return Ok(self.view_op(value, name));
+            return Ok(self.view_op(value, name).into_view_of(self, &data));
         }
         let copy = self.contiguous();
         let value = copy.data().try_view(shape)?;
@@ -76,8 +76,9 @@ impl<T: Float> Var<T> {
     /// (`ViewBackward0`).
     #[track_caller]
     pub fn try_view(&self, shape: &[isize]) -> Result<Var<T>> {
-        let value = self.data().try_view(shape)?;
-        Ok(self.view_op(value, "ViewBackward0"))
+        let x = self.data();
+        let value = x.try_view(shape)?;
+        Ok(self.view_op(value, "ViewBackward0").into_view_of(self, &x))
     }
 
     plain!(
@@ -124,22 +125,30 @@ impl<T: Float> Var<T> {
     /// `unsqueeze`, or an error for a dim out of range.
     #[track_caller]
     pub fn try_unsqueeze(&self, dim: isize) -> Result<Var<T>> {
-        let value = self.data().try_unsqueeze(dim)?;
-        Ok(self.view_op(value, "UnsqueezeBackward0"))
+        let x = self.data();
+        let value = x.try_unsqueeze(dim)?;
+        Ok(self
+            .view_op(value, "UnsqueezeBackward0")
+            .into_view_of(self, &x))
     }
 
     /// `squeeze_dim`, or an error for a dim out of range.
     #[track_caller]
     pub fn try_squeeze_dim(&self, dim: isize) -> Result<Var<T>> {
-        let value = self.data().try_squeeze_dim(dim)?;
-        Ok(self.view_op(value, "SqueezeBackward1"))
+        let x = self.data();
+        let value = x.try_squeeze_dim(dim)?;
+        Ok(self
+            .view_op(value, "SqueezeBackward1")
+            .into_view_of(self, &x))
     }
 
     /// Removes every dim of size 1 (`SqueezeBackward0`).
     #[track_caller]
     pub fn squeeze(&self) -> Var<T> {
-        let value = self.data().squeeze();
+        let x = self.data();
+        let value = x.squeeze();
         self.view_op(value, "SqueezeBackward0")
+            .into_view_of(self, &x)
     }
 
     /// `flatten`, or an error for dims out of range: a reshape (a view when the strides allow).
@@ -160,9 +169,10 @@ impl<T: Float> Var<T> {
     /// `transpose`, or an error for dims out of range.
     #[track_caller]
     pub fn try_transpose(&self, dim0: isize, dim1: isize) -> Result<Var<T>> {
-        let value = self.data().try_transpose(dim0, dim1)?;
+        let x = self.data();
+        let value = x.try_transpose(dim0, dim1)?;
         if !needs_graph(&[self]) {
-            return Ok(Var::new(value));
+            return Ok(Var::new(value).into_view_of(self, &x));
         }
         Ok(Var::from_op(
             value,
@@ -174,7 +184,8 @@ impl<T: Float> Var<T> {
                 ("dim1", Attr::Int(dim1 as i64)),
             ],
             Box::new(move |g, _, _| Ok(smallvec![Some(g.transpose(dim0, dim1))])),
-        ))
+        )
+        .into_view_of(self, &x))
     }
 
     /// The transpose of a matrix (`TBackward0`); 0-d and 1-d vars are returned as they are.
@@ -183,9 +194,10 @@ impl<T: Float> Var<T> {
     /// For more than 2 dims, as PyTorch's `t()`.
     #[track_caller]
     pub fn t(&self) -> Var<T> {
-        let value = self.data().t();
+        let x = self.data();
+        let value = x.t();
         if !needs_graph(&[self]) {
-            return Var::new(value);
+            return Var::new(value).into_view_of(self, &x);
         }
         Var::from_op(
             value,
@@ -195,14 +207,16 @@ impl<T: Float> Var<T> {
             smallvec![],
             Box::new(|g, _, _| Ok(smallvec![Some(g.t())])),
         )
+        .into_view_of(self, &x)
     }
 
     /// `permute`, or an error when `dims` is not a permutation.
     #[track_caller]
     pub fn try_permute(&self, dims: &[isize]) -> Result<Var<T>> {
-        let value = self.data().try_permute(dims)?;
+        let x = self.data();
+        let value = x.try_permute(dims)?;
         if !needs_graph(&[self]) {
-            return Ok(Var::new(value));
+            return Ok(Var::new(value).into_view_of(self, &x));
         }
         let n = dims.len();
         let mut inverse = vec![0isize; n];
@@ -217,6 +231,7 @@ impl<T: Float> Var<T> {
             smallvec![],
             smallvec![("dims", Attr::Ints(dims.iter().map(|&d| d as i64).collect()))],
             Box::new(move |g, _, _| Ok(smallvec![Some(g.permute(&inverse))])),
-        ))
+        )
+        .into_view_of(self, &x))
     }
 }

@@ -1,6 +1,10 @@
 //! Fused ops of the nn layers: each records one node with PyTorch's name whose backward gives
-//! the closed-form gradients (batch norm, layer norm, average pools, max pooling with indices).
+//! the closed-form gradients (batch norm, layer norm, average pools, max pooling with indices,
+//! the negative log-likelihood).
 
 mod max_pool;
+mod nll;
 mod norm;
 mod pool;
+
+pub use nll::Reduction;

@@ -157,12 +157,15 @@ impl KeyIndex {
 /// A graph's vertices in order; the notebook's graphs fit without allocating.
 type Vertices<'g, T> = SmallVec<[Vertex<'g, T>; 16]>;
 
-/// Vertices reachable from `root`, each before every vertex it depends on, and the position
-/// of each vertex by its key.
-fn topological_order<T: Float>(root: Vertex<'_, T>) -> (Vertices<'_, T>, KeyIndex) {
-    let mut post: Vertices<T> = SmallVec::new();
+/// Fills `post` with the vertices reachable from `root`, each before every vertex it depends
+/// on, and `index` with the position of each vertex by its key (both start empty; filled in
+/// place, as they are large inline buffers).
+fn topological_order<'g, T: Float>(
+    root: Vertex<'g, T>,
+    post: &mut Vertices<'g, T>,
+    index: &mut KeyIndex,
+) {
     // Key -> position in `post` (usize::MAX while the vertex is still on the stack).
-    let mut index = KeyIndex::new();
     index.insert_new(root.key(), usize::MAX);
     // (vertex, index of the next input to visit)
     let mut stack: SmallVec<[(Vertex<T>, usize); 16]> = SmallVec::new();
@@ -191,7 +194,6 @@ fn topological_order<T: Float>(root: Vertex<'_, T>) -> (Vertices<'_, T>, KeyInde
     let n = post.len();
     post.reverse();
     index.map_values(|i| n - 1 - i);
-    (post, index)
 }
 
 fn check_finite<T: Float>(node: &Node<T>, input: usize, g: &Tensor<T>) -> Result<()> {
@@ -217,7 +219,10 @@ fn check_finite<T: Float>(node: &Node<T>, input: usize, g: &Tensor<T>) -> Result
 
 /// `g` summed back to an input's `shape` (itself when it already has it).
 fn sum_to_input<T: Float, F: Flow<T>>(g: F, shape: &IxDyn) -> F {
-    if g.with_tensor(|t| t.shape() == shape.slice()) {
+    // Compared in place: slice equality would call `memcmp` for every gradient.
+    let same =
+        |a: &[usize], b: &[usize]| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y);
+    if g.with_tensor(|t| same(t.shape(), shape.slice())) {
         g
     } else {
         g.sum_to(shape.slice())
@@ -269,7 +274,8 @@ pub(crate) fn run_backward<T: Float>(
             })
         }
     };
-    let (order, index) = topological_order(root_vertex);
+    let (mut order, mut index) = (Vertices::new(), KeyIndex::new());
+    topological_order(root_vertex, &mut order, &mut index);
     let pass = Pass {
         order: &order,
         index: &index,
@@ -309,7 +315,8 @@ impl<T: Float> Pass<'_, '_, T> {
         }
         let mut results: Vec<Option<Var<T>>> = vec![None; targets.map_or(0, |t| t.len())];
 
-        let mut pending: SmallVec<[Option<F>; 16]> = (0..self.order.len()).map(|_| None).collect();
+        let mut pending: SmallVec<[Option<F>; 16]> = SmallVec::new();
+        pending.resize_with(self.order.len(), || None);
         pending[0] = Some(F::from_tensor(seed));
 
         for (i, vertex) in self.order.iter().enumerate() {
@@ -334,12 +341,12 @@ impl<T: Float> Pass<'_, '_, T> {
                     }
                 }
                 Vertex::Node(node) => {
-                    if node.has_extras.load(Ordering::Acquire) {
-                        grad = run_hooks(&node.hooks, grad, || {
+                    if let Some(extras) = node.extras_if_any() {
+                        grad = run_hooks(&extras.hooks, grad, || {
                             format!("{} (created at {})", node.name, node.location_string())
                         })?;
-                        if targets.is_none() && node.retains_grad.load(Ordering::Acquire) {
-                            accumulate_into(&node.retained, grad.with_tensor(|t| t.clone()));
+                        if targets.is_none() && extras.retains_grad.load(Ordering::Acquire) {
+                            accumulate_into(&extras.retained, grad.with_tensor(|t| t.clone()));
                         }
                     }
                     if let Some(slots) = (!wanted.is_empty())

@@ -155,7 +155,7 @@ impl<T: Float> Var<T> {
         let location = Location::caller();
         match &self.inner.value {
             Value::Own(_) => {
-                let node = Node::new(
+                let node = Node::new_arc(
                     op.name(),
                     location,
                     self.inner.shape.clone(),
@@ -164,7 +164,7 @@ impl<T: Float> Var<T> {
                     op.attrs(),
                     Rule::Vars(Box::new(move |g, _, _| Ok(smallvec![Some(op.backward(g))]))),
                 );
-                rebase(&self.inner, NodeArc::new(node));
+                rebase(&self.inner, node);
             }
             Value::View(v) => {
                 let base = Var {
@@ -178,7 +178,7 @@ impl<T: Float> Var<T> {
                 };
                 let saved = op.saved();
                 let len = base_geometry.end().max(view.end());
-                let node = Node::new(
+                let node = Node::new_arc(
                     "CopySlices",
                     location,
                     IxDyn(&base_geometry.shape),
@@ -201,7 +201,7 @@ impl<T: Float> Var<T> {
                         ))])
                     })),
                 );
-                rebase(&v.base, NodeArc::new(node));
+                rebase(&v.base, node);
             }
         }
     }
@@ -221,7 +221,7 @@ fn as_strided_node<T: Float>(base: NodeArc<T>, geometry: Geometry, view: Geometr
         ("stride", Attr::shape(&view.strides)),
     ];
     let len = geometry.end().max(view.end());
-    NodeArc::new(Node::new(
+    Node::new_arc(
         "AsStridedBackward0",
         Location::caller(),
         IxDyn(&view.shape),
@@ -233,5 +233,5 @@ fn as_strided_node<T: Float>(base: NodeArc<T>, geometry: Geometry, view: Geometr
             let storage = Var::zeros(&[len]).index_add(0, &view.positions(len), &g.reshape(&[-1]));
             Ok(smallvec![Some(storage_to_base(&storage, &geometry, len))])
         })),
-    ))
+    )
 }

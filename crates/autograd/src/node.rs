@@ -4,7 +4,7 @@
 
 use std::panic::Location;
 use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use antorcha_tensor::ndarray::IxDyn;
 use antorcha_tensor::{Float, Tensor};
@@ -175,16 +175,21 @@ pub struct Node<T: Float> {
     pub(crate) inputs: Inputs<T>,
     pub(crate) attrs: Attrs,
     pub(crate) state: Mutex<NodeState<T>>,
+    /// The version of the var this node made, kept here by its in-place ops so that a saved
+    /// result can be checked without a handle back to that var.
+    pub(crate) output_version: AtomicU64,
+    /// Hooks and a retained gradient, made by the first `register_hook` or `retain_grad` on
+    /// the var this node made (rare: most nodes never pay for them).
+    extras: OnceLock<Box<NodeExtras<T>>>,
+}
+
+/// What a node keeps only once asked to.
+pub(crate) struct NodeExtras<T: Float> {
     pub(crate) hooks: Mutex<Vec<Hook<T>>>,
     /// Set by `retain_grad()` on the var this node made.
     pub(crate) retained: Mutex<Option<Tensor<T>>>,
     /// Whether `retain_grad()` was called on the var this node made.
     pub(crate) retains_grad: AtomicBool,
-    /// The version of the var this node made, kept here by its in-place ops so that a saved
-    /// result can be checked without a handle back to that var.
-    pub(crate) output_version: AtomicU64,
-    /// Whether `hooks` or `retained` may be set: lets backward skip both locks.
-    pub(crate) has_extras: AtomicBool,
 }
 
 /// Locks a mutex, recovering the data if a panic poisoned it (the data stay consistent: every
@@ -194,7 +199,11 @@ pub(crate) fn lock<M>(m: &Mutex<M>) -> MutexGuard<'_, M> {
 }
 
 impl<T: Float> Node<T> {
-    pub(crate) fn new(
+    /// A new shared node. It is written straight into its allocation: a node is several
+    /// hundred bytes, and building it on the stack first and moving it in cost a copy or more
+    /// per recorded op.
+    #[inline]
+    pub(crate) fn new_arc(
         name: &'static str,
         location: &'static Location<'static>,
         shape: IxDyn,
@@ -202,9 +211,10 @@ impl<T: Float> Node<T> {
         saved: SavedList<T>,
         attrs: Attrs,
         backward: Rule<T>,
-    ) -> Self {
+    ) -> NodeArc<T> {
         count_nodes(1);
-        Node {
+        let mut arc = triomphe::UniqueArc::new_uninit();
+        arc.write(Node {
             name,
             location,
             shape,
@@ -214,12 +224,34 @@ impl<T: Float> Node<T> {
                 backward: Some(backward),
                 saved,
             }),
-            hooks: Mutex::new(Vec::new()),
-            retained: Mutex::new(None),
-            retains_grad: AtomicBool::new(false),
             output_version: AtomicU64::new(0),
-            has_extras: AtomicBool::new(false),
-        }
+            extras: OnceLock::new(),
+        });
+        // SAFETY: `write` just initialised the node.
+        unsafe { triomphe::UniqueArc::assume_init(arc) }.shareable()
+    }
+
+    /// The node's hooks and retained gradient, made on first use.
+    pub(crate) fn extras(&self) -> &NodeExtras<T> {
+        self.extras.get_or_init(|| {
+            Box::new(NodeExtras {
+                hooks: Mutex::new(Vec::new()),
+                retained: Mutex::new(None),
+                retains_grad: AtomicBool::new(false),
+            })
+        })
+    }
+
+    /// The hooks and retained gradient, if anything ever asked for them.
+    pub(crate) fn extras_if_any(&self) -> Option<&NodeExtras<T>> {
+        self.extras.get().map(|x| &**x)
+    }
+
+    /// Where the gradient of the var this node made is kept, once `retain_grad` asked for it.
+    pub(crate) fn retained_slot(&self) -> Option<&Mutex<Option<Tensor<T>>>> {
+        self.extras_if_any()
+            .filter(|x| x.retains_grad.load(Ordering::Acquire))
+            .map(|x| &x.retained)
     }
 
     pub(crate) fn location_string(&self) -> String {

@@ -415,9 +415,10 @@ impl<T: Float> Var<T> {
     /// Where `.grad` lives: in the var for a leaf, in the node that made it for an interior var
     /// that called `retain_grad` (so the node needs no handle back to its result).
     fn with_grad_slot<R>(&self, f: impl FnOnce(&Mutex<Option<Tensor<T>>>) -> R) -> R {
-        match self.node() {
-            Some(node) if node.retains_grad.load(Ordering::Acquire) => f(&node.retained),
-            _ => f(&self.inner.grad),
+        let node = self.node();
+        match node.as_ref().and_then(|n| n.retained_slot()) {
+            Some(slot) => f(slot),
+            None => f(&self.inner.grad),
         }
     }
 
@@ -425,8 +426,7 @@ impl<T: Float> Var<T> {
     /// a leaf keeps its gradient anyway.
     pub fn retain_grad(&self) {
         if let Some(node) = self.node() {
-            node.retains_grad.store(true, Ordering::Release);
-            node.has_extras.store(true, Ordering::Release);
+            node.extras().retains_grad.store(true, Ordering::Release);
         }
     }
 
@@ -439,8 +439,7 @@ impl<T: Float> Var<T> {
         let hook: Hook<T> = std::sync::Arc::new(hook);
         match self.node() {
             Some(node) => {
-                lock(&node.hooks).push(hook);
-                node.has_extras.store(true, Ordering::Release);
+                lock(&node.extras().hooks).push(hook);
             }
             None => {
                 lock(&self.inner.hooks).push(hook);
@@ -722,15 +721,15 @@ impl<T: Float> Var<T> {
         attrs: Attrs,
         rule: Rule<T>,
     ) -> Var<T> {
-        let node = NodeArc::new(Node::new(
+        let node = Node::new_arc(
             name,
             Location::caller(),
-            value.view().raw_dim(),
+            value.raw_dim(),
             inputs.iter().map(|v| v.edge()).collect(),
             saved,
             attrs,
             rule,
-        ));
+        );
         Var {
             inner: VarArc::new(VarInner::new(value, true, Some(node))),
         }

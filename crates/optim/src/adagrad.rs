@@ -1,8 +1,7 @@
 //! Adagrad with learning-rate decay (`torch.optim.Adagrad`).
 
 use antorcha_autograd::Var;
-use antorcha_tensor::ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Zip};
-use antorcha_tensor::Float;
+use antorcha_tensor::{AdagradStep, Float, Tensor};
 
 use crate::error::{non_negative, Result};
 use crate::optimizer::{
@@ -145,7 +144,7 @@ impl GroupOptions for AdagradOptions {
 #[derive(Debug, Clone)]
 pub(crate) struct AdagradState<T: Float> {
     step: u64,
-    sum: ArrayD<T>,
+    sum: Tensor<T>,
 }
 
 #[derive(Debug, Clone)]
@@ -160,36 +159,28 @@ impl<T: Float> Algorithm<T> for AdagradAlgo {
     /// `p += ((-clr)·g) / (sqrt(sum) + eps)`.
     fn update(
         o: &AdagradOptions,
-        param: &ArrayViewD<'_, T>,
-        grad: &ArrayViewD<'_, T>,
-        out: &mut ArrayViewMutD<'_, T>,
+        param: &Tensor<T>,
+        grad: &Tensor<T>,
+        out: &mut Tensor<T>,
         state: &mut Option<Self::State>,
     ) {
         // PyTorch fills the accumulator when the optimizer is built; filling it before the
         // first update is the same (nothing reads it in between).
         let st = state.get_or_insert_with(|| AdagradState {
             step: 0,
-            sum: ArrayD::from_elem(param.raw_dim(), T::cast(o.initial_accumulator_value)),
+            sum: Tensor::full(param.shape(), T::cast(o.initial_accumulator_value)),
         });
         // Saturates where PyTorch's float step stops growing: a loaded `u64::MAX` never wraps to 0.
         st.step = st.step.saturating_add(1);
-        let clr = o.lr / (1.0 + (st.step as f64 - 1.0) * o.lr_decay);
-        let neg_clr = T::cast(-clr);
-        let eps = T::cast(o.eps);
-        let wd = T::cast(o.weight_decay);
-        let decay = o.weight_decay != 0.0;
-        let maximize = o.maximize;
-        Zip::from(out)
-            .and(param)
-            .and(grad)
-            .and(&mut st.sum)
-            .for_each(|o, &p, &g, s| {
-                let g = if maximize { -g } else { g };
-                let g = if decay { g + wd * p } else { g };
-                *s += g * g;
-                let std = s.sqrt() + eps;
-                *o = p + (neg_clr * g) / std;
-            });
+        let hp = AdagradStep {
+            lr: o.lr,
+            lr_decay: o.lr_decay,
+            weight_decay: o.weight_decay,
+            eps: o.eps,
+            maximize: o.maximize,
+            step: st.step,
+        };
+        out.adagrad_step_(param, grad, &mut st.sum, &hp);
     }
 
     fn export(state: &Self::State) -> ParamState {

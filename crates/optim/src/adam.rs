@@ -1,13 +1,12 @@
 //! Adam (with AMSGrad) and AdamW (`torch.optim.Adam`, `torch.optim.AdamW`).
 
 use antorcha_autograd::Var;
-use antorcha_tensor::ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Zip};
-use antorcha_tensor::Float;
+use antorcha_tensor::{AdamStep, Float, Tensor};
 
 use crate::error::{non_negative, unit_interval, Result};
 use crate::optimizer::{
     export_buffer, hyper_bool, hyper_f64, hyper_known, hyper_pair, impl_optimizer, import_buffer,
-    import_optional, known_buffers, lerp, nan_max, Algorithm, Core, GroupOptions, Hyper, Optimizer,
+    import_optional, known_buffers, Algorithm, Core, GroupOptions, Hyper, Optimizer,
     OptimizerState, ParamGroup, ParamState,
 };
 
@@ -265,9 +264,9 @@ impl GroupOptions for AdamWOptions {
 #[derive(Debug, Clone)]
 pub(crate) struct AdamState<T: Float> {
     step: u64,
-    exp_avg: ArrayD<T>,
-    exp_avg_sq: ArrayD<T>,
-    max_exp_avg_sq: Option<ArrayD<T>>,
+    exp_avg: Tensor<T>,
+    exp_avg_sq: Tensor<T>,
+    max_exp_avg_sq: Option<Tensor<T>>,
 }
 
 #[derive(Debug, Clone)]
@@ -283,9 +282,9 @@ impl<T: Float> Algorithm<T> for AdamWAlgo {
 
     fn update(
         o: &AdamWOptions,
-        param: &ArrayViewD<'_, T>,
-        grad: &ArrayViewD<'_, T>,
-        out: &mut ArrayViewMutD<'_, T>,
+        param: &Tensor<T>,
+        grad: &Tensor<T>,
+        out: &mut Tensor<T>,
         state: &mut Option<Self::State>,
     ) {
         <AdamAlgo as Algorithm<T>>::update(&o.to_adam(), param, grad, out, state)
@@ -309,85 +308,33 @@ impl<T: Float> Algorithm<T> for AdamAlgo {
     /// `denom = sqrt(v or max v) / sqrt(1-β2^t) + eps`; `p += (-(lr / (1-β1^t))·m) / denom`.
     fn update(
         o: &AdamOptions,
-        param: &ArrayViewD<'_, T>,
-        grad: &ArrayViewD<'_, T>,
-        out: &mut ArrayViewMutD<'_, T>,
+        param: &Tensor<T>,
+        grad: &Tensor<T>,
+        out: &mut Tensor<T>,
         state: &mut Option<Self::State>,
     ) {
         let st = state.get_or_insert_with(|| AdamState {
             step: 0,
-            exp_avg: ArrayD::zeros(param.raw_dim()),
-            exp_avg_sq: ArrayD::zeros(param.raw_dim()),
+            exp_avg: Tensor::zeros(param.shape()),
+            exp_avg_sq: Tensor::zeros(param.shape()),
             max_exp_avg_sq: None,
         });
         // Saturates where PyTorch's float step stops growing: a loaded `u64::MAX` never wraps to 0.
         st.step = st.step.saturating_add(1);
-        let (beta1, beta2) = o.betas;
-        let step = st.step as f64;
-        // Python floats, as in PyTorch: `beta ** step`, `lr / bc1`, `bc2 ** 0.5`.
-        let bias_correction1 = 1.0 - beta1.powf(step);
-        let bias_correction2 = 1.0 - beta2.powf(step);
-        let neg_step_size = T::cast(-(o.lr / bias_correction1));
-        let bc2_sqrt = T::cast(bias_correction2.sqrt());
-        let eps = T::cast(o.eps);
-        let w1 = T::cast(1.0 - beta1);
-        let b2 = T::cast(beta2);
-        let c2 = T::cast(1.0 - beta2);
-        let wd = T::cast(o.weight_decay);
-        let shrink = T::cast(1.0 - o.lr * o.weight_decay);
-        let decay = o.weight_decay != 0.0;
-        let decoupled = o.decoupled_weight_decay;
-        let maximize = o.maximize;
-        // The gradient after maximize / L2 decay; decoupled decay shrinks `p` first.
-        let prepare = move |g: T, p: &mut T| {
-            let g = if maximize { -g } else { g };
-            if decay {
-                if decoupled {
-                    *p *= shrink;
-                    g
-                } else {
-                    g + wd * *p
-                }
-            } else {
-                g
-            }
+        let hp = AdamStep {
+            lr: o.lr,
+            betas: o.betas,
+            eps: o.eps,
+            weight_decay: o.weight_decay,
+            decoupled_weight_decay: o.decoupled_weight_decay,
+            maximize: o.maximize,
+            step: st.step,
         };
-        let moments = move |g: T, m: &mut T, v: &mut T| {
-            *m = lerp(*m, g, w1);
-            *v = *v * b2 + (c2 * g) * g;
-        };
-        if o.amsgrad {
-            let vmax = st
-                .max_exp_avg_sq
-                .get_or_insert_with(|| ArrayD::zeros(param.raw_dim()));
-            Zip::from(out)
-                .and(param)
-                .and(grad)
-                .and(&mut st.exp_avg)
-                .and(&mut st.exp_avg_sq)
-                .and(vmax)
-                .for_each(|o, &p, &g, m, v, vm| {
-                    let mut p = p;
-                    let g = prepare(g, &mut p);
-                    moments(g, m, v);
-                    *vm = nan_max(*vm, *v);
-                    let denom = vm.sqrt() / bc2_sqrt + eps;
-                    *o = p + (neg_step_size * *m) / denom;
-                });
-        } else {
-            Zip::from(out)
-                .and(param)
-                .and(grad)
-                .and(&mut st.exp_avg)
-                .and(&mut st.exp_avg_sq)
-                .for_each(|o, &p, &g, m, v| {
-                    let mut p = p;
-                    let g = prepare(g, &mut p);
-                    moments(g, m, v);
-                    let denom = v.sqrt() / bc2_sqrt + eps;
-                    *o = p + (neg_step_size * *m) / denom;
-                });
-        }
+        let vmax = o.amsgrad.then(|| {
+            st.max_exp_avg_sq
+                .get_or_insert_with(|| Tensor::zeros(param.shape()))
+        });
+        out.adam_step_(param, grad, &mut st.exp_avg, &mut st.exp_avg_sq, vmax, &hp);
     }
 
     fn export(state: &Self::State) -> ParamState {

@@ -6,7 +6,6 @@ use std::collections::HashSet;
 use std::fmt::Debug;
 
 use antorcha_autograd::{no_grad, Var};
-use antorcha_tensor::ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn};
 use antorcha_tensor::{Float, Tensor};
 
 use crate::error::{OptimError, Result};
@@ -309,12 +308,13 @@ pub(crate) trait Algorithm<T: Float> {
     type State: Clone + Debug;
 
     /// Writes one parameter's updated value into `out` from its value and gradient (all the
-    /// same shape), updating the state in place and creating it on the first call.
+    /// same shape) with one of the tensor crate's fused optimizer kernels, updating the state
+    /// in place and creating it on the first call.
     fn update(
         options: &Self::Options,
-        param: &ArrayViewD<'_, T>,
-        grad: &ArrayViewD<'_, T>,
-        out: &mut ArrayViewMutD<'_, T>,
+        param: &Tensor<T>,
+        grad: &Tensor<T>,
+        out: &mut Tensor<T>,
         state: &mut Option<Self::State>,
     );
 
@@ -326,11 +326,11 @@ pub(crate) trait Algorithm<T: Float> {
 }
 
 /// A buffer's plain form.
-pub(crate) fn export_buffer<T: Float>(name: &str, a: &ArrayD<T>) -> StateBuffer {
+pub(crate) fn export_buffer<T: Float>(name: &str, a: &Tensor<T>) -> StateBuffer {
     StateBuffer {
         name: name.to_string(),
         shape: a.shape().to_vec(),
-        data: a.iter().map(|x| x.as_f64()).collect(),
+        data: a.row_major().iter().map(|x| x.as_f64()).collect(),
     }
 }
 
@@ -339,7 +339,7 @@ pub(crate) fn import_buffer<T: Float>(
     state: &ParamState,
     name: &str,
     shape: &[usize],
-) -> std::result::Result<ArrayD<T>, String> {
+) -> std::result::Result<Tensor<T>, String> {
     let b = find_buffer(state, name).ok_or_else(|| format!("buffer `{name}` is missing"))?;
     import_found::<T>(b, shape)
 }
@@ -349,7 +349,7 @@ pub(crate) fn import_optional<T: Float>(
     state: &ParamState,
     name: &str,
     shape: &[usize],
-) -> std::result::Result<Option<ArrayD<T>>, String> {
+) -> std::result::Result<Option<Tensor<T>>, String> {
     find_buffer(state, name)
         .map(|b| import_found::<T>(b, shape))
         .transpose()
@@ -362,7 +362,7 @@ fn find_buffer<'a>(state: &'a ParamState, name: &str) -> Option<&'a StateBuffer>
 fn import_found<T: Float>(
     b: &StateBuffer,
     shape: &[usize],
-) -> std::result::Result<ArrayD<T>, String> {
+) -> std::result::Result<Tensor<T>, String> {
     if b.shape != shape {
         return Err(format!(
             "buffer `{}` has shape {:?} but its parameter has shape {:?}",
@@ -380,7 +380,7 @@ fn import_found<T: Float>(
         ));
     }
     let data = b.data.iter().map(|&x| T::cast(x)).collect();
-    ArrayD::from_shape_vec(IxDyn(shape), data).map_err(|e| e.to_string())
+    Tensor::try_from_vec(data, shape).map_err(|e| e.to_string())
 }
 
 /// Checks that a saved state holds no buffer other than `known`.
@@ -395,29 +395,6 @@ pub(crate) fn known_buffers(state: &ParamState, known: &[&str]) -> std::result::
             b.name, known
         )),
         None => Ok(()),
-    }
-}
-
-/// PyTorch's `lerp`: `start + w (end - start)` for `|w| < 0.5`, else
-/// `end - (end - start)(1 - w)`, which is exact at both ends.
-#[inline]
-pub(crate) fn lerp<T: Float>(start: T, end: T, weight: T) -> T {
-    if weight.abs() < T::cast(0.5) {
-        start + weight * (end - start)
-    } else {
-        end - (end - start) * (T::one() - weight)
-    }
-}
-
-/// `torch.maximum`: the larger value, NaN if either is NaN.
-#[inline]
-pub(crate) fn nan_max<T: Float>(a: T, b: T) -> T {
-    if a.is_nan() || b.is_nan() {
-        T::nan()
-    } else if a >= b {
-        a
-    } else {
-        b
     }
 }
 
@@ -521,13 +498,7 @@ impl<T: Float, A: Algorithm<T>> Core<T, A> {
                         .filter(|s| s.shape() == t.shape())
                         .and_then(|mut s| s.get_mut().is_some().then_some(s))
                         .unwrap_or_else(|| Tensor::zeros(t.shape()));
-                    A::update(
-                        &group.options,
-                        &t.view(),
-                        &grad.view(),
-                        &mut out.view_mut(),
-                        state,
-                    );
+                    A::update(&group.options, t, &grad, &mut out, state);
                     *spare = Some(std::mem::replace(t, out));
                 })?;
                 if let Some(param) = mismatch {

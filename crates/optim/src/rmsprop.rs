@@ -1,13 +1,12 @@
 //! RMSprop with momentum and centering (`torch.optim.RMSprop`).
 
 use antorcha_autograd::Var;
-use antorcha_tensor::ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Zip};
-use antorcha_tensor::Float;
+use antorcha_tensor::{Float, RmspropStep, Tensor};
 
 use crate::error::{non_negative, Result};
 use crate::optimizer::{
     export_buffer, hyper_bool, hyper_f64, hyper_known, impl_optimizer, import_buffer,
-    import_optional, known_buffers, lerp, Algorithm, Core, GroupOptions, Hyper, Optimizer,
+    import_optional, known_buffers, Algorithm, Core, GroupOptions, Hyper, Optimizer,
     OptimizerState, ParamGroup, ParamState,
 };
 
@@ -150,9 +149,9 @@ impl GroupOptions for RmspropOptions {
 #[derive(Debug, Clone)]
 pub(crate) struct RmspropState<T: Float> {
     step: u64,
-    square_avg: ArrayD<T>,
-    momentum_buffer: Option<ArrayD<T>>,
-    grad_avg: Option<ArrayD<T>>,
+    square_avg: Tensor<T>,
+    momentum_buffer: Option<Tensor<T>>,
+    grad_avg: Option<Tensor<T>>,
 }
 
 #[derive(Debug, Clone)]
@@ -168,105 +167,32 @@ impl<T: Float> Algorithm<T> for RmspropAlgo {
     /// `buf = buf·m + g/avg`, `p += (-lr)·buf`; else `p += ((-lr)·g)/avg`.
     fn update(
         o: &RmspropOptions,
-        param: &ArrayViewD<'_, T>,
-        grad: &ArrayViewD<'_, T>,
-        out: &mut ArrayViewMutD<'_, T>,
+        param: &Tensor<T>,
+        grad: &Tensor<T>,
+        out: &mut Tensor<T>,
         state: &mut Option<Self::State>,
     ) {
-        let dim = param.raw_dim();
         let st = state.get_or_insert_with(|| RmspropState {
             step: 0,
-            square_avg: ArrayD::zeros(dim.clone()),
+            square_avg: Tensor::zeros(param.shape()),
             momentum_buffer: None,
             grad_avg: None,
         });
         // Saturates where PyTorch's float step stops growing: a loaded `u64::MAX` never wraps to 0.
         st.step = st.step.saturating_add(1);
-        let neg_lr = T::cast(-o.lr);
-        let alpha = T::cast(o.alpha);
-        let one_minus_alpha = T::cast(1.0 - o.alpha);
-        let eps = T::cast(o.eps);
-        let wd = T::cast(o.weight_decay);
-        let decay = o.weight_decay != 0.0;
-        let maximize = o.maximize;
-        let momentum = T::cast(o.momentum);
-        let square = move |g: T, p: T, sq: &mut T| {
-            let g = if maximize { -g } else { g };
-            let g = if decay { g + wd * p } else { g };
-            *sq = *sq * alpha + (one_minus_alpha * g) * g;
-            g
+        let hp = RmspropStep {
+            lr: o.lr,
+            alpha: o.alpha,
+            eps: o.eps,
+            weight_decay: o.weight_decay,
+            momentum: o.momentum,
+            maximize: o.maximize,
         };
         // PyTorch keeps these buffers only when the option is on; they start at zero.
-        let grad_avg = if o.centered {
-            Some(
-                st.grad_avg
-                    .get_or_insert_with(|| ArrayD::zeros(dim.clone())),
-            )
-        } else {
-            None
-        };
-        let buf = if o.momentum > 0.0 {
-            Some(
-                st.momentum_buffer
-                    .get_or_insert_with(|| ArrayD::zeros(dim.clone())),
-            )
-        } else {
-            None
-        };
-        let avg_of = move |sq: T, ga: Option<&mut T>, g: T| {
-            let avg = match ga {
-                Some(ga) => {
-                    *ga = lerp(*ga, g, one_minus_alpha);
-                    (sq + -(*ga * *ga)).sqrt()
-                }
-                None => sq.sqrt(),
-            };
-            avg + eps
-        };
-        match (grad_avg, buf) {
-            (Some(ga), Some(buf)) => Zip::from(out)
-                .and(param)
-                .and(grad)
-                .and(&mut st.square_avg)
-                .and(ga)
-                .and(buf)
-                .for_each(|o, &p, &g, sq, ga, b| {
-                    let g = square(g, p, sq);
-                    let avg = avg_of(*sq, Some(ga), g);
-                    *b = *b * momentum + g / avg;
-                    *o = p + neg_lr * *b;
-                }),
-            (Some(ga), None) => Zip::from(out)
-                .and(param)
-                .and(grad)
-                .and(&mut st.square_avg)
-                .and(ga)
-                .for_each(|o, &p, &g, sq, ga| {
-                    let g = square(g, p, sq);
-                    let avg = avg_of(*sq, Some(ga), g);
-                    *o = p + (neg_lr * g) / avg;
-                }),
-            (None, Some(buf)) => Zip::from(out)
-                .and(param)
-                .and(grad)
-                .and(&mut st.square_avg)
-                .and(buf)
-                .for_each(|o, &p, &g, sq, b| {
-                    let g = square(g, p, sq);
-                    let avg = avg_of(*sq, None, g);
-                    *b = *b * momentum + g / avg;
-                    *o = p + neg_lr * *b;
-                }),
-            (None, None) => Zip::from(out)
-                .and(param)
-                .and(grad)
-                .and(&mut st.square_avg)
-                .for_each(|o, &p, &g, sq| {
-                    let g = square(g, p, sq);
-                    let avg = avg_of(*sq, None, g);
-                    *o = p + (neg_lr * g) / avg;
-                }),
-        }
+        let zeros = || Tensor::zeros(param.shape());
+        let grad_avg = o.centered.then(|| st.grad_avg.get_or_insert_with(zeros));
+        let buf = (o.momentum > 0.0).then(|| st.momentum_buffer.get_or_insert_with(zeros));
+        out.rmsprop_step_(param, grad, &mut st.square_avg, grad_avg, buf, &hp);
     }
 
     fn export(state: &Self::State) -> ParamState {

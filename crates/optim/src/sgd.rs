@@ -2,8 +2,7 @@
 //! (`torch.optim.SGD`).
 
 use antorcha_autograd::Var;
-use antorcha_tensor::ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Zip};
-use antorcha_tensor::Float;
+use antorcha_tensor::{Float, SgdStep, Tensor};
 
 use crate::error::{non_negative, OptimError, Result};
 use crate::optimizer::{
@@ -143,7 +142,7 @@ impl GroupOptions for SgdOptions {
 /// SGD's per-parameter state: the momentum buffer (only when momentum is on).
 #[derive(Debug, Clone)]
 pub(crate) struct SgdState<T: Float> {
-    momentum_buffer: ArrayD<T>,
+    momentum_buffer: Tensor<T>,
 }
 
 #[derive(Debug, Clone)]
@@ -153,44 +152,25 @@ impl<T: Float> Algorithm<T> for SgdAlgo {
     type Options = SgdOptions;
     type State = SgdState<T>;
 
-    /// PyTorch's `_single_tensor_sgd`, element by element, in the same operation order:
-    /// `g = ±grad (+ wd·p)`; `buf = g` on the first step, else `buf·m + (1-d)·g`;
-    /// `g = g + m·buf` (Nesterov) or `buf`; `p = p + (-lr)·g`.
+    /// PyTorch's `_single_tensor_sgd` as one fused kernel ([`Tensor::sgd_step_`]).
     fn update(
         o: &SgdOptions,
-        param: &ArrayViewD<'_, T>,
-        grad: &ArrayViewD<'_, T>,
-        out: &mut ArrayViewMutD<'_, T>,
+        param: &Tensor<T>,
+        grad: &Tensor<T>,
+        out: &mut Tensor<T>,
         state: &mut Option<Self::State>,
     ) {
-        let c = Consts {
-            neg_lr: T::cast(-o.lr),
-            wd: T::cast(o.weight_decay),
-            m: T::cast(o.momentum),
-            keep: T::cast(1.0 - o.dampening),
+        let hp = SgdStep {
+            lr: o.lr,
+            momentum: o.momentum,
+            dampening: o.dampening,
+            weight_decay: o.weight_decay,
+            nesterov: o.nesterov,
+            maximize: o.maximize,
         };
-        let decay = o.weight_decay != 0.0;
-        if o.momentum == 0.0 {
-            match (o.maximize, decay) {
-                (false, false) => plain::<T, false, false>(c, param, grad, out),
-                (false, true) => plain::<T, false, true>(c, param, grad, out),
-                (true, false) => plain::<T, true, false>(c, param, grad, out),
-                (true, true) => plain::<T, true, true>(c, param, grad, out),
-            }
-            return;
-        }
-        let first = state.is_none();
-        let st = state.get_or_insert_with(|| SgdState {
-            momentum_buffer: ArrayD::zeros(param.raw_dim()),
-        });
-        let buf = &mut st.momentum_buffer;
-        let n = o.nesterov;
-        match (o.maximize, decay) {
-            (false, false) => momentum::<T, false, false>(c, param, grad, buf, out, first, n),
-            (false, true) => momentum::<T, false, true>(c, param, grad, buf, out, first, n),
-            (true, false) => momentum::<T, true, false>(c, param, grad, buf, out, first, n),
-            (true, true) => momentum::<T, true, true>(c, param, grad, buf, out, first, n),
-        }
+        let mut buf = state.take().map(|s| s.momentum_buffer);
+        out.sgd_step_(param, grad, &mut buf, &hp);
+        *state = buf.map(|momentum_buffer| SgdState { momentum_buffer });
     }
 
     fn export(state: &Self::State) -> ParamState {
@@ -205,159 +185,6 @@ impl<T: Float> Algorithm<T> for SgdAlgo {
         Ok(SgdState {
             momentum_buffer: import_buffer(state, "momentum_buffer", shape)?,
         })
-    }
-}
-
-/// The update's constants in the parameter's float type.
-#[derive(Clone, Copy)]
-struct Consts<T> {
-    neg_lr: T,
-    wd: T,
-    m: T,
-    keep: T,
-}
-
-/// `±g (+ wd·p)`: the gradient as the update sees it (flags as const generics, so that each
-/// combination is its own branch-free, vectorisable loop).
-#[inline(always)]
-fn direction<T: Float, const MAXIMIZE: bool, const DECAY: bool>(c: Consts<T>, g: T, p: T) -> T {
-    let g = if MAXIMIZE { -g } else { g };
-    if DECAY {
-        g + c.wd * p
-    } else {
-        g
-    }
-}
-
-/// Parameters at least this long are updated in two halves on both cores.
-const PAR_MIN_ELEMS: usize = 1 << 15;
-
-/// The loop of [`apply2`]: a function of its own so that its slice arguments are known not to
-/// alias (the loop vectorises). It is bound by memory bandwidth (an AVX-512 build of it was
-/// measured no faster on W2's 200k-element weight).
-#[inline(never)]
-fn loop2<T: Float, F: Fn(T, T) -> T>(out: &mut [T], p: &[T], g: &[T], f: &F) {
-    for ((o, &p), &g) in out.iter_mut().zip(p).zip(g) {
-        *o = f(p, g)
-    }
-}
-
-/// The loop of [`apply3`], likewise.
-#[inline(never)]
-fn loop3<T: Float, F: Fn(T, T, &mut T) -> T>(out: &mut [T], p: &[T], g: &[T], b: &mut [T], f: &F) {
-    for (((o, &p), &g), b) in out.iter_mut().zip(p).zip(g).zip(b.iter_mut()) {
-        *o = f(p, g, b)
-    }
-}
-
-/// `out = f(param, grad)` element by element: a flat slice loop when all are contiguous
-/// (split in two halves across threads for large parameters), else an ndarray `Zip`.
-#[inline(always)]
-fn apply2<T: Float>(
-    param: &ArrayViewD<'_, T>,
-    grad: &ArrayViewD<'_, T>,
-    out: &mut ArrayViewMutD<'_, T>,
-    f: impl Fn(T, T) -> T + Sync,
-) {
-    if let (Some(o), Some(p), Some(g)) = (out.as_slice_mut(), param.as_slice(), grad.as_slice()) {
-        let run = |o: &mut [T], p: &[T], g: &[T]| loop2(o, p, g, &f);
-        if o.len() >= PAR_MIN_ELEMS {
-            let h = o.len() / 2;
-            let (o0, o1) = o.split_at_mut(h);
-            let (p0, p1) = p.split_at(h);
-            let (g0, g1) = g.split_at(h);
-            antorcha_tensor::join(|| run(o0, p0, g0), || run(o1, p1, g1));
-        } else {
-            run(o, p, g);
-        }
-        return;
-    }
-    Zip::from(out)
-        .and(param)
-        .and(grad)
-        .for_each(|o, &p, &g| *o = f(p, g));
-}
-
-/// As [`apply2`] with the momentum buffer as a fourth operand, updated in place.
-#[inline(always)]
-fn apply3<T: Float>(
-    param: &ArrayViewD<'_, T>,
-    grad: &ArrayViewD<'_, T>,
-    buf: &mut ArrayD<T>,
-    out: &mut ArrayViewMutD<'_, T>,
-    f: impl Fn(T, T, &mut T) -> T + Sync,
-) {
-    if let (Some(o), Some(p), Some(g), Some(b)) = (
-        out.as_slice_mut(),
-        param.as_slice(),
-        grad.as_slice(),
-        buf.as_slice_mut(),
-    ) {
-        let run = |o: &mut [T], p: &[T], g: &[T], b: &mut [T]| loop3(o, p, g, b, &f);
-        if o.len() >= PAR_MIN_ELEMS {
-            let h = o.len() / 2;
-            let (o0, o1) = o.split_at_mut(h);
-            let (p0, p1) = p.split_at(h);
-            let (g0, g1) = g.split_at(h);
-            let (b0, b1) = b.split_at_mut(h);
-            antorcha_tensor::join(|| run(o0, p0, g0, b0), || run(o1, p1, g1, b1));
-        } else {
-            run(o, p, g, b);
-        }
-        return;
-    }
-    Zip::from(out)
-        .and(param)
-        .and(grad)
-        .and(buf)
-        .for_each(|o, &p, &g, b| *o = f(p, g, b));
-}
-
-/// Plain SGD: `p = p + (-lr)·d`.
-fn plain<T: Float, const MAXIMIZE: bool, const DECAY: bool>(
-    c: Consts<T>,
-    param: &ArrayViewD<'_, T>,
-    grad: &ArrayViewD<'_, T>,
-    out: &mut ArrayViewMutD<'_, T>,
-) {
-    apply2(param, grad, out, move |p, g| {
-        let d = direction::<T, MAXIMIZE, DECAY>(c, g, p);
-        p + c.neg_lr * d
-    });
-}
-
-/// SGD with momentum: `buf = d` on the first step, else `buf·m + (1-dampening)·d`; then
-/// `p = p + (-lr)·(d + m·buf)` (Nesterov) or `p + (-lr)·buf`.
-fn momentum<T: Float, const MAXIMIZE: bool, const DECAY: bool>(
-    c: Consts<T>,
-    param: &ArrayViewD<'_, T>,
-    grad: &ArrayViewD<'_, T>,
-    buf: &mut ArrayD<T>,
-    out: &mut ArrayViewMutD<'_, T>,
-    first: bool,
-    nesterov: bool,
-) {
-    let dir = move |g, p| direction::<T, MAXIMIZE, DECAY>(c, g, p);
-    match (first, nesterov) {
-        (true, false) => apply3(param, grad, buf, out, move |p, g, b| {
-            *b = dir(g, p);
-            p + c.neg_lr * *b
-        }),
-        (true, true) => apply3(param, grad, buf, out, move |p, g, b| {
-            let d = dir(g, p);
-            *b = d;
-            p + c.neg_lr * (d + c.m * *b)
-        }),
-        (false, false) => apply3(param, grad, buf, out, move |p, g, b| {
-            let d = dir(g, p);
-            *b = *b * c.m + c.keep * d;
-            p + c.neg_lr * *b
-        }),
-        (false, true) => apply3(param, grad, buf, out, move |p, g, b| {
-            let d = dir(g, p);
-            *b = *b * c.m + c.keep * d;
-            p + c.neg_lr * (d + c.m * *b)
-        }),
     }
 }
 

@@ -117,7 +117,7 @@ impl<T: Float> Tensor<T> {
     /// If `other` does not broadcast to `self`'s shape.
     #[track_caller]
     pub fn zip_apply_(&mut self, other: &Tensor<T>, f: impl Fn(T, T) -> T) {
-        if self.get_mut().is_none() && other.shape() == self.shape() {
+        if self.get_mut().is_none() && crate::layout::same_shape(other.shape(), self.shape()) {
             // Shared or strided: one pass into a new buffer rather than a copy, then a pass.
             *self = ok(zip_map_same("zip_apply_", self, other, f));
             return;

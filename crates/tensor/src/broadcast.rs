@@ -1,10 +1,10 @@
 //! NumPy/PyTorch broadcasting: the result shape of two shapes, and elementwise zips over it.
 
-use ndarray::{ArrayD, ArrayViewMutD, IxDyn, Zip};
+use ndarray::{ArrayViewMutD, IxDyn, Zip};
 
 use crate::element::Element;
 use crate::error::{Result, TensorError};
-use crate::layout::Run;
+use crate::layout::{same_shape, Run};
 use crate::tensor::Tensor;
 
 /// The shape two shapes broadcast to (aligned at the right; a size 1 stretches), or an error
@@ -60,9 +60,7 @@ pub(crate) fn zip_map<A: Element, B: Element, U: Element>(
                 .zip(ys)
                 .map(|(x, y)| f(x.clone(), y.clone()))
                 .collect();
-            return Ok(Tensor::from_array(
-                ArrayD::from_shape_vec(av.raw_dim(), data).expect("same length"),
-            ));
+            return Ok(Tensor::from_contiguous(data, a.shape()));
         }
         return Ok(Tensor::from_array(
             Zip::from(av)
@@ -100,7 +98,7 @@ pub(crate) fn zip_map_same<T: Element>(
     b: &Tensor<T>,
     f: impl Fn(T, T) -> T,
 ) -> Result<Tensor<T>> {
-    if a.shape() == b.shape() {
+    if same_shape(a.shape(), b.shape()) {
         match (a.as_slice(), b.as_slice()) {
             (Some(xs), Some(ys)) => {
                 let data = xs
@@ -108,21 +106,26 @@ pub(crate) fn zip_map_same<T: Element>(
                     .zip(ys)
                     .map(|(x, y)| f(x.clone(), y.clone()))
                     .collect();
-                return Ok(Tensor::from_contiguous(data, a.raw_dim()));
+                return Ok(Tensor::from_contiguous(data, a.shape()));
             }
             (None, Some(ys)) => {
-                // A strided `a` (an expanded gradient, a transpose) against a row-major `b`.
+                // A strided `a` (an expanded gradient, a transpose) against a row-major `b`:
+                // each run of `a` against the matching stretch of `b`.
                 let mut data = Vec::with_capacity(ys.len());
-                let mut ys = ys.iter();
-                let mut push =
-                    |x: &T| data.push(f(x.clone(), ys.next().expect("same size").clone()));
-                let walked = a.for_each_run(|run| match run {
-                    Run::Slice(xs) => xs.iter().for_each(&mut push),
-                    Run::Repeat(x, n) => (0..n).for_each(|_| push(x)),
-                    Run::Step(xs, step) => xs.iter().step_by(step).for_each(&mut push),
+                let mut rest = ys;
+                let f = &f;
+                let walked = a.for_each_run(|run| {
+                    let (yc, tail) = rest.split_at(run.len());
+                    rest = tail;
+                    let g = |(x, y): (&T, &T)| f(x.clone(), y.clone());
+                    match run {
+                        Run::Slice(xs) => data.extend(xs.iter().zip(yc).map(g)),
+                        Run::Repeat(x, _) => data.extend(yc.iter().map(|y| g((x, y)))),
+                        Run::Step(xs, step) => data.extend(xs.iter().step_by(step).zip(yc).map(g)),
+                    }
                 });
                 if walked {
-                    return Ok(Tensor::from_contiguous(data, a.raw_dim()));
+                    return Ok(Tensor::from_contiguous(data, a.shape()));
                 }
             }
             _ => {}
@@ -151,8 +154,12 @@ pub(crate) fn zip_inplace<T: Element, B: Element>(
     b: &Tensor<B>,
     f: impl Fn(&mut T, B),
 ) -> Result<()> {
-    let out = broadcast_shapes(op, a.shape(), b.shape())?;
-    if out != a.shape() {
+    let out = if same_shape(a.shape(), b.shape()) {
+        None
+    } else {
+        Some(broadcast_shapes(op, a.shape(), b.shape())?).filter(|out| out != a.shape())
+    };
+    if let Some(out) = out {
         return Err(TensorError::ShapeMismatch {
             op,
             lhs: a.shape().to_vec(),
@@ -163,18 +170,21 @@ pub(crate) fn zip_inplace<T: Element, B: Element>(
             hint: None,
         });
     }
-    let shape = a.raw_dim();
-    let xs = a.as_slice_mut();
-    match b.as_slice() {
-        Some(ys) if ys.len() == xs.len() => {
-            xs.iter_mut().zip(ys).for_each(|(x, y)| f(x, y.clone()));
-        }
-        _ => {
-            let target = ArrayViewMutD::from_shape(shape.clone(), xs).expect("row-major");
-            let bv = b.view();
-            let bb = bv.broadcast(shape).expect("shape checked");
-            Zip::from(target).and(&bb).for_each(|x, y| f(x, y.clone()));
-        }
+    if let Some(ys) = b.as_slice().filter(|ys| ys.len() == a.numel()) {
+        // Same number of elements: the same row-major order (the shapes differ by 1s at most).
+        a.as_slice_mut()
+            .iter_mut()
+            .zip(ys)
+            .for_each(|(x, y)| f(x, y.clone()));
+    } else if b.numel() == 1 {
+        let y = b.row_major()[0].clone();
+        a.as_slice_mut().iter_mut().for_each(|x| f(x, y.clone()));
+    } else {
+        let shape = a.raw_dim();
+        let target = ArrayViewMutD::from_shape(shape.clone(), a.as_slice_mut()).expect("row-major");
+        let bv = b.view();
+        let bb = bv.broadcast(shape).expect("shape checked");
+        Zip::from(target).and(&bb).for_each(|x, y| f(x, y.clone()));
     }
     Ok(())
 }

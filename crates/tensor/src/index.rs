@@ -11,7 +11,6 @@ use crate::error::{ok, Result, TensorError};
 use crate::index_arg::IndexArg;
 use crate::shape::{from_row_major, split_at_dim, standard_strides};
 use crate::tensor::Tensor;
-use ndarray::IxDyn;
 
 /// Rows `start, start + step, …` (`count` of them) of a dimension.
 #[derive(Clone, Copy, Debug)]
@@ -178,7 +177,7 @@ impl<T: Element> Tensor<T> {
         if rows.count == self.shape()[d] && rows.step == 1 {
             return self.clone();
         }
-        let (mut shape, mut strides) = (self.raw_dim(), IxDyn(self.strides()));
+        let (mut shape, mut strides) = (self.shape().to_vec(), self.strides().to_vec());
         let offset = if rows.count == 0 {
             self.storage_offset()
         } else {
@@ -186,7 +185,7 @@ impl<T: Element> Tensor<T> {
         };
         shape[d] = rows.count;
         strides[d] *= rows.step;
-        self.with_layout(shape, strides, offset)
+        self.with_layout(&shape, &strides, offset)
     }
 
     /// The `length` elements of dimension `dim` from `start` (negative counts from the end),
@@ -306,7 +305,7 @@ impl<T: Element> Tensor<T> {
         let (mut shape, mut strides) = (self.shape().to_vec(), self.strides().to_vec());
         shape.remove(d);
         strides.remove(d);
-        Ok(self.with_layout(IxDyn(&shape), IxDyn(&strides), offset))
+        Ok(self.with_layout(&shape, &strides, offset))
     }
 
     fn select_index(&self, op: &'static str, dim: isize, index: isize) -> Result<(usize, usize)> {

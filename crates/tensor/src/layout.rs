@@ -1,30 +1,146 @@
 //! Layout arithmetic shared by every op: row-major strides, contiguity, checked sizes, and the
 //! strides a reshape can keep without copying (PyTorch's `computeStride`).
 
-use ndarray::{Dimension, IxDyn};
-
 use crate::error::{Result, TensorError};
 
-/// Row-major strides (in elements) of `shape`.
+/// A tensor's shape and strides (in elements), kept together: inline for up to two dims (a
+/// 40-byte value, no allocation), shared on the heap beyond (a clone bumps a count). Whether
+/// they are row-major is worked out once, when they are made, so the contiguous fast paths
+/// cost a load.
+#[derive(Clone)]
+pub(crate) enum Dims {
+    Inline {
+        ndim: u8,
+        contiguous: bool,
+        /// The shape, then the strides.
+        buf: [usize; 4],
+    },
+    Heap {
+        contiguous: bool,
+        /// The shape, then the strides.
+        buf: std::sync::Arc<[usize]>,
+    },
+}
+
+impl Dims {
+    /// `shape` with `strides`.
+    #[inline]
+    pub(crate) fn new(shape: &[usize], strides: &[usize]) -> Self {
+        debug_assert_eq!(shape.len(), strides.len());
+        let contiguous = is_standard(shape, strides);
+        let n = shape.len();
+        if n <= 2 {
+            let mut buf = [0; 4];
+            buf[..n].copy_from_slice(shape);
+            buf[n..2 * n].copy_from_slice(strides);
+            Dims::Inline {
+                ndim: n as u8,
+                contiguous,
+                buf,
+            }
+        } else {
+            Dims::Heap {
+                contiguous,
+                buf: shape.iter().chain(strides).copied().collect(),
+            }
+        }
+    }
+
+    /// `shape` laid out row-major.
+    #[inline]
+    pub(crate) fn row_major(shape: &[usize]) -> Self {
+        let n = shape.len();
+        match n {
+            0 => Dims::Inline {
+                ndim: 0,
+                contiguous: true,
+                buf: [0; 4],
+            },
+            1 => Dims::Inline {
+                ndim: 1,
+                contiguous: true,
+                buf: [shape[0], 1, 0, 0],
+            },
+            2 => Dims::Inline {
+                ndim: 2,
+                contiguous: true,
+                buf: [shape[0], shape[1], shape[1], 1],
+            },
+            _ => {
+                let mut buf = vec![0; 2 * n];
+                buf[..n].copy_from_slice(shape);
+                standard_strides(shape, &mut buf[n..]);
+                Dims::Heap {
+                    contiguous: true,
+                    buf: buf.into(),
+                }
+            }
+        }
+    }
+
+    /// The size of each dimension.
+    #[inline]
+    pub(crate) fn shape(&self) -> &[usize] {
+        match self {
+            Dims::Inline { ndim, buf, .. } => &buf[..*ndim as usize],
+            Dims::Heap { buf, .. } => &buf[..buf.len() / 2],
+        }
+    }
+
+    /// The stride of each dimension.
+    #[inline]
+    pub(crate) fn strides(&self) -> &[usize] {
+        match self {
+            Dims::Inline { ndim, buf, .. } => &buf[*ndim as usize..2 * *ndim as usize],
+            Dims::Heap { buf, .. } => &buf[buf.len() / 2..],
+        }
+    }
+
+    /// The number of elements.
+    #[inline]
+    pub(crate) fn numel(&self) -> usize {
+        match self {
+            Dims::Inline { ndim: 0, .. } => 1,
+            Dims::Inline { ndim: 1, buf, .. } => buf[0],
+            Dims::Inline { ndim: _, buf, .. } => buf[0] * buf[1],
+            Dims::Heap { .. } => self.shape().iter().product(),
+        }
+    }
+
+    /// Whether the strides are row-major (PyTorch's `is_contiguous`).
+    #[inline]
+    pub(crate) fn is_contiguous(&self) -> bool {
+        match self {
+            Dims::Inline { contiguous, .. } | Dims::Heap { contiguous, .. } => *contiguous,
+        }
+    }
+}
+
+/// `a == b` for two shapes, compared in place (slice equality calls `memcmp`, a cost on the
+/// small-op path; shapes are short).
 #[inline]
-pub(crate) fn standard_strides(shape: &IxDyn) -> IxDyn {
-    let mut strides = shape.clone();
+pub(crate) fn same_shape(a: &[usize], b: &[usize]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+/// Writes the row-major strides (in elements) of `shape` into `out`.
+#[inline]
+pub(crate) fn standard_strides(shape: &[usize], out: &mut [usize]) {
     let mut acc = 1usize;
-    for (s, &n) in strides.slice_mut().iter_mut().zip(shape.slice()).rev() {
+    for (s, &n) in out.iter_mut().zip(shape).rev() {
         *s = acc;
         acc = acc.wrapping_mul(n);
     }
-    strides
 }
 
 /// Whether `strides` lay `shape` out in row-major order (strides of size-1 dimensions do not
 /// matter, as in PyTorch's `is_contiguous`).
 #[inline]
-pub(crate) fn is_standard(shape: &IxDyn, strides: &IxDyn) -> bool {
+pub(crate) fn is_standard(shape: &[usize], strides: &[usize]) -> bool {
     let mut expected = 1usize;
-    for (&n, &s) in shape.slice().iter().zip(strides.slice()).rev() {
+    for (&n, &s) in shape.iter().zip(strides).rev() {
         if n != 1 && s != expected {
-            return n == 0 || shape.slice().contains(&0);
+            return n == 0 || shape.contains(&0);
         }
         expected *= n;
     }
@@ -68,24 +184,28 @@ pub(crate) fn try_vec<T>(op: &'static str, shape: &[usize], n: usize) -> Result<
 /// elements in the same row-major order, or `None` when no strides can (a copy is needed).
 /// PyTorch's `computeStride`: each run of old dimensions that are contiguous with one another
 /// may be split or merged freely.
-pub(crate) fn view_strides(shape: &[usize], strides: &[usize], new: &[usize]) -> Option<IxDyn> {
+pub(crate) fn view_strides(
+    shape: &[usize],
+    strides: &[usize],
+    new: &[usize],
+) -> Option<Vec<usize>> {
     if shape.is_empty() {
-        return Some(IxDyn(&vec![1; new.len()]));
+        return Some(vec![1; new.len()]);
     }
     let numel: usize = shape.iter().product();
     if numel == 0 {
         if shape == new {
-            return Some(IxDyn(strides));
+            return Some(strides.to_vec());
         }
-        let mut out = IxDyn(&vec![1; new.len()]);
-        let out_s = out.slice_mut();
+        let mut out = vec![1; new.len()];
+        let out_s = &mut out[..];
         for d in (0..new.len().saturating_sub(1)).rev() {
             out_s[d] = new[d + 1].max(1) * out_s[d + 1];
         }
         return Some(out);
     }
-    let mut out = IxDyn(&vec![0; new.len()]);
-    let out_s = out.slice_mut();
+    let mut out = vec![0; new.len()];
+    let out_s = &mut out[..];
     // Walk the old dimensions from the right, one contiguous chunk at a time.
     let mut view_d = new.len() as isize - 1;
     let mut chunk_base_stride = *strides.last().unwrap_or(&1);
@@ -120,16 +240,11 @@ pub(crate) fn view_strides(shape: &[usize], strides: &[usize], new: &[usize]) ->
 
 /// The offset (in elements) of the last element reachable through `shape`/`strides`, past
 /// `offset`: a view op's bounds check against the storage length.
-pub(crate) fn max_offset(shape: &IxDyn, strides: &IxDyn) -> usize {
-    if shape.size() == 0 {
+pub(crate) fn max_offset(shape: &[usize], strides: &[usize]) -> usize {
+    if shape.contains(&0) {
         return 0;
     }
-    shape
-        .slice()
-        .iter()
-        .zip(strides.slice())
-        .map(|(&n, &s)| (n - 1) * s)
-        .sum()
+    shape.iter().zip(strides).map(|(&n, &s)| (n - 1) * s).sum()
 }
 
 /// Most dims a layout walked by [`for_each_run`] keeps after merging (more falls back to ndarray).
@@ -143,6 +258,18 @@ pub(crate) enum Run<'a, T> {
     Repeat(&'a T, usize),
     /// Every `step`-th element of the slice, from its first (the slice ends on the last).
     Step(&'a [T], usize),
+}
+
+impl<T> Run<'_, T> {
+    /// The number of elements in the run.
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Run::Slice(xs) => xs.len(),
+            Run::Repeat(_, n) => *n,
+            Run::Step(xs, step) => (xs.len() - 1) / step + 1,
+        }
+    }
 }
 
 /// Calls `f` on the runs of a strided layout over `data`, in row-major order. Dims of size 1
@@ -212,14 +339,35 @@ mod tests {
 
     #[test]
     fn standard_strides_and_contiguity() {
-        let s = IxDyn(&[2, 3, 4]);
-        assert_eq!(standard_strides(&s).slice(), &[12, 4, 1]);
-        assert!(is_standard(&s, &IxDyn(&[12, 4, 1])));
-        assert!(!is_standard(&s, &IxDyn(&[1, 2, 6])));
+        let s = [2, 3, 4];
+        let mut st = [0; 3];
+        standard_strides(&s, &mut st);
+        assert_eq!(st, [12, 4, 1]);
+        assert!(is_standard(&s, &[12, 4, 1]));
+        assert!(!is_standard(&s, &[1, 2, 6]));
         // Size-1 dims and empty tensors are contiguous whatever their strides.
-        assert!(is_standard(&IxDyn(&[1, 3]), &IxDyn(&[99, 1])));
-        assert!(is_standard(&IxDyn(&[0, 3]), &IxDyn(&[7, 7])));
-        assert_eq!(standard_strides(&IxDyn(&[])).slice(), &[] as &[usize]);
+        assert!(is_standard(&[1, 3], &[99, 1]));
+        assert!(is_standard(&[0, 3], &[7, 7]));
+        // Dims agree with these, inline or on the heap, whichever way they are made.
+        for shape in [&[][..], &[5], &[2, 3], &[2, 3, 4], &[1, 2, 3, 4, 5]] {
+            let mut st = vec![0; shape.len()];
+            standard_strides(shape, &mut st);
+            for d in [Dims::row_major(shape), Dims::new(shape, &st)] {
+                assert_eq!((d.shape(), d.strides()), (shape, &st[..]));
+                assert_eq!(d.numel(), shape.iter().product::<usize>());
+                assert!(d.is_contiguous());
+            }
+        }
+        let t = Dims::new(&[3, 2], &[1, 3]);
+        assert_eq!(
+            (t.shape(), t.strides(), t.is_contiguous()),
+            (&[3, 2][..], &[1, 3][..], false)
+        );
+        let t = Dims::new(&[2, 3, 4], &[1, 2, 6]);
+        assert_eq!(
+            (t.shape(), t.strides(), t.is_contiguous()),
+            (&[2, 3, 4][..], &[1, 2, 6][..], false)
+        );
     }
 
     #[test]
@@ -237,26 +385,22 @@ mod tests {
     fn view_strides_follow_pytorch() {
         // Contiguous: any reshape is a view.
         assert_eq!(
-            view_strides(&[2, 3, 4], &[12, 4, 1], &[6, 4])
-                .unwrap()
-                .slice(),
-            &[4, 1]
+            view_strides(&[2, 3, 4], &[12, 4, 1], &[6, 4]).unwrap(),
+            [4, 1]
         );
         // A transpose of [3, 4] (strides [1, 4]) cannot be flattened without a copy ...
         assert!(view_strides(&[4, 3], &[1, 4], &[12]).is_none());
         // ... but its dims can be split (torch: x.t().view(2, 2, 3).stride() == (2, 1, 4)).
         assert_eq!(
-            view_strides(&[4, 3], &[1, 4], &[2, 2, 3]).unwrap().slice(),
-            &[2, 1, 4]
+            view_strides(&[4, 3], &[1, 4], &[2, 2, 3]).unwrap(),
+            [2, 1, 4]
         );
         // Expanded dims (stride 0) can be merged with each other.
-        assert_eq!(view_strides(&[2, 3], &[0, 0], &[6]).unwrap().slice(), &[0]);
+        assert_eq!(view_strides(&[2, 3], &[0, 0], &[6]).unwrap(), [0]);
         // Size-1 dims anywhere.
         assert_eq!(
-            view_strides(&[2, 1, 3], &[3, 100, 1], &[1, 6, 1])
-                .unwrap()
-                .slice(),
-            &[6, 1, 1]
+            view_strides(&[2, 1, 3], &[3, 100, 1], &[1, 6, 1]).unwrap(),
+            [6, 1, 1]
         );
     }
 }

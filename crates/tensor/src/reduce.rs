@@ -141,7 +141,12 @@ fn sum_elements<T: Float>(t: &Tensor<T>) -> T {
 }
 
 fn from_shape_vec<U: crate::element::Element>(shape: &[usize], data: Vec<U>) -> Tensor<U> {
-    Tensor::from_array(ArrayD::from_shape_vec(IxDyn(shape), data).expect("length matches shape"))
+    assert_eq!(
+        data.len(),
+        shape.iter().product::<usize>(),
+        "length matches shape"
+    );
+    Tensor::from_contiguous(data, shape)
 }
 
 /// Sums the row-major `data` over the dims whose `keep` is false, giving the keepdim-shaped
@@ -392,7 +397,7 @@ impl<T: Float> Tensor<T> {
     /// `sum_to` returning an error when `shape` does not broadcast to `self`'s shape.
     pub fn try_sum_to(&self, shape: &[usize]) -> Result<Tensor<T>> {
         let own = self.shape();
-        if own == shape {
+        if crate::layout::same_shape(own, shape) {
             return Ok(self.clone());
         }
         let lead = own.len().wrapping_sub(shape.len());
@@ -419,6 +424,13 @@ impl<T: Float> Tensor<T> {
         let keep: Vec<bool> = (0..own.len())
             .map(|i| i >= lead && shape[i - lead] == own[i])
             .collect();
+        if let Some(data) = self.as_slice() {
+            // The keepdim result differs from `shape` only by leading 1s: same row-major data.
+            return Ok(Tensor::from_contiguous(
+                sum_keep_contiguous(data, own, &keep),
+                shape,
+            ));
+        }
         let summed = sum_keep(&self.view(), &keep);
         // The keepdim result differs from `shape` only by leading 1s: same row-major data.
         Ok(Tensor::from_array(
@@ -437,7 +449,7 @@ impl<T: Float> Tensor<T> {
     /// ```
     pub fn mean(&self) -> Tensor<T> {
         let n = T::cast(self.numel() as f64);
-        Tensor::scalar(sum_all(&self.view()) / n)
+        Tensor::scalar(sum_elements(self) / n)
     }
 
     /// The mean over `dim`, like `torch.mean(x, dim, keepdim)` (NaN where `dim` has size 0).

@@ -5,7 +5,7 @@
 //! Only `reshape` of a layout that no strides can show in the new shape copies (as
 //! `torch.reshape` does), and `contiguous` copies a tensor that is not in row-major order.
 
-use ndarray::{ArrayD, Dimension, IxDyn};
+use ndarray::{ArrayD, IxDyn};
 
 use crate::element::Element;
 use crate::error::{ok, Result, TensorError};
@@ -27,7 +27,9 @@ pub(crate) fn split_at_dim(shape: &[usize], d: usize) -> (usize, usize, usize) {
 
 /// Row-major strides (in elements) of a standard-layout array of `shape`.
 pub(crate) fn standard_strides(shape: &[usize]) -> Vec<usize> {
-    layout::standard_strides(&IxDyn(shape)).slice().to_vec()
+    let mut strides = vec![0; shape.len()];
+    layout::standard_strides(shape, &mut strides);
+    strides
 }
 
 /// An array of `shape` from row-major data whose length the caller has made right.
@@ -108,8 +110,8 @@ impl<T: Element> Tensor<T> {
             return Ok(self.clone());
         }
         Ok(match view_strides(self.shape(), self.strides(), &new) {
-            Some(strides) => self.with_layout(IxDyn(&new), strides, self.storage_offset()),
-            None => Tensor::from_contiguous(self.to_vec(), IxDyn(&new)),
+            Some(strides) => self.with_layout(&new, &strides, self.storage_offset()),
+            None => Tensor::from_contiguous(self.to_vec(), &new),
         })
     }
 
@@ -127,7 +129,7 @@ impl<T: Element> Tensor<T> {
                 ),
             )
         })?;
-        Ok(self.with_layout(IxDyn(&new), strides, self.storage_offset()))
+        Ok(self.with_layout(&new, &strides, self.storage_offset()))
     }
 
     /// `reshape` taking the tensor by value (kept for callers that own their tensor; the same
@@ -154,7 +156,7 @@ impl<T: Element> Tensor<T> {
                 strides.push(s);
             }
         }
-        self.with_layout(IxDyn(&shape), IxDyn(&strides), self.storage_offset())
+        self.with_layout(&shape, &strides, self.storage_offset())
     }
 
     /// Removes every dimension of size 1, like `tensor.squeeze()`.
@@ -211,7 +213,7 @@ impl<T: Element> Tensor<T> {
         };
         shape.insert(d, 1);
         strides.insert(d, stride);
-        Ok(self.with_layout(IxDyn(&shape), IxDyn(&strides), self.storage_offset()))
+        Ok(self.with_layout(&shape, &strides, self.storage_offset()))
     }
 
     /// Merges dimensions `start_dim..=end_dim` into one, like `torch.flatten`; a 0-d tensor
@@ -293,7 +295,7 @@ impl<T: Element> Tensor<T> {
             }
         }
         crate::layout::checked_numel("broadcast_to", shape)?;
-        Ok(self.with_layout(IxDyn(shape), IxDyn(&strides), self.storage_offset()))
+        Ok(self.with_layout(shape, &strides, self.storage_offset()))
     }
 
     /// `broadcast_to` with PyTorch's `expand` sizes: `-1` keeps a dimension's size, and new
@@ -367,10 +369,10 @@ impl<T: Element> Tensor<T> {
         if a == b || self.ndim() == 0 {
             return Ok(self.clone());
         }
-        let (mut shape, mut strides) = (self.raw_dim(), IxDyn(self.strides()));
-        shape.slice_mut().swap(a, b);
-        strides.slice_mut().swap(a, b);
-        Ok(self.with_layout(shape, strides, self.storage_offset()))
+        let (mut shape, mut strides) = (self.shape().to_vec(), self.strides().to_vec());
+        shape.swap(a, b);
+        strides.swap(a, b);
+        Ok(self.with_layout(&shape, &strides, self.storage_offset()))
     }
 
     /// The matrix transpose, like `tensor.t()`: 0-d and 1-d tensors come back unchanged, 2-d
@@ -437,7 +439,7 @@ impl<T: Element> Tensor<T> {
         if dims.len() != n {
             return Err(not_permutation());
         }
-        let (mut shape, mut strides) = (self.raw_dim(), self.raw_dim());
+        let (mut shape, mut strides) = (vec![0; n], vec![0; n]);
         let mut seen = vec![false; n];
         for (i, &dim) in dims.iter().enumerate() {
             let d = self.dim_index("permute", dim)?;
@@ -448,7 +450,7 @@ impl<T: Element> Tensor<T> {
             shape[i] = self.shape()[d];
             strides[i] = self.strides()[d];
         }
-        Ok(self.with_layout(shape, strides, self.storage_offset()))
+        Ok(self.with_layout(&shape, &strides, self.storage_offset()))
     }
 
     /// `permute` taking the tensor by value (the same O(1) view).
@@ -471,7 +473,7 @@ impl<T: Element> Tensor<T> {
         if self.is_contiguous() {
             return self.clone();
         }
-        Tensor::from_contiguous(self.to_vec(), self.raw_dim())
+        Tensor::from_contiguous(self.to_vec(), self.shape())
     }
 }
 

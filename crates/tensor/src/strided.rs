@@ -26,7 +26,7 @@ impl<T: Element> Tensor<T> {
         offset: usize,
     ) -> Result<Tensor<T>> {
         self.check_strided("as_strided", size, stride, offset)?;
-        Ok(self.with_layout(IxDyn(size), IxDyn(stride), offset))
+        Ok(self.with_layout(size, stride, offset))
     }
 
     /// Writes `src` (broadcast to `size`) into this tensor's storage at the layout

@@ -10,11 +10,11 @@ use std::borrow::Cow;
 
 use triomphe::Arc;
 
-use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Dimension, IxDyn, ShapeBuilder};
+use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn, ShapeBuilder};
 
 use crate::element::{Element, Float};
 use crate::error::{ok, Result, TensorError};
-use crate::layout::{checked_numel, is_standard, standard_strides, try_vec};
+use crate::layout::{checked_numel, try_vec, Dims};
 
 /// An n-dimensional array of `T` (`f32` by default), like `torch.Tensor` without autograd.
 ///
@@ -29,21 +29,19 @@ use crate::layout::{checked_numel, is_standard, standard_strides, try_vec};
 #[derive(Clone)]
 pub struct Tensor<T: Element = f32> {
     storage: Arc<Vec<T>>,
-    shape: IxDyn,
-    /// Non-negative, in elements; 0 along an expanded dimension.
-    strides: IxDyn,
+    /// The shape and the strides (non-negative, in elements; 0 along an expanded dimension).
+    dims: Dims,
     offset: usize,
 }
 
 impl<T: Element> Tensor<T> {
     /// Row-major data of `shape`, whose length the caller has made right.
     #[inline]
-    pub(crate) fn from_contiguous(data: Vec<T>, shape: IxDyn) -> Self {
-        debug_assert_eq!(data.len(), shape.size());
+    pub(crate) fn from_contiguous(data: Vec<T>, shape: &[usize]) -> Self {
+        debug_assert_eq!(data.len(), shape.iter().product::<usize>());
         Tensor {
-            strides: standard_strides(&shape),
             storage: Arc::new(data),
-            shape,
+            dims: Dims::row_major(shape),
             offset: 0,
         }
     }
@@ -51,18 +49,17 @@ impl<T: Element> Tensor<T> {
     /// A tensor sharing this one's storage with another layout; the caller keeps every
     /// reachable element inside the storage.
     #[inline]
-    pub(crate) fn with_layout(&self, shape: IxDyn, strides: IxDyn, offset: usize) -> Self {
+    pub(crate) fn with_layout(&self, shape: &[usize], strides: &[usize], offset: usize) -> Self {
         // `view` reads through raw pointers, so every layout must stay inside its storage.
         assert!(
-            shape.size() == 0
-                || offset + crate::layout::max_offset(&shape, &strides) < self.storage.len(),
+            shape.contains(&0)
+                || offset + crate::layout::max_offset(shape, strides) < self.storage.len(),
             "layout {shape:?}/{strides:?}+{offset} outside a storage of {}",
             self.storage.len()
         );
         Tensor {
             storage: self.storage.clone(),
-            shape,
-            strides,
+            dims: Dims::new(shape, strides),
             offset,
         }
     }
@@ -70,36 +67,30 @@ impl<T: Element> Tensor<T> {
     /// Wraps an ndarray array without copying it (its layout is kept when its strides are
     /// non-negative).
     pub fn from_array(array: ArrayD<T>) -> Self {
-        let shape = array.raw_dim();
+        let shape = array.shape().to_vec();
+        let n = array.len();
         if array.is_standard_layout() || array.is_empty() {
             let data = if array.is_empty() {
                 Vec::new()
             } else {
                 let (mut data, offset) = array.into_raw_vec_and_offset();
                 let offset = offset.unwrap_or(0);
-                if offset != 0 || data.len() != shape.size() {
+                if offset != 0 || data.len() != n {
                     data.drain(..offset);
-                    data.truncate(shape.size());
+                    data.truncate(n);
                 }
                 data
             };
-            return Self::from_contiguous(data, shape);
+            return Self::from_contiguous(data, &shape);
         }
         if array.strides().iter().any(|&s| s < 0) {
             return Self::from_array(array.as_standard_layout().into_owned());
         }
-        let strides = IxDyn(
-            &array
-                .strides()
-                .iter()
-                .map(|&s| s as usize)
-                .collect::<Vec<_>>(),
-        );
+        let strides: Vec<usize> = array.strides().iter().map(|&s| s as usize).collect();
         let (data, offset) = array.into_raw_vec_and_offset();
         Tensor {
             storage: Arc::new(data),
-            shape,
-            strides,
+            dims: Dims::new(&shape, &strides),
             offset: offset.unwrap_or(0),
         }
     }
@@ -124,12 +115,12 @@ impl<T: Element> Tensor<T> {
                 expected,
             });
         }
-        Ok(Self::from_contiguous(data, IxDyn(shape)))
+        Ok(Self::from_contiguous(data, shape))
     }
 
     /// A 0-d tensor holding one value, like `torch.tensor(3.0)`.
     pub fn scalar(value: T) -> Self {
-        Self::from_contiguous(vec![value], IxDyn(&[]))
+        Self::from_contiguous(vec![value], &[])
     }
 
     /// A tensor of `shape` with every element equal to `value`.
@@ -148,7 +139,7 @@ impl<T: Element> Tensor<T> {
         let n = checked_numel("full", shape)?;
         let mut data = try_vec("full", shape, n)?;
         data.resize(n, value);
-        Ok(Self::from_contiguous(data, IxDyn(shape)))
+        Ok(Self::from_contiguous(data, shape))
     }
 
     /// A tensor of the same shape as `self` filled with `value`.
@@ -159,14 +150,14 @@ impl<T: Element> Tensor<T> {
     /// The size of each dimension.
     #[inline]
     pub fn shape(&self) -> &[usize] {
-        self.shape.slice()
+        self.dims.shape()
     }
 
     /// The step in elements between neighbours along each dimension, like `tensor.stride()`
     /// (0 along an expanded dimension).
     #[inline]
     pub fn strides(&self) -> &[usize] {
-        self.strides.slice()
+        self.dims.strides()
     }
 
     /// Where the first element sits in the storage, like `tensor.storage_offset()`.
@@ -178,19 +169,19 @@ impl<T: Element> Tensor<T> {
     /// The shape as ndarray's dimension type (no allocation for up to 4 dims).
     #[inline]
     pub fn raw_dim(&self) -> IxDyn {
-        self.shape.clone()
+        IxDyn(self.shape())
     }
 
     /// The number of dimensions (0 for a scalar).
     #[inline]
     pub fn ndim(&self) -> usize {
-        self.shape.ndim()
+        self.shape().len()
     }
 
     /// The number of elements.
     #[inline]
     pub fn numel(&self) -> usize {
-        self.shape.size()
+        self.dims.numel()
     }
 
     /// The size of dimension `dim` (negative counts from the end).
@@ -212,14 +203,14 @@ impl<T: Element> Tensor<T> {
     #[inline]
     pub fn view(&self) -> ArrayViewD<'_, T> {
         if self.numel() == 0 {
-            return ArrayViewD::from_shape(self.shape.clone(), &[] as &[T]).expect("no elements");
+            return ArrayViewD::from_shape(self.raw_dim(), &[] as &[T]).expect("no elements");
         }
         // SAFETY: every index reachable through shape and strides lies inside the storage
         // (each view op checks its bounds), the strides are non-negative, and the storage
         // outlives the borrow of `self`. Zero strides alias, which read-only views allow.
         unsafe {
             ArrayViewD::from_shape_ptr(
-                self.shape.clone().strides(self.strides.clone()),
+                self.raw_dim().strides(IxDyn(self.strides())),
                 self.storage.as_slice().as_ptr().add(self.offset),
             )
         }
@@ -228,13 +219,14 @@ impl<T: Element> Tensor<T> {
     /// The elements as one row-major slice, when they are laid out that way.
     #[inline]
     pub fn as_slice(&self) -> Option<&[T]> {
-        if self.numel() == 0 {
+        if !self.dims.is_contiguous() {
+            // (Empty layouts count as contiguous.)
+            return None;
+        }
+        match self.numel() {
             // An empty view's offset may lie past the end of its storage, as in PyTorch.
-            Some(&[])
-        } else if is_standard(&self.shape, &self.strides) {
-            Some(&self.storage[self.offset..self.offset + self.numel()])
-        } else {
-            None
+            0 => Some(&[]),
+            n => Some(&self.storage[self.offset..self.offset + n]),
         }
     }
 
@@ -251,13 +243,7 @@ impl<T: Element> Tensor<T> {
     /// Walks the elements in row-major order by runs ([`crate::layout::for_each_run`]);
     /// `false` (nothing done) for layouts with too many dims to walk this way.
     pub(crate) fn for_each_run<'a>(&'a self, f: impl FnMut(crate::layout::Run<'a, T>)) -> bool {
-        crate::layout::for_each_run(
-            &self.storage,
-            self.shape.slice(),
-            self.strides.slice(),
-            self.offset,
-            f,
-        )
+        crate::layout::for_each_run(&self.storage, self.shape(), self.strides(), self.offset, f)
     }
 
     /// `f` of every element in row-major order, walking the layout by runs (see
@@ -279,7 +265,7 @@ impl<T: Element> Tensor<T> {
     /// Whether the elements sit in row-major (C) order, like `tensor.is_contiguous()`.
     #[inline]
     pub fn is_contiguous(&self) -> bool {
-        is_standard(&self.shape, &self.strides)
+        self.dims.is_contiguous()
     }
 
     /// Whether the storage is this tensor's alone and holds exactly its elements in row-major
@@ -308,7 +294,9 @@ impl<T: Element> Tensor<T> {
     pub fn as_slice_mut(&mut self) -> &mut [T] {
         if !self.owns_contiguous() {
             let data = self.to_vec();
-            *self = Self::from_contiguous(data, self.shape.clone());
+            self.dims = Dims::row_major(self.shape());
+            self.storage = Arc::new(data);
+            self.offset = 0;
         }
         Arc::get_mut(&mut self.storage).expect("unique storage")
     }
@@ -327,14 +315,14 @@ impl<T: Element> Tensor<T> {
     /// otherwise than row-major.
     #[inline]
     pub fn view_mut(&mut self) -> ArrayViewMutD<'_, T> {
-        let shape = self.shape.clone();
+        let shape = self.raw_dim();
         ArrayViewMutD::from_shape(shape, self.as_slice_mut()).expect("row-major elements")
     }
 
     /// Takes the elements out as an ndarray array, without copying when this tensor owns its
     /// whole storage in row-major order.
     pub fn into_array(self) -> ArrayD<T> {
-        let shape = self.shape.clone();
+        let shape = self.raw_dim();
         ArrayD::from_shape_vec(shape, self.into_vec()).expect("row-major elements")
     }
 
@@ -396,7 +384,7 @@ impl<T: Element> Tensor<T> {
             Some(xs) => xs.iter().map(f).collect(),
             None => self.collect_strided(f),
         };
-        Tensor::from_contiguous(data, self.shape.clone())
+        Tensor::from_contiguous(data, self.shape())
     }
 
     /// Turns a dimension that may be negative into an index in `0..ndim`.
@@ -484,7 +472,7 @@ impl<T: Float> Tensor<T> {
         let n = len as usize;
         let mut data = try_vec("arange", &[n], n)?;
         data.extend((0..n).map(|i| T::cast(s + i as f64 * st)));
-        Ok(Self::from_contiguous(data, IxDyn(&[n])))
+        Ok(Self::from_contiguous(data, &[n]))
     }
 
     /// `steps` evenly spaced values from `start` to `end` inclusive, like `torch.linspace`.
@@ -511,7 +499,7 @@ impl<T: Float> Tensor<T> {
                 }));
             }
         }
-        Self::from_contiguous(data, IxDyn(&[steps]))
+        Self::from_contiguous(data, &[steps])
     }
 
     /// The `n x n` identity matrix.
@@ -560,7 +548,7 @@ impl<T: Element> From<Vec<T>> for Tensor<T> {
     /// A 1-d tensor of the values.
     fn from(v: Vec<T>) -> Self {
         let n = v.len();
-        Self::from_contiguous(v, IxDyn(&[n]))
+        Self::from_contiguous(v, &[n])
     }
 }
 

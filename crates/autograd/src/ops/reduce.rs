@@ -67,7 +67,7 @@ impl<T: Float> Var<T> {
     /// The sum of all elements, as a 0-d var (`SumBackward0`).
     #[track_caller]
     pub fn sum(&self) -> Var<T> {
-        let (value, shape) = self.with_data(|x| (x.sum(), x.view().raw_dim()));
+        let (value, shape) = self.with_data(|x| (x.sum(), x.raw_dim()));
         if !needs_graph(&[self]) {
             return Var::new(value);
         }
@@ -85,7 +85,7 @@ impl<T: Float> Var<T> {
     /// The mean of all elements, as a 0-d var (`MeanBackward0`); NaN for an empty var.
     #[track_caller]
     pub fn mean(&self) -> Var<T> {
-        let (value, shape) = self.with_data(|x| (x.mean(), x.view().raw_dim()));
+        let (value, shape) = self.with_data(|x| (x.mean(), x.raw_dim()));
         if !needs_graph(&[self]) {
             return Var::new(value);
         }
@@ -367,7 +367,7 @@ impl<T: Float> Var<T> {
             if x.shape() == shape {
                 return Ok(None);
             }
-            let from = record.then(|| x.view().raw_dim());
+            let from = record.then(|| x.raw_dim());
             Ok::<_, crate::error::AutogradError>(Some((forward(x, shape)?, from, x.clone())))
         })?
         else {

@@ -96,6 +96,8 @@ fn killed_runs_resume_to_bit_identical_weights() {
     let root: PathBuf =
         std::env::temp_dir().join(format!("antorcha_kill_resume_{}", std::process::id()));
     let (reference, resumed) = (root.join("reference"), root.join("resumed"));
+    // A folder left by an earlier run with the same process id would be resumed from.
+    let _ = std::fs::remove_dir_all(&root);
     std::fs::create_dir_all(&reference).unwrap();
     std::fs::create_dir_all(&resumed).unwrap();
 

@@ -9,6 +9,7 @@ mod crates;
 mod fuzz;
 mod graph;
 mod msrv;
+mod notebooks;
 
 /// Antorcha's project chores.
 #[derive(Parser)]
@@ -32,6 +33,9 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Fuzzes every file parser (IDX, .npy, safetensors, optimizer state) with mutated inputs.
     Fuzz(fuzz::FuzzArgs),
+    /// Installs the Rust Jupyter kernel (evcxr) and a venv with Jupyter when missing, then
+    /// checks the notebooks' committed outputs, or with --execute runs them and writes them back.
+    Notebooks(notebooks::NotebooksArgs),
 }
 
 fn main() {
@@ -42,6 +46,7 @@ fn main() {
         Some(Command::Msrv) => msrv::main(),
         Some(Command::Bench(args)) => bench::main(&args),
         Some(Command::Fuzz(args)) => fuzz::main(&args),
+        Some(Command::Notebooks(args)) => notebooks::main(&args),
         None => {
             use clap::CommandFactory;
             Cli::command().print_help().expect("stdout");

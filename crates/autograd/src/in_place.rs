@@ -113,10 +113,20 @@ fn storage_to_base<T: Float>(storage: &Var<T>, base: &Geometry, len: usize) -> V
 impl<T: Float> Var<T> {
     /// The node that made the current value (`tensor.grad_fn`): the op's, unless in-place ops
     /// rewrote the graph since.
+    #[inline]
     pub(crate) fn node(&self) -> Option<NodeArc<T>> {
         let inner = &self.inner;
         match &inner.value {
             Value::Own(_) if inner.epoch.load(Ordering::Acquire) == 0 => inner.grad_fn.clone(),
+            _ => self.rewritten_node(),
+        }
+    }
+
+    /// [`Var::node`] once in-place ops rewrote the graph, or for a view.
+    #[cold]
+    fn rewritten_node(&self) -> Option<NodeArc<T>> {
+        let inner = &self.inner;
+        match &inner.value {
             Value::Own(_) => lock(&inner.rebased).clone(),
             Value::View(v) => {
                 let now = v.base.epoch.load(Ordering::Acquire);

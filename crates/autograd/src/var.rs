@@ -415,11 +415,9 @@ impl<T: Float> Var<T> {
     /// Where `.grad` lives: in the var for a leaf, in the node that made it for an interior var
     /// that called `retain_grad` (so the node needs no handle back to its result).
     fn with_grad_slot<R>(&self, f: impl FnOnce(&Mutex<Option<Tensor<T>>>) -> R) -> R {
-        match self.node() {
-            Some(node) => match node.retained_slot() {
-                Some(slot) => f(slot),
-                None => f(&self.inner.grad),
-            },
+        let node = self.node();
+        match node.as_ref().and_then(|n| n.retained_slot()) {
+            Some(slot) => f(slot),
             None => f(&self.inner.grad),
         }
     }

@@ -9,6 +9,8 @@
 //!   accuracy curves, data with a fitted line, a confusion matrix, sample images with their
 //!   predicted and true labels.
 //! - [`examples`] builds the notebook's graphs (`cargo xtask graph`).
+//! - [`Svg`] holds a picture; it and [`Dot`] show themselves inline in a Jupyter notebook run
+//!   by the Rust kernel evcxr (their `evcxr_display` method; no dependency on evcxr).
 //!
 //! ```
 //! use antorcha_autograd::Var;
@@ -36,6 +38,7 @@ mod image_grid;
 mod layout;
 pub mod plot;
 mod pyfmt;
+mod svg;
 mod ticks;
 
 pub use dot::{
@@ -44,6 +47,7 @@ pub use dot::{
 };
 pub use error::{Result, VizError};
 pub use graphviz::{Graphviz, Written};
+pub use svg::{evcxr_content, Svg, SVG_MIME};
 
 /// The graph library of [`Dot::graph`].
 pub use petgraph;

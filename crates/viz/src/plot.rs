@@ -1,6 +1,6 @@
 //! Training plots as SVG (with `plotters`, pure Rust): the notebook's train/validation scatter
 //! pair, loss and accuracy curves per epoch, data with a fitted line, a classifier's confusion
-//! matrix and a grid of sample images with their predicted and true labels.
+//! matrix and grids of sample images, with their labels or with their predicted and true labels.
 
 use std::ops::Range;
 
@@ -13,7 +13,7 @@ use plotters::prelude::*;
 
 pub use crate::confusion::confusion_matrix;
 use crate::error::{Result, VizError};
-pub use crate::image_grid::image_grid;
+pub use crate::image_grid::{image_grid, labeled_images};
 use crate::ticks;
 
 const TITLE_FONT: (&str, u32) = ("sans-serif", 22);

@@ -209,3 +209,34 @@ fn image_grid_titles_and_pixels() {
     let e = antorcha_viz::plot::image_grid(&images, &[0, 2], &[0, 1], &names, 2).unwrap_err();
     assert!(e.to_string().contains("predicted class 2"), "{e}");
 }
+
+#[test]
+fn labeled_images_titles_each_image_with_its_class_only() {
+    use antorcha_autograd::tensor::Tensor;
+    // Three 2x2 images: black, one white pixel, all grey.
+    let images = Tensor::<u8>::from_vec(
+        vec![0, 0, 0, 0, 255, 0, 0, 0, 128, 128, 128, 128],
+        &[3, 2, 2],
+    );
+    let names = ["cat", "dog", "A&B"];
+    let svg = antorcha_viz::plot::labeled_images(&images, &[2, 0, 1], &names, 2).unwrap();
+    let (doc, texts) = parse_texts(&svg);
+    assert_eq!(texts, ["A&B", "cat", "dog"]);
+    // Two columns, two rows: the picture is two cells high.
+    let root = doc.root_element();
+    let (w, h): (usize, usize) = (
+        root.attribute("width").unwrap().parse().unwrap(),
+        root.attribute("height").unwrap().parse().unwrap(),
+    );
+    assert_eq!(h, 16 + 2 * (2 * 3 + 24 + 16));
+    assert!(w > h, "{w} x {h}");
+    // Background, three image backgrounds, the white pixel, two grey rows.
+    let rects = doc.descendants().filter(|n| n.has_tag_name("rect")).count();
+    assert_eq!(rects, 1 + 3 + 1 + 2);
+    let e = antorcha_viz::plot::labeled_images(&images, &[0, 1], &names, 2).unwrap_err();
+    assert!(e.to_string().contains("labels has 2"), "{e}");
+    let e = antorcha_viz::plot::labeled_images(&images, &[0, 1, 3], &names, 2).unwrap_err();
+    assert!(e.to_string().contains("labels class 3"), "{e}");
+    let e = antorcha_viz::plot::labeled_images(&images, &[0, 1, 2], &names, 0).unwrap_err();
+    assert!(e.to_string().contains("columns"), "{e}");
+}

@@ -1,6 +1,7 @@
 //! Fused ops of the nn layers: each records one node with PyTorch's name whose backward gives
-//! the closed-form gradients (batch norm, layer norm, average pools, max pooling with indices).
+//! the closed-form gradients (convolution, batch norm, layer norm, average pools, max pooling with indices).
 
+mod conv;
 mod max_pool;
 mod norm;
 mod pool;

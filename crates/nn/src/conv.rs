@@ -106,7 +106,7 @@ impl Padding {
         match self {
             Padding::Unknown(s) => Err(NnError::invalid(
                 op,
-                format!("Invalid padding string {s:?}, should be one of {{'valid', 'same'}}"),
+                format!("Invalid padding string '{s}', should be one of {{'same', 'valid'}}"),
             )),
             Padding::Same if stride != Size2(1, 1) => Err(NnError::invalid(
                 op,

@@ -459,13 +459,74 @@ fn mat_mut<T>(s: &mut [T], rows: usize, cols: usize) -> ArrayViewMut2<'_, T> {
     ArrayViewMut2::from_shape((rows, cols), s).expect("the slice holds the matrix")
 }
 
-/// Initialises every element of `s` with `f(i)` and returns it as initialised.
-fn init_with<T: Copy>(s: &mut [MaybeUninit<T>], f: impl Fn(usize) -> T) -> &mut [T] {
-    for (i, e) in s.iter_mut().enumerate() {
-        e.write(f(i));
+/// Initialises each row of `row_len` elements of `s` with `f(row)` and returns it as
+/// initialised.
+fn init_rows<T: Copy>(
+    s: &mut [MaybeUninit<T>],
+    row_len: usize,
+    f: impl Fn(usize) -> T,
+) -> &mut [T] {
+    if row_len > 0 {
+        for (r, row) in s.chunks_exact_mut(row_len).enumerate() {
+            let v = f(r);
+            for e in row {
+                e.write(v);
+            }
+        }
     }
-    // SAFETY: every element was just written; MaybeUninit<T> has T's layout.
+    // SAFETY: every element was just written (the length is a multiple of `row_len`);
+    // MaybeUninit<T> has T's layout.
     unsafe { &mut *(s as *mut [MaybeUninit<T>] as *mut [T]) }
+}
+
+/// Below this inner dim (`C/groups · kh · kw`, e.g. 9 for a 3x3 kernel on one channel) the
+/// products run as the direct loops below: a GEMM's packing costs more than the arithmetic
+/// (measured on W5's first layer: about 5 GFLOP/s through sgemm with k = 9).
+const SMALL_K: usize = 16;
+
+/// `c += a · b` with row-major `a` `[m, k]`, `b` `[k, n]` and `c` `[m, n]`, `k` small: each row
+/// of `c` gets `k` vectorised multiply-adds of a row of `b`.
+fn axpy_rows<T: Float>(a: &[T], b: &[T], c: &mut [T], (m, k, n): (usize, usize, usize)) {
+    if n == 0 {
+        return;
+    }
+    for (i, crow) in c.chunks_exact_mut(n).take(m).enumerate() {
+        for p in 0..k {
+            let w = a[i * k + p];
+            for (d, &v) in crow.iter_mut().zip(&b[p * n..(p + 1) * n]) {
+                *d += w * v;
+            }
+        }
+    }
+}
+
+/// `Σ x·y` with sixteen running sums, so the multiply-adds vectorise.
+#[inline]
+fn lane_dot<T: Float>(xs: &[T], ys: &[T]) -> T {
+    let mut acc = [T::zero(); 16];
+    let (mut cx, mut cy) = (xs.chunks_exact(16), ys.chunks_exact(16));
+    for (a, b) in (&mut cx).zip(&mut cy) {
+        for ((s, &x), &y) in acc.iter_mut().zip(a).zip(b) {
+            *s += x * y;
+        }
+    }
+    let tail = cx
+        .remainder()
+        .iter()
+        .zip(cy.remainder())
+        .fold(T::zero(), |s, (&x, &y)| s + x * y);
+    acc.iter().fold(tail, |s, &v| s + v)
+}
+
+/// `c += a · bᵀ` with row-major `a` `[m, n]`, `b` `[k, n]` and `c` `[m, k]`, `k` small: one
+/// vectorised dot product per element of `c`.
+fn dot_rows<T: Float>(a: &[T], b: &[T], c: &mut [T], (m, k, n): (usize, usize, usize)) {
+    for i in 0..m {
+        let arow = &a[i * n..(i + 1) * n];
+        for p in 0..k {
+            c[i * k + p] += lane_dot(arow, &b[p * n..(p + 1) * n]);
+        }
+    }
 }
 
 /// Runs `f(range, part)` over the batch: on both cores in two halves when the work is worth
@@ -555,17 +616,28 @@ impl<T: Float> Tensor<T> {
         split_batch(g.n, per, g.macs() >= PAR_MIN_MACS, spare, |range, part| {
             let run = |col: &[T], dst: &mut [T]| {
                 for gi in 0..g.groups {
-                    let a = mat(&wts[gi * og * k..(gi + 1) * og * k], og, k);
-                    let b = mat(&col[gi * k * l..(gi + 1) * k * l], k, l);
-                    let mut c = mat_mut(&mut dst[gi * og * l..(gi + 1) * og * l], og, l);
-                    gemm_views(&a, &b, beta, &mut c);
+                    let (wg, cg) = (
+                        &wts[gi * og * k..(gi + 1) * og * k],
+                        &col[gi * k * l..(gi + 1) * k * l],
+                    );
+                    let dg = &mut dst[gi * og * l..(gi + 1) * og * l];
+                    if k < SMALL_K {
+                        axpy_rows(wg, cg, dg, (og, k, l));
+                    } else {
+                        gemm_views(
+                            &mat(wg, og, k),
+                            &mat(cg, k, l),
+                            beta,
+                            &mut mat_mut(dg, og, l),
+                        );
+                    }
                 }
             };
             let scratch = if pointwise { 0 } else { g.rows() * l };
             with_scratch(scratch, |col: &mut [T]| {
                 for (s, i) in range.enumerate() {
-                    let dst = init_with(&mut part[s * per..(s + 1) * per], |e| {
-                        bias.as_ref().map_or(T::zero(), |b| b[e / l])
+                    let dst = init_rows(&mut part[s * per..(s + 1) * per], l, |o| {
+                        bias.as_ref().map_or(T::zero(), |b| b[o])
                     });
                     let xi = x.index_axis(Axis(0), i);
                     match xi.as_slice() {
@@ -695,7 +767,8 @@ fn grad_input<T: Float>(g: &Geom, grad: &Tensor<T>, weight: &Tensor<T>) -> Resul
             let scratch = if pointwise { 0 } else { g.rows() * l };
             with_scratch(scratch, |col: &mut [T]| {
                 for (s, i) in range.enumerate() {
-                    let dst = init_with(&mut part[s * plane..(s + 1) * plane], |_| T::zero());
+                    let dst =
+                        init_rows(&mut part[s * plane..(s + 1) * plane], plane, |_| T::zero());
                     let gi_all = &gs[i * g.o * l..(i + 1) * g.o * l];
                     for gi in 0..g.groups {
                         let a = mat(&wts[gi * og * k..(gi + 1) * og * k], og, k).reversed_axes();
@@ -748,10 +821,15 @@ fn grad_weight<T: Float>(
                 };
                 let gi_all = &gs[i * g.o * l..(i + 1) * g.o * l];
                 for gi in 0..g.groups {
-                    let a = mat(&gi_all[gi * og * l..(gi + 1) * og * l], og, l);
-                    let b = mat(&xs[gi * k * l..(gi + 1) * k * l], k, l).reversed_axes();
-                    let mut c = mat_mut(&mut dw[gi * og * k..(gi + 1) * og * k], og, k);
-                    gemm_views(&a, &b, T::one(), &mut c);
+                    let a = &gi_all[gi * og * l..(gi + 1) * og * l];
+                    let b = &xs[gi * k * l..(gi + 1) * k * l];
+                    let c = &mut dw[gi * og * k..(gi + 1) * og * k];
+                    if k < SMALL_K {
+                        dot_rows(a, b, c, (og, k, l));
+                    } else {
+                        let bt = mat(b, k, l).reversed_axes();
+                        gemm_views(&mat(a, og, l), &bt, T::one(), &mut mat_mut(c, og, k));
+                    }
                 }
             }
         })?;
@@ -772,10 +850,11 @@ fn grad_bias<T: Float>(g: &Geom, grad: &Tensor<T>) -> Tensor<T> {
     let l = g.l();
     let gs = grad.row_major();
     let mut db = vec![T::zero(); g.o];
+    let ones = vec![T::one(); l];
     if l > 0 {
         for sample in gs.chunks_exact(g.o * l) {
             for (d, row) in db.iter_mut().zip(sample.chunks_exact(l)) {
-                *d += row.iter().fold(T::zero(), |a, &v| a + v);
+                *d += lane_dot(row, &ones[..l]);
             }
         }
     }

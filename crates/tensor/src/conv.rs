@@ -13,7 +13,9 @@
 
 use std::any::{Any, TypeId};
 use std::cell::RefCell;
+use std::marker::PhantomData;
 use std::mem::MaybeUninit;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ndarray::{ArrayView2, ArrayView3, ArrayViewMut2, Axis, Ix4};
 
@@ -529,25 +531,70 @@ fn dot_rows<T: Float>(a: &[T], b: &[T], c: &mut [T], (m, k, n): (usize, usize, u
     }
 }
 
-/// Runs `f(range, part)` over the batch: on both cores in two halves when the work is worth
-/// it (`part` is the output slice of that range, `per` elements a sample), else in one call.
+/// Hands out the items of a batch (samples, or chunks of samples) one at a time to whichever
+/// thread asks next, each with its own `per`-element slice of the output: both cores pull from
+/// one counter, so a thread the OS deschedules holds up at most the item it is on (two fixed
+/// halves would wait for the slower half on a busy machine).
+struct Items<'a, U> {
+    next: AtomicUsize,
+    n: usize,
+    per: usize,
+    base: *mut U,
+    _out: PhantomData<&'a mut [U]>,
+}
+
+// SAFETY: each index is handed out once (the atomic counter), so the slices given to the
+// threads are disjoint parts of the `&mut` output borrowed for `'a`.
+unsafe impl<U: Send> Sync for Items<'_, U> {}
+
+impl<'a, U> Items<'a, U> {
+    fn new(n: usize, per: usize, out: &'a mut [U]) -> Self {
+        assert!(out.len() >= n * per, "the output holds every item");
+        Items {
+            next: AtomicUsize::new(0),
+            n,
+            per,
+            base: out.as_mut_ptr(),
+            _out: PhantomData,
+        }
+    }
+
+    /// The next unclaimed item and its slice of the output, or `None` when all are taken.
+    fn next(&self) -> Option<(usize, &'a mut [U])> {
+        let i = self.next.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: `i < n` is claimed by this call alone; the slice lies inside the output.
+        (i < self.n).then(|| unsafe {
+            (
+                i,
+                std::slice::from_raw_parts_mut(self.base.add(i * self.per), self.per),
+            )
+        })
+    }
+}
+
+/// Runs `f` over the `n` items of `out` (`per` elements each): on both cores, both pulling
+/// items from one [`Items`], when the work is worth it, else once on this thread. Returns
+/// each run's result.
 fn split_batch<U: Send, R: Send>(
     n: usize,
     per: usize,
     big: bool,
     out: &mut [U],
-    f: impl Fn(std::ops::Range<usize>, &mut [U]) -> Result<R> + Sync,
+    f: impl Fn(&Items<'_, U>) -> Result<R> + Sync,
 ) -> Result<Vec<R>> {
+    let items = Items::new(n, per, out);
     if n >= 2 && big && num_threads() >= 2 {
-        let h = n.div_ceil(2);
-        let (a, b) = out.split_at_mut(h * per);
         let (mut ra, mut rb) = (None, None);
-        join(|| ra = Some(f(0..h, a)), || rb = Some(f(h..n, b)));
+        join(|| ra = Some(f(&items)), || rb = Some(f(&items)));
         Ok(vec![ra.expect("ran")?, rb.expect("ran")?])
     } else {
-        Ok(vec![f(0..n, out)?])
+        Ok(vec![f(&items)?])
     }
 }
+
+/// Samples whose weight gradients are summed into one partial sum (the partial sums are then
+/// added in order, so the result does not depend on the thread count or the scheduling).
+const WEIGHT_CHUNK: usize = 8;
 
 /// Work below this many multiply-adds stays on one thread (the split costs a wake-up).
 const PAR_MIN_MACS: usize = 1 << 20;
@@ -613,7 +660,7 @@ impl<T: Float> Tensor<T> {
         let pointwise = g.is_pointwise() && self.is_contiguous();
         let beta = if bias.is_some() { T::one() } else { T::zero() };
         let spare = &mut out.spare_capacity_mut()[..total];
-        split_batch(g.n, per, g.macs() >= PAR_MIN_MACS, spare, |range, part| {
+        split_batch(g.n, per, g.macs() >= PAR_MIN_MACS, spare, |items| {
             let run = |col: &[T], dst: &mut [T]| {
                 for gi in 0..g.groups {
                     let (wg, cg) = (
@@ -635,10 +682,8 @@ impl<T: Float> Tensor<T> {
             };
             let scratch = if pointwise { 0 } else { g.rows() * l };
             with_scratch(scratch, |col: &mut [T]| {
-                for (s, i) in range.enumerate() {
-                    let dst = init_rows(&mut part[s * per..(s + 1) * per], l, |o| {
-                        bias.as_ref().map_or(T::zero(), |b| b[o])
-                    });
+                while let Some((i, part)) = items.next() {
+                    let dst = init_rows(part, l, |o| bias.as_ref().map_or(T::zero(), |b| b[o]));
                     let xi = x.index_axis(Axis(0), i);
                     match xi.as_slice() {
                         Some(xs) if pointwise => run(xs, dst),
@@ -758,41 +803,34 @@ fn grad_input<T: Float>(g: &Geom, grad: &Tensor<T>, weight: &Tensor<T>) -> Resul
     let wts = weight.row_major();
     let pointwise = g.is_pointwise();
     let spare = &mut dx.spare_capacity_mut()[..total];
-    split_batch(
-        g.n,
-        plane,
-        g.macs() >= PAR_MIN_MACS,
-        spare,
-        |range, part| {
-            let scratch = if pointwise { 0 } else { g.rows() * l };
-            with_scratch(scratch, |col: &mut [T]| {
-                for (s, i) in range.enumerate() {
-                    let dst =
-                        init_rows(&mut part[s * plane..(s + 1) * plane], plane, |_| T::zero());
-                    let gi_all = &gs[i * g.o * l..(i + 1) * g.o * l];
-                    for gi in 0..g.groups {
-                        let a = mat(&wts[gi * og * k..(gi + 1) * og * k], og, k).reversed_axes();
-                        let b = mat(&gi_all[gi * og * l..(gi + 1) * og * l], og, l);
-                        let target = if pointwise {
-                            &mut dst[gi * k * l..(gi + 1) * k * l]
-                        } else {
-                            &mut col[gi * k * l..(gi + 1) * k * l]
-                        };
-                        gemm_views(&a, &b, T::zero(), &mut mat_mut(target, k, l));
-                    }
-                    if !pointwise {
-                        col2im(col, g, dst);
-                    }
+    split_batch(g.n, plane, g.macs() >= PAR_MIN_MACS, spare, |items| {
+        let scratch = if pointwise { 0 } else { g.rows() * l };
+        with_scratch(scratch, |col: &mut [T]| {
+            while let Some((i, part)) = items.next() {
+                let dst = init_rows(part, plane, |_| T::zero());
+                let gi_all = &gs[i * g.o * l..(i + 1) * g.o * l];
+                for gi in 0..g.groups {
+                    let a = mat(&wts[gi * og * k..(gi + 1) * og * k], og, k).reversed_axes();
+                    let b = mat(&gi_all[gi * og * l..(gi + 1) * og * l], og, l);
+                    let target = if pointwise {
+                        &mut dst[gi * k * l..(gi + 1) * k * l]
+                    } else {
+                        &mut col[gi * k * l..(gi + 1) * k * l]
+                    };
+                    gemm_views(&a, &b, T::zero(), &mut mat_mut(target, k, l));
                 }
-            })
-        },
-    )?;
+                if !pointwise {
+                    col2im(col, g, dst);
+                }
+            }
+        })
+    })?;
     // SAFETY: `split_batch` returned Ok, so every sample's slice was initialised.
     unsafe { dx.set_len(total) };
     Tensor::try_from_vec(dx, &[g.n, g.c, g.h, g.w])
 }
 
-/// `dW = Σ_n g_n · col_nᵀ`, each half of the batch summed into its own buffer.
+/// `dW = Σ_n g_n · col_nᵀ`, summed per chunk of samples, then the chunks in order.
 fn grad_weight<T: Float>(
     g: &Geom,
     input: &Tensor<T>,
@@ -804,41 +842,53 @@ fn grad_weight<T: Float>(
     let gs = grad.row_major();
     let x = input.view().into_dimensionality::<Ix4>().expect("4-D");
     let pointwise = g.is_pointwise() && input.is_contiguous();
-    // One dummy output slot per sample so `split_batch` can hand out ranges.
-    let mut slots = vec![(); g.n];
-    let parts = split_batch(g.n, 1, g.macs() >= PAR_MIN_MACS, &mut slots, |range, _| {
-        let mut dw = vec![T::zero(); size];
-        let scratch = if pointwise { 0 } else { g.rows() * l };
-        with_scratch(scratch, |col: &mut [T]| {
-            for i in range {
-                let xi = x.index_axis(Axis(0), i);
-                let xs = match xi.as_slice() {
-                    Some(xs) if pointwise => xs,
-                    _ => {
-                        im2col(&xi, g, col);
-                        &col[..]
-                    }
-                };
-                let gi_all = &gs[i * g.o * l..(i + 1) * g.o * l];
-                for gi in 0..g.groups {
-                    let a = &gi_all[gi * og * l..(gi + 1) * og * l];
-                    let b = &xs[gi * k * l..(gi + 1) * k * l];
-                    let c = &mut dw[gi * og * k..(gi + 1) * og * k];
-                    if k < SMALL_K {
-                        dot_rows(a, b, c, (og, k, l));
-                    } else {
-                        let bt = mat(b, k, l).reversed_axes();
-                        gemm_views(&mat(a, og, l), &bt, T::one(), &mut mat_mut(c, og, k));
+    // One partial sum per chunk of samples, filled by whichever thread takes the chunk.
+    let chunks = g.n.div_ceil(WEIGHT_CHUNK);
+    let mut partials: Vec<T> = Vec::new();
+    partials.try_reserve_exact(chunks * size).map_err(|_| {
+        TensorError::invalid("conv2d_backward", "cannot allocate the weight gradient")
+    })?;
+    partials.resize(chunks * size, T::zero());
+    split_batch(
+        chunks,
+        size,
+        g.macs() >= PAR_MIN_MACS,
+        &mut partials,
+        |items| {
+            let scratch = if pointwise { 0 } else { g.rows() * l };
+            with_scratch(scratch, |col: &mut [T]| {
+                while let Some((chunk, dw)) = items.next() {
+                    let end = ((chunk + 1) * WEIGHT_CHUNK).min(g.n);
+                    for i in chunk * WEIGHT_CHUNK..end {
+                        let xi = x.index_axis(Axis(0), i);
+                        let xs = match xi.as_slice() {
+                            Some(xs) if pointwise => xs,
+                            _ => {
+                                im2col(&xi, g, col);
+                                &col[..]
+                            }
+                        };
+                        let gi_all = &gs[i * g.o * l..(i + 1) * g.o * l];
+                        for gi in 0..g.groups {
+                            let a = &gi_all[gi * og * l..(gi + 1) * og * l];
+                            let b = &xs[gi * k * l..(gi + 1) * k * l];
+                            let c = &mut dw[gi * og * k..(gi + 1) * og * k];
+                            if k < SMALL_K {
+                                dot_rows(a, b, c, (og, k, l));
+                            } else {
+                                let bt = mat(b, k, l).reversed_axes();
+                                gemm_views(&mat(a, og, l), &bt, T::one(), &mut mat_mut(c, og, k));
+                            }
+                        }
                     }
                 }
-            }
-        })?;
-        Ok(dw)
-    })?;
-    let mut parts = parts.into_iter();
-    let mut dw = parts.next().unwrap_or_else(|| vec![T::zero(); size]);
-    for p in parts {
-        for (a, b) in dw.iter_mut().zip(p) {
+            })
+        },
+    )?;
+    let mut dw = partials[..size.min(partials.len())].to_vec();
+    dw.resize(size, T::zero());
+    for p in partials.chunks_exact(size.max(1)).skip(1) {
+        for (a, &b) in dw.iter_mut().zip(p) {
             *a += b;
         }
     }
@@ -1013,6 +1063,27 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn gradients_do_not_depend_on_the_thread_count() {
+        let before = crate::num_threads();
+        // W5's second layer on 20 samples: enough work to split, chunks of uneven count.
+        let opt = Conv2dOptions::new();
+        let x = noise(&[20, 32, 13, 13], 1).cast::<f32>();
+        let w = noise(&[64, 32, 3, 3], 2).cast::<f32>();
+        let g = noise(&[20, 64, 11, 11], 3).cast::<f32>();
+        let run = |threads| {
+            crate::set_num_threads(threads);
+            let y = x.conv2d(&w, None, &opt);
+            let (dx, dw, db) = Tensor::conv2d_backward(&g, &x, &w, &opt, [true; 3]).unwrap();
+            (y, dx.unwrap(), dw.unwrap(), db.unwrap())
+        };
+        let one = run(1);
+        for _ in 0..3 {
+            assert!(run(2) == one);
+        }
+        crate::set_num_threads(before);
     }
 
     #[test]

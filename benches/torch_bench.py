@@ -211,6 +211,86 @@ class W2:
         return float("nan") if loss is None else loss.item()
 
 
+def cnn_data(samples):
+    x, y = mlp_data(samples)
+    return x.view(samples, 1, 28, 28), y
+
+
+CNN_EVAL_SAMPLES = 10_000
+CNN_EVAL_BATCH = 1000
+
+
+def w5_model(batch_norm):
+    torch.manual_seed(0)
+    layers = [nn.Conv2d(1, 32, 3)]
+    if batch_norm:
+        layers.append(nn.BatchNorm2d(32))
+    layers += [nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3)]
+    if batch_norm:
+        layers.append(nn.BatchNorm2d(64))
+    layers += [nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(1600, 128), nn.ReLU(),
+               nn.Linear(128, 10)]
+    return nn.Sequential(*layers)
+
+
+class W5(W2):
+    def __init__(self, data, batch_norm):  # noqa: D107 (W2's epoch, another model)
+        self.model = w5_model(batch_norm)
+        self.loss_fn = nn.CrossEntropyLoss()
+        self.optimizer = optim.SGD(self.model.parameters(), lr=0.01, momentum=0.9)
+        self.loader = DataLoader(TensorDataset(*data), batch_size=BATCH, shuffle=True,
+                                 drop_last=True)
+
+
+def w5_eval(model, x):
+    zeros = 0
+    with torch.no_grad():
+        for start in range(0, x.shape[0], CNN_EVAL_BATCH):
+            out = model(x[start:start + CNN_EVAL_BATCH])
+            zeros += int((out.argmax(1) == 0).sum())
+    return zeros
+
+
+def w5_gemms():
+    """W5's GEMMs of a step, each convolution as one im2col product over the batch."""
+    g = torch.Generator().manual_seed(1)
+    r = lambda *s: torch.randn(*s, generator=g)  # noqa: E731
+    b = BATCH
+    l1, l2 = b * 26 * 26, b * 11 * 11
+    shapes = [
+        ("conv1 forward [32,9]x[9,64*676]", r(32, 9), r(9, l1)),
+        ("conv1 grad weight [32,64*676]x[64*676,9]", r(32, l1), r(9, l1).t()),
+        ("conv2 forward [64,288]x[288,64*121]", r(64, 288), r(288, l2)),
+        ("conv2 grad input [288,64]x[64,64*121]", r(64, 288).t(), r(64, l2)),
+        ("conv2 grad weight [64,64*121]x[64*121,288]", r(64, l2), r(288, l2).t()),
+        ("fc1 forward [64,1600]x[1600,128]", r(b, 1600), r(128, 1600).t()),
+        ("fc1 grad input [64,128]x[128,1600]", r(b, 128), r(128, 1600)),
+        ("fc1 grad weight [128,64]x[64,1600]", r(b, 128).t(), r(b, 1600)),
+        ("fc2 forward [64,128]x[128,10]", r(b, 128), r(10, 128).t()),
+        ("fc2 grad input [64,10]x[10,128]", r(b, 10), r(10, 128)),
+        ("fc2 grad weight [10,64]x[64,128]", r(b, 10).t(), r(b, 128)),
+    ]
+    return [(name, lhs, rhs, torch.empty(lhs.shape[0], rhs.shape[1])) for name, lhs, rhs in shapes]
+
+
+def gemm_floor(light, iters, gemms):
+    step = [0.0] * light
+    shapes = []
+    flops_step = 0
+    for name, lhs, rhs, out in gemms:
+        def run(_):
+            for _ in range(iters):
+                torch.mm(lhs, rhs, out=out)
+        per = [t / iters for t in timed(light, lambda: None, run)]
+        step = [a + t for a, t in zip(step, per)]
+        t = statistics.median(per)
+        flops = 2 * lhs.shape[0] * lhs.shape[1] * rhs.shape[1]
+        flops_step += flops
+        shapes.append({"gemm": name, "seconds": t, "gflops": flops / t / 1e9})
+    steps = MLP_SAMPLES / BATCH
+    return [t * steps for t in step], shapes, flops_step * steps
+
+
 def w4_epoch(loader):
     seen, touch = 0, 0.0
     for xb, yb in loader:
@@ -319,6 +399,54 @@ def main():
             s["seconds"] for s in shapes if not s["gemm"].startswith("fc1 grad input"))
         r["shapes"] = shapes
         results.append(r)
+    if wants("W5-floor"):
+        progress("W5-floor")
+        s, shapes, flops = gemm_floor(light, 1 if quick else 10, w5_gemms())
+        r = record("W5-floor", "W5's GEMMs (conv as im2col over the batch) alone at measured "
+                   "sgemm rate (torch.mm)", "s/epoch", True, s)
+        r["gflops"] = flops / statistics.median(s) / 1e9
+        r["tflop_per_epoch"] = flops / 1e12
+        r["shapes"] = shapes
+        results.append(r)
+    if wants("W5") or wants("W5b") or wants("W5-eval"):
+        print(f"generating the {mlp_samples} x 1 x 28 x 28 dataset...", file=sys.stderr,
+              flush=True)
+        data = cnn_data(mlp_samples)
+        repeats = 2 if quick else 3
+        for wid, batch_norm in (("W5", False), ("W5b", True)):
+            if not wants(wid):
+                continue
+            progress(wid)
+            w5 = W5(data, batch_norm)
+            batches = len(w5.loader)
+            rss_before = proc_status_kb("VmRSS")
+            reset = reset_peak_rss()
+            last = {}
+            s = timed(repeats, lambda: None, lambda _: last.update(loss=w5.epoch()))
+            peak = proc_status_kb("VmHWM")
+            scale = (MLP_SAMPLES // BATCH) / batches
+            what = ("CNN epoch with BatchNorm2d after each conv, SGD momentum, batch 64, loading "
+                    "included" if batch_norm else "CNN epoch (2 conv, 2 max-pool, 2 linear), SGD "
+                    "momentum, batch 64, loading included")
+            r = record(wid, what, "s/epoch", True, [t * scale for t in s])
+            r["batches_timed"] = batches
+            r["last_loss"] = last.get("loss")
+            r["peak_rss_mb"] = None if peak is None else peak / 1024
+            r["peak_rss_reset"] = reset
+            r["rss_before_mb"] = None if rss_before is None else rss_before / 1024
+            r["dataset_mb"] = mlp_samples * (784 * 4 + 8) / 2**20
+            results.append(r)
+        if wants("W5-eval"):
+            progress("W5-eval")
+            model = w5_model(False)
+            model.eval()
+            n = min(CNN_EVAL_SAMPLES, mlp_samples)
+            x = data[0][:n]
+            s = timed(light, lambda: None, lambda _: w5_eval(model, x))
+            r = record("W5-eval", "W5's net in eval mode under no_grad, 10000 samples, batch 1000",
+                       "samples/s", False, [n / t for t in s])
+            r["samples"] = n
+            results.append(r)
     if wants("W2") or wants("W4"):
         print(f"generating the {mlp_samples} x 784 dataset...", file=sys.stderr, flush=True)
         data = mlp_data(mlp_samples)

@@ -10,8 +10,9 @@
 //!
 //! One iteration is: W1/W1b/W1-floor 1000 epochs (throughput in epochs), W2 one epoch of
 //! 937 batches (in samples), W2-floor one product of each of its six GEMMs, W3/W3b the
-//! 10,000-op chain (in ops), W4 one loader epoch (in samples), W6 10,000 views (in views). `ANTORCHA_BENCH_QUICK`
-//! shrinks the W2/W4 datasets to 8 batches. `cargo xtask bench` times the same code with
+//! 10,000-op chain (in ops), W4 one loader epoch (in samples), W5/W5b one CNN epoch (in
+//! samples), W5-eval 10,000 samples classified, W5-floor one product of each of its GEMMs, W6
+//! 10,000 views (in views). `ANTORCHA_BENCH_QUICK` shrinks the W2/W4/W5 datasets to 8 batches. `cargo xtask bench` times the same code with
 //! WORKLOADS.md's median-of-repeats rule and compares it with PyTorch.
 
 mod common;
@@ -96,6 +97,43 @@ fn mlp_and_loader(c: &mut Criterion) {
     group.finish();
 }
 
+fn cnn(c: &mut Criterion) {
+    let samples = if quick() {
+        QUICK_BATCHES * BATCH
+    } else {
+        MLP_SAMPLES
+    };
+    let data = cnn_data(samples);
+    let mut group = c.benchmark_group("w5_cnn_epoch");
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_millis(1));
+    group.measurement_time(Duration::from_secs(if quick() { 1 } else { 60 }));
+    for (id, batch_norm) in [("W5_cnn_sgd_momentum", false), ("W5b_cnn_batch_norm", true)] {
+        let mut w5 = W5::new(&data, batch_norm);
+        group.throughput(Throughput::Elements((w5.batches() * BATCH) as u64));
+        group.bench_function(id, |bch| bch.iter(|| w5.epoch()));
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("w5_eval");
+    group.sample_size(10);
+    let n = CNN_EVAL_SAMPLES.min(samples);
+    let x = data.0.narrow(0, 0, n);
+    let model = w5_eval_model();
+    group.throughput(Throughput::Elements(n as u64));
+    group.bench_function("W5-eval_batch_1000_no_grad", |bch| {
+        bch.iter(|| w5_eval(&model, &x))
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("w5_floor_sgemm");
+    for mut g in w5_gemms() {
+        group.throughput(Throughput::Elements(g.flops() as u64));
+        group.bench_function(g.name, |bch| bch.iter(|| g.run()));
+    }
+    group.finish();
+}
+
 fn views(c: &mut Criterion) {
     assert!(w6_check(), "W6: a view's gradient differs from PyTorch's");
     let mut group = c.benchmark_group("w6_view_ops");
@@ -117,6 +155,7 @@ criterion_group!(
     op_overhead,
     gemm_floor,
     mlp_and_loader,
+    cnn,
     views
 );
 criterion_main!(benches);

@@ -10,7 +10,8 @@
 //! `antorcha::tensor::num_threads`), `MATMUL_NUM_THREADS` (matrixmultiply's, when its
 //! `threading` feature is on) and `RAYON_NUM_THREADS` before any work starts: each is read
 //! once per process, so each thread count needs its own run. `--quick` is a smoke run: fewer
-//! repeats and 8-batch W2/W4 datasets (W2 is still reported per 937-batch epoch, scaled).
+//! repeats and 8-batch W2/W4/W5 datasets (W2 and W5 are still reported per 937-batch epoch,
+//! scaled).
 //! The criterion benches of the same workloads are `cargo bench --bench workloads`.
 
 #[path = "../benches/common/mod.rs"]
@@ -71,7 +72,7 @@ impl Options {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: cargo run --release --example bench_workloads -- [--threads N] [--quick] [--only W1,W1B,W1-FLOOR,W2,W2-FLOOR,W3,W3B,W4,W6]"
+        "usage: cargo run --release --example bench_workloads -- [--threads N] [--quick] [--only W1,W1B,W1-FLOOR,W2,W2-FLOOR,W3,W3B,W4,W5,W5B,W5-EVAL,W5-FLOOR,W6]"
     );
     std::process::exit(2);
 }
@@ -150,6 +151,44 @@ fn load_average() -> Option<f64> {
         .next()?
         .parse()
         .ok()
+}
+
+/// The floor of a workload's GEMMs: one copy of `gemms()` per thread, each product run
+/// `iters` times per repeat in every thread at once (at N threads a product counts 1/N of the
+/// time: the ideal split of the work); an epoch is 60000/64 steps of them.
+fn gemm_floor(threads: usize, repeats: usize, iters: usize, gemms: fn() -> Vec<Gemm>) -> Value {
+    let mut copies: Vec<Vec<Gemm>> = (0..threads).map(|_| gemms()).collect();
+    let mut shapes = Vec::new();
+    let mut step_samples = vec![0.0; repeats];
+    for i in 0..copies[0].len() {
+        let s = time(
+            repeats,
+            || (),
+            |_| {
+                std::thread::scope(|scope| {
+                    for copy in copies.iter_mut() {
+                        let g = &mut copy[i];
+                        scope.spawn(move || {
+                            for _ in 0..iters {
+                                g.run();
+                            }
+                        });
+                    }
+                })
+            },
+        );
+        let per_product: Vec<f64> = s.iter().map(|t| t / (iters * threads) as f64).collect();
+        for (acc, t) in step_samples.iter_mut().zip(&per_product) {
+            *acc += t;
+        }
+        let (t, g) = (median(&per_product), &copies[0][i]);
+        shapes.push(json!({"gemm": g.name, "seconds": t, "gflops": g.flops() / t / 1e9}));
+    }
+    let steps = MLP_SAMPLES as f64 / BATCH as f64;
+    let s: Vec<f64> = step_samples.iter().map(|t| t * steps).collect();
+    let mut r = record("floor", "", "s/epoch", true, s);
+    r["shapes"] = json!(shapes);
+    r
 }
 
 fn main() {
@@ -285,51 +324,26 @@ fn main() {
     }
     if options.wants("W2-floor") {
         progress("W2-floor");
-        let threads = options.threads;
-        // One copy of the six GEMMs per thread: at N threads each thread runs its own copy at
-        // the same time, and a product counts 1/N of the time (the ideal split of the work).
-        let mut gemms: Vec<Vec<Gemm>> = (0..threads).map(|_| w2_gemms()).collect();
-        let iters = if quick { 2 } else { 200 };
-        let mut shapes = Vec::new();
-        let mut step_samples = vec![0.0; light];
-        for i in 0..gemms[0].len() {
-            let s = time(
-                light,
-                || (),
-                |_| {
-                    std::thread::scope(|scope| {
-                        for copy in gemms.iter_mut() {
-                            let g = &mut copy[i];
-                            scope.spawn(move || {
-                                for _ in 0..iters {
-                                    g.run();
-                                }
-                            });
-                        }
-                    })
-                },
-            );
-            let per_product: Vec<f64> = s.iter().map(|t| t / (iters * threads) as f64).collect();
-            for (acc, t) in step_samples.iter_mut().zip(&per_product) {
-                *acc += t;
-            }
-            let (t, g) = (median(&per_product), &gemms[0][i]);
-            shapes.push(json!({"gemm": g.name, "seconds": t, "gflops": g.flops() / t / 1e9}));
-        }
-        // An epoch is 60000/64 steps of these six products.
-        let steps = MLP_SAMPLES as f64 / BATCH as f64;
-        let s: Vec<f64> = step_samples.iter().map(|t| t * steps).collect();
-        let gflops = w2_epoch_flops() / median(&s) / 1e9;
-        let mut r = record(
-            "W2-floor",
-            "W2's GEMMs alone at measured sgemm rate (ndarray general_mat_mul, one stream per thread)",
-            "s/epoch",
-            true,
-            s,
+        let mut r = gemm_floor(
+            options.threads,
+            light,
+            if quick { 2 } else { 200 },
+            w2_gemms,
         );
-        r["gflops"] = json!(gflops);
+        let s = r["samples"]
+            .as_array()
+            .expect("samples")
+            .iter()
+            .filter_map(Value::as_f64)
+            .collect::<Vec<_>>();
+        r["gflops"] = json!(w2_epoch_flops() / median(&s) / 1e9);
+        r["what"] = json!("W2's GEMMs alone at measured sgemm rate (ndarray general_mat_mul, one stream per thread)");
+        r["id"] = json!("W2-floor");
         // The first layer's input needs no gradient (PyTorch skips that product too).
-        let needed: f64 = shapes
+        let steps = MLP_SAMPLES as f64 / BATCH as f64;
+        let needed: f64 = r["shapes"]
+            .as_array()
+            .expect("shapes")
             .iter()
             .filter(|s| {
                 s["gemm"]
@@ -339,7 +353,21 @@ fn main() {
             .filter_map(|s| s["seconds"].as_f64())
             .sum();
         r["without_fc1_grad_input"] = json!(needed * steps);
-        r["shapes"] = json!(shapes);
+        results.push(r);
+    }
+    if options.wants("W5-floor") {
+        progress("W5-floor");
+        let mut r = gemm_floor(options.threads, light, if quick { 1 } else { 10 }, w5_gemms);
+        let s = r["samples"]
+            .as_array()
+            .expect("samples")
+            .iter()
+            .filter_map(Value::as_f64)
+            .collect::<Vec<_>>();
+        r["gflops"] = json!(w5_epoch_flops() / median(&s) / 1e9);
+        r["tflop_per_epoch"] = json!(w5_epoch_flops() / 1e12);
+        r["what"] = json!("W5's GEMMs (conv as im2col over the batch) alone at measured sgemm rate (one stream per thread)");
+        r["id"] = json!("W5-floor");
         results.push(r);
     }
     if options.wants("W2") || options.wants("W4") {
@@ -386,6 +414,64 @@ fn main() {
                 s,
             );
             r["samples_per_epoch"] = json!(seen);
+            results.push(r);
+        }
+    }
+
+    if options.wants("W5") || options.wants("W5b") || options.wants("W5-eval") {
+        eprintln!("generating the {mlp_samples} x 1 x 28 x 28 dataset...");
+        let data = cnn_data(mlp_samples);
+        // W5 and W5b take seconds an epoch: the definitions ask for at least 3 repeats.
+        let repeats = if quick { 2 } else { 3 };
+        for (id, batch_norm) in [("W5", false), ("W5b", true)] {
+            if !options.wants(id) {
+                continue;
+            }
+            progress(id);
+            let mut w5 = W5::new(&data, batch_norm);
+            let batches = w5.batches();
+            let rss_before = proc_status_kb("VmRSS");
+            let reset = reset_peak_rss();
+            let mut last_loss = f32::NAN;
+            let s = time(repeats, || (), |_| last_loss = w5.epoch());
+            let peak = proc_status_kb("VmHWM");
+            let scale = (MLP_SAMPLES / BATCH) as f64 / batches as f64;
+            let s = s.iter().map(|t| t * scale).collect();
+            let what = if batch_norm {
+                "CNN epoch with BatchNorm2d after each conv, SGD momentum, batch 64, loading included"
+            } else {
+                "CNN epoch (2 conv, 2 max-pool, 2 linear), SGD momentum, batch 64, loading included"
+            };
+            let mut r = record(id, what, "s/epoch", true, s);
+            r["batches_timed"] = json!(batches);
+            r["last_loss"] = json!(last_loss);
+            r["peak_rss_mb"] = json!(peak.map(|kb| kb as f64 / 1024.0));
+            r["peak_rss_reset"] = json!(reset);
+            r["rss_before_mb"] = json!(rss_before.map(|kb| kb as f64 / 1024.0));
+            r["dataset_mb"] = json!(dataset_bytes(mlp_samples) as f64 / (1024.0 * 1024.0));
+            results.push(r);
+        }
+        if options.wants("W5-eval") {
+            progress("W5-eval");
+            let model = w5_eval_model();
+            let n = CNN_EVAL_SAMPLES.min(mlp_samples);
+            let x = data.0.narrow(0, 0, n);
+            let s = time(
+                light,
+                || (),
+                |_| {
+                    std::hint::black_box(w5_eval(&model, &x));
+                },
+            );
+            let s = s.iter().map(|t| n as f64 / t).collect();
+            let mut r = record(
+                "W5-eval",
+                "W5's net in eval mode under no_grad, 10000 samples, batch 1000",
+                "samples/s",
+                false,
+                s,
+            );
+            r["samples"] = json!(n);
             results.push(r);
         }
     }

@@ -29,8 +29,8 @@ use antorcha::autograd::{no_grad, Tensor, Var};
 use antorcha::data::{DataLoader, FashionMnist};
 use antorcha::metrics::ConfusionMatrix;
 use antorcha::nn::{
-    save_safetensors, Conv2d, CrossEntropyLoss, Flatten, Linear, MaxPool2d, Module, ReLU,
-    Sequential,
+    save_safetensors, BatchNorm2d, Conv2d, CrossEntropyLoss, Flatten, Linear, MaxPool2d, Module,
+    ReLU, Sequential,
 };
 use antorcha::optim::{Adam, AdamOptions, AdamW, AdamWOptions, Optimizer, SgdOptions, SGD};
 use antorcha::tensor::{manual_seed, set_num_threads, with_global_rng};
@@ -84,6 +84,10 @@ struct Args {
     /// convolutions with max-pooling, then two linear layers).
     #[arg(long, value_enum, default_value_t = ModelKind::Mlp)]
     model: ModelKind,
+    /// With --model cnn: a BatchNorm2d after each convolution, before its ReLU (WORKLOADS.md's
+    /// W5b net).
+    #[arg(long)]
+    batch_norm: bool,
     /// The optimizer, with PyTorch's defaults for everything but --lr (and --momentum).
     #[arg(long, value_enum, default_value_t = OptimizerKind::Sgd)]
     optimizer: OptimizerKind,
@@ -127,11 +131,12 @@ enum ModelKind {
 }
 
 impl ModelKind {
-    /// A new network of this kind, initialised as PyTorch initialises it.
-    fn build(self) -> Sequential {
+    /// A new network of this kind (the CNN with `BatchNorm2d` layers when `batch_norm`),
+    /// initialised as PyTorch initialises it.
+    fn build(self, batch_norm: bool) -> Sequential {
         match self {
             ModelKind::Mlp => mlp(),
-            ModelKind::Cnn => cnn(),
+            ModelKind::Cnn => cnn(batch_norm),
         }
     }
 
@@ -201,14 +206,21 @@ fn mlp() -> Sequential {
         )
 }
 
-/// The course's CNN on `[N, 1, 28, 28]` images.
-fn cnn() -> Sequential {
-    Sequential::new()
-        .add(Conv2d::new(1, 32, 3))
+/// The course's CNN on `[N, 1, 28, 28]` images; with `batch_norm`, a `BatchNorm2d` after each
+/// convolution (before its ReLU), as `nn.Sequential` numbers its children.
+fn cnn(batch_norm: bool) -> Sequential {
+    let mut net = Sequential::new().add(Conv2d::new(1, 32, 3));
+    if batch_norm {
+        net = net.add(BatchNorm2d::new(32));
+    }
+    net = net
         .add(ReLU::new())
         .add(MaxPool2d::new(2))
-        .add(Conv2d::new(32, 64, 3))
-        .add(ReLU::new())
+        .add(Conv2d::new(32, 64, 3));
+    if batch_norm {
+        net = net.add(BatchNorm2d::new(64));
+    }
+    net.add(ReLU::new())
         .add(MaxPool2d::new(2))
         .add(Flatten::new())
         .add(Linear::new(1600, 128))
@@ -279,7 +291,12 @@ fn run(args: &Args) -> Result<History, Error> {
         .batch_size(batch_size)
         .build()?;
 
-    let model = args.model.build();
+    if args.batch_norm && args.model != ModelKind::Cnn {
+        return Err(
+            "--batch-norm adds BatchNorm2d layers to the CNN: use it with --model cnn".into(),
+        );
+    }
+    let model = args.model.build(args.batch_norm);
     println!("{}", model.repr());
     let loss_fn = CrossEntropyLoss::new();
     let mut optimizer = optimizer(args, model.parameters())?;
@@ -737,6 +754,48 @@ mod tests {
             );
         }
         assert_eq!(shapes.len(), 8);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// `--model cnn --batch-norm` trains W5b's net: `BatchNorm2d` children 1 and 5 with their
+    /// running statistics saved under PyTorch's names.
+    #[test]
+    fn the_batch_norm_cnn_trains_and_saves_its_buffers() {
+        let _turn = serial();
+        let dir = std::env::temp_dir().join(format!("antorcha_fashion_bn_{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let base = [
+            "--synthetic",
+            "--synthetic-size",
+            "128",
+            "--epochs",
+            "1",
+            "--lr",
+            "0.01",
+        ];
+        let mut list = base.to_vec();
+        list.extend(["--model", "cnn", "--batch-norm"]);
+        let history = run(&args(&dir, &list)).unwrap();
+        assert!(history.train_loss[0].is_finite());
+        // The header of the file (an i64 `num_batches_tracked` sits beside the f32 tensors).
+        let bytes = std::fs::read(dir.join("cnn.safetensors")).unwrap();
+        let len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+        let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + len]).unwrap();
+        for (key, dtype) in [
+            ("0.weight", "F32"),
+            ("1.running_mean", "F32"),
+            ("1.num_batches_tracked", "I64"),
+            ("4.weight", "F32"),
+            ("5.running_var", "F32"),
+            ("9.weight", "F32"),
+            ("11.bias", "F32"),
+        ] {
+            assert_eq!(header[key]["dtype"], dtype, "{key}: {header}");
+        }
+        let mut list = base.to_vec();
+        list.push("--batch-norm");
+        let e = run(&args(&dir, &list)).unwrap_err().to_string();
+        assert!(e.contains("--model cnn"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -9,7 +9,9 @@ use std::hint::black_box;
 
 use antorcha::autograd::{no_grad, Tensor, Var};
 use antorcha::data::{DataLoader, RandomState, TensorDataset};
-use antorcha::nn::{CrossEntropyLoss, Linear, Module, ReLU, Sequential};
+use antorcha::nn::{
+    BatchNorm2d, Conv2d, CrossEntropyLoss, Flatten, Linear, MaxPool2d, Module, ReLU, Sequential,
+};
 use antorcha::optim::{Optimizer, SgdOptions, SGD};
 use antorcha::tensor::ndarray::linalg::general_mat_mul;
 use antorcha::tensor::ndarray::{Array2, Ix2};
@@ -408,6 +410,188 @@ pub fn w2_gemms() -> Vec<Gemm> {
 /// `60000 * 2 * 3 * (784*256 + 256*10)`.
 pub fn w2_epoch_flops() -> f64 {
     (MLP_SAMPLES * 2 * 3 * (MLP_FEATURES * MLP_HIDDEN + MLP_HIDDEN * MLP_CLASSES)) as f64
+}
+
+// ---------------------------------------------------------------------------------------------
+// W5, W5b, W5-eval, W5-floor: the FashionMNIST course's CNN.
+
+/// Samples W5-eval classifies.
+pub const CNN_EVAL_SAMPLES: usize = 10_000;
+/// W5-eval's batch size.
+pub const CNN_EVAL_BATCH: usize = 1000;
+
+/// The W5 dataset: W2's features (the same numbers) as `[samples, 1, 28, 28]` images.
+pub fn cnn_data(samples: usize) -> (Tensor<f32>, Tensor<i64>) {
+    let (x, y) = mlp_data(samples);
+    (x.reshape(&[samples as isize, 1, 28, 28]), y)
+}
+
+/// W5's net: `Conv2d(1,32,3) -> ReLU -> MaxPool2d(2) -> Conv2d(32,64,3) -> ReLU ->
+/// MaxPool2d(2) -> Flatten -> Linear(1600,128) -> ReLU -> Linear(128,10)`; with `batch_norm`
+/// (W5b) a `BatchNorm2d` after each convolution, before its ReLU. Seeded (`manual_seed(0)`).
+pub fn w5_model(batch_norm: bool) -> Sequential {
+    manual_seed(0);
+    let mut model = Sequential::new().add(Conv2d::new(1, 32, 3));
+    if batch_norm {
+        model = model.add(BatchNorm2d::new(32));
+    }
+    model = model
+        .add(ReLU::new())
+        .add(MaxPool2d::new(2))
+        .add(Conv2d::new(32, 64, 3));
+    if batch_norm {
+        model = model.add(BatchNorm2d::new(64));
+    }
+    model
+        .add(ReLU::new())
+        .add(MaxPool2d::new(2))
+        .add(Flatten::new())
+        .add(Linear::new(1600, 128))
+        .add(ReLU::new())
+        .add(Linear::new(128, MLP_CLASSES))
+}
+
+/// W5 (and W5b): the CNN, `CrossEntropyLoss`, `SGD(lr=0.01, momentum=0.9)`, batches of 64
+/// shuffled, the last partial batch dropped.
+pub struct W5 {
+    model: Sequential,
+    loss_fn: CrossEntropyLoss,
+    optimizer: SGD<f32>,
+    loader: Loader,
+}
+
+impl W5 {
+    /// The model (seeded), optimizer and loader over `data` (not timed).
+    pub fn new(data: &(Tensor<f32>, Tensor<i64>), batch_norm: bool) -> W5 {
+        let model = w5_model(batch_norm);
+        let optimizer = SGD::with_options(model.parameters(), SgdOptions::new(0.01).momentum(0.9))
+            .expect("SGD");
+        W5 {
+            model,
+            loss_fn: CrossEntropyLoss::new(),
+            optimizer,
+            loader: loader(data, true),
+        }
+    }
+
+    /// Batches per epoch.
+    pub fn batches(&self) -> usize {
+        self.loader.len()
+    }
+
+    /// The timed region: one epoch, loading included (at most `max_batches` batches, for a
+    /// profile of a few steps). Returns the last batch's loss.
+    pub fn epoch_limited(&mut self, max_batches: usize) -> f32 {
+        let mut last = None;
+        for batch in self.loader.iter().take(max_batches) {
+            let (x, y) = batch.expect("batch");
+            let loss = self.loss_fn.forward(&self.model.forward(&Var::new(x)), &y);
+            self.optimizer.zero_grad();
+            loss.backward().expect("backward");
+            self.optimizer.step().expect("step");
+            last = Some(loss);
+        }
+        last.map_or(f32::NAN, |l| l.item())
+    }
+
+    /// The timed region: one epoch, loading included. Returns the last batch's loss.
+    pub fn epoch(&mut self) -> f32 {
+        self.epoch_limited(usize::MAX)
+    }
+}
+
+/// W5-eval: the W5 net (seeded, untrained) in eval mode.
+pub fn w5_eval_model() -> Sequential {
+    let model = w5_model(false);
+    model.eval();
+    model
+}
+
+/// W5-eval's timed region: `x` (`[samples, 1, 28, 28]`) classified under `no_grad` in batches
+/// of 1000. Returns the number of samples whose predicted class is 0 (to use the output).
+pub fn w5_eval(model: &Sequential, x: &Tensor<f32>) -> usize {
+    let _guard = no_grad();
+    let n = x.shape()[0];
+    let mut zeros = 0;
+    for start in (0..n).step_by(CNN_EVAL_BATCH) {
+        let len = CNN_EVAL_BATCH.min(n - start);
+        let out = model.forward(&Var::new(x.narrow(0, start as isize, len)));
+        let pred = out.data().argmax_dim(1, false);
+        zeros += pred.to_vec().iter().filter(|&&c| c == 0).count();
+    }
+    zeros
+}
+
+/// The GEMMs of a W5 step (batch 64) with each convolution as one im2col product over the
+/// batch: forward, the input gradient (not for the first layer, whose input needs none) and
+/// the weight gradient, plus the Linear layers' three each.
+pub fn w5_gemms() -> Vec<Gemm> {
+    let b = BATCH;
+    let (l1, l2) = (b * 26 * 26, b * 11 * 11);
+    vec![
+        Gemm::new("conv1 forward [32,9]x[9,64*676]", (32, 9, l1), false, false),
+        Gemm::new(
+            "conv1 grad weight [32,64*676]x[64*676,9]",
+            (32, l1, 9),
+            false,
+            true,
+        ),
+        Gemm::new(
+            "conv2 forward [64,288]x[288,64*121]",
+            (64, 288, l2),
+            false,
+            false,
+        ),
+        Gemm::new(
+            "conv2 grad input [288,64]x[64,64*121]",
+            (288, 64, l2),
+            true,
+            false,
+        ),
+        Gemm::new(
+            "conv2 grad weight [64,64*121]x[64*121,288]",
+            (64, l2, 288),
+            false,
+            true,
+        ),
+        Gemm::new(
+            "fc1 forward [64,1600]x[1600,128]",
+            (b, 1600, 128),
+            false,
+            true,
+        ),
+        Gemm::new(
+            "fc1 grad input [64,128]x[128,1600]",
+            (b, 128, 1600),
+            false,
+            false,
+        ),
+        Gemm::new(
+            "fc1 grad weight [128,64]x[64,1600]",
+            (128, b, 1600),
+            true,
+            false,
+        ),
+        Gemm::new("fc2 forward [64,128]x[128,10]", (b, 128, 10), false, true),
+        Gemm::new(
+            "fc2 grad input [64,10]x[10,128]",
+            (b, 10, 128),
+            false,
+            false,
+        ),
+        Gemm::new(
+            "fc2 grad weight [10,64]x[64,128]",
+            (10, b, 128),
+            true,
+            false,
+        ),
+    ]
+}
+
+/// FLOPs of W5-floor's GEMMs over one epoch (937 steps of [`w5_gemms`]): about 0.92 TFLOP.
+pub fn w5_epoch_flops() -> f64 {
+    let steps = (MLP_SAMPLES / BATCH) as f64;
+    w5_gemms().iter().map(Gemm::flops).sum::<f64>() * steps
 }
 
 // ---------------------------------------------------------------------------------------------

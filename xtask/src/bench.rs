@@ -19,14 +19,15 @@ use serde_json::Value;
 /// Options of `cargo xtask bench`.
 #[derive(Args, Debug)]
 pub struct BenchArgs {
-    /// Smoke run (CI): fewer repeats, W2/W4 on 8 batches (W2 still per 937-batch epoch,
-    /// scaled). Its numbers are not the benchmark.
+    /// Smoke run (CI): fewer repeats, W2/W4/W5 on 8 batches (W2 and W5 still per 937-batch
+    /// epoch, scaled). Its numbers are not the benchmark.
     #[arg(long)]
     pub quick: bool,
     /// Thread counts to measure, each in its own process.
     #[arg(long, value_delimiter = ',', default_value = "1,2")]
     pub threads: Vec<usize>,
-    /// Only these workloads (W1, W1b, W1-floor, W2, W2-floor, W3, W3b, W4, W6), comma-separated.
+    /// Only these workloads (W1, W1b, W1-floor, W2, W2-floor, W3, W3b, W4, W5, W5b, W5-eval,
+    /// W5-floor, W6), comma-separated.
     #[arg(long)]
     pub only: Option<String>,
     /// Skip PyTorch even when a Python with torch is found.
@@ -42,7 +43,7 @@ pub struct BenchArgs {
 }
 
 /// The workloads in table order.
-const ROWS: [&str; 20] = [
+const ROWS: [&str; 24] = [
     "W1",
     "W1b",
     "W1-floor",
@@ -51,6 +52,10 @@ const ROWS: [&str; 20] = [
     "W2",
     "W2-floor",
     "W4",
+    "W5",
+    "W5b",
+    "W5-eval",
+    "W5-floor",
     "W6-reshape-1MiB",
     "W6-transpose-1MiB",
     "W6-permute-1MiB",
@@ -235,7 +240,7 @@ fn report(runs: &[(usize, Value, Option<Value>)], torch: Option<&str>, quick: bo
         torch.map_or("PyTorch (not found: Antorcha's column only)".to_string(), |v| {
             format!("PyTorch {v} (CPU)")
         }),
-        if quick { " (QUICK smoke run: few repeats, small W2/W4 datasets; not the benchmark)" } else { "" },
+        if quick { " (QUICK smoke run: few repeats, small W2/W4/W5 datasets; not the benchmark)" } else { "" },
     );
     let mut header = "| workload | unit |".to_string();
     let mut rule = "|---|---|".to_string();
@@ -275,10 +280,13 @@ fn report(runs: &[(usize, Value, Option<Value>)], torch: Option<&str>, quick: bo
         }
         s.push('\n');
     }
-    // W2's peak memory, as a row of its own.
-    let peak = |run: Option<&Value>| find(run?, "W2")?["peak_rss_mb"].as_f64();
-    if runs.iter().any(|(_, r, _)| peak(Some(r)).is_some()) {
-        let _ = write!(s, "| W2 peak RSS | MiB |");
+    // The training workloads' peak memory, as rows of their own.
+    for id in ["W2", "W5", "W5b"] {
+        let peak = |run: Option<&Value>| find(run?, id)?["peak_rss_mb"].as_f64();
+        if !runs.iter().any(|(_, r, _)| peak(Some(r)).is_some()) {
+            continue;
+        }
+        let _ = write!(s, "| {id} peak RSS | MiB |");
         for (_, rust, py) in runs {
             let (a, p) = (peak(Some(rust)), peak(py.as_ref()));
             if has_torch {
@@ -300,7 +308,7 @@ fn report(runs: &[(usize, Value, Option<Value>)], torch: Option<&str>, quick: bo
     s
 }
 
-/// What the numbers do not say by themselves: threads actually used, C1, W2's memory.
+/// What the numbers do not say by themselves: threads actually used, C1, W2's and W5's memory.
 fn notes(runs: &[(usize, Value, Option<Value>)]) -> Vec<String> {
     let mut notes = Vec::new();
     for (t, rust, _) in runs.iter().filter(|(t, _, _)| *t > 1) {
@@ -365,15 +373,15 @@ fn notes(runs: &[(usize, Value, Option<Value>)]) -> Vec<String> {
                 }
             }
         }
-        if let Some(w2) = find(rust, "W2") {
-            if let (Some(peak), Some(data)) =
-                (w2["peak_rss_mb"].as_f64(), w2["dataset_mb"].as_f64())
+        for (id, budget) in [("W2", 100.0), ("W5", 200.0), ("W5b", 200.0)] {
+            let Some(w) = find(rust, id) else { continue };
+            if let (Some(peak), Some(data)) = (w["peak_rss_mb"].as_f64(), w["dataset_mb"].as_f64())
             {
                 notes.push(format!(
-                    "W2 peak RSS {peak:.0} MiB for a {data:.0} MiB dataset (target: at most {:.0} MiB, \
-                     dataset + 100 MiB){}.",
-                    data + 100.0,
-                    if w2["peak_rss_reset"].as_bool() == Some(false) {
+                    "{id} peak RSS {peak:.0} MiB for a {data:.0} MiB dataset (target: at most {:.0} MiB, \
+                     dataset + {budget:.0} MiB){}.",
+                    data + budget,
+                    if w["peak_rss_reset"].as_bool() == Some(false) {
                         "; the peak could not be reset, so it covers the whole process"
                     } else {
                         ""

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use antorcha_autograd::tensor::{manual_seed, Tensor};
 use antorcha_autograd::Var;
-use antorcha_nn::{CrossEntropyLoss, Flatten, Linear, Module, ReLU, Sequential};
+use antorcha_nn::{Conv2d, CrossEntropyLoss, Flatten, Linear, MaxPool2d, Module, ReLU, Sequential};
 use antorcha_viz::examples::{model_graph, GraphOutput, Model};
 use antorcha_viz::{make_dot, Dot, DotOptions, VizError, Written};
 use clap::{Args, ValueEnum};
@@ -29,6 +29,11 @@ pub enum ModelArg {
     /// Linear(512, 512) -> ReLU -> Linear(512, 10)` on one image; `yhat` is its logits, `loss`
     /// the cross-entropy against label 0.
     Mlp,
+    /// The FashionMNIST course's CNN (WORKLOADS.md's W5 net): `Conv2d(1, 32, 3) -> ReLU ->
+    /// MaxPool2d(2) -> Conv2d(32, 64, 3) -> ReLU -> MaxPool2d(2) -> Flatten ->
+    /// Linear(1600, 128) -> ReLU -> Linear(128, 10)` on one image; `yhat` and `loss` as for
+    /// the MLP.
+    Cnn,
 }
 
 /// Options of `cargo xtask graph`.
@@ -96,7 +101,8 @@ pub fn run(args: &GraphArgs) -> antorcha_viz::Result<String> {
         .show_saved(args.show_saved);
     let (dot, model) = match args.model {
         ModelArg::Linreg => (model_graph(Model::Linreg, output, &options)?, "linreg"),
-        ModelArg::Mlp => (mlp_graph(output, &options)?, "mlp"),
+        ModelArg::Mlp => (net_graph(ModelArg::Mlp, output, &options)?, "mlp"),
+        ModelArg::Cnn => (net_graph(ModelArg::Cnn, output, &options)?, "cnn"),
     };
     let Some(given) = &args.output else {
         return Ok(dot.to_dot());
@@ -121,19 +127,41 @@ pub fn run(args: &GraphArgs) -> antorcha_viz::Result<String> {
     ))
 }
 
-/// The notebook's MLP drawn like `make_dot(model(X), params=dict(model.named_parameters()))`,
-/// from its logits (`yhat`) or its cross-entropy loss (`loss`); seeded, so the picture is the
-/// same every time.
-fn mlp_graph(output: GraphOutput, options: &DotOptions) -> antorcha_viz::Result<Dot> {
+/// The notebook's MLP or the course's CNN drawn like `make_dot(model(X),
+/// params=dict(model.named_parameters()))`, from its logits (`yhat`) or its cross-entropy loss
+/// (`loss`); seeded, so the picture is the same every time.
+fn net_graph(
+    kind: ModelArg,
+    output: GraphOutput,
+    options: &DotOptions,
+) -> antorcha_viz::Result<Dot> {
     manual_seed(0);
-    let model = Sequential::new()
-        .add(Flatten::new())
-        .add(Linear::new(28 * 28, 512))
-        .add(ReLU::new())
-        .add(Linear::new(512, 512))
-        .add(ReLU::new())
-        .add(Linear::new(512, 10));
-    let x = Var::new(Tensor::<f32>::rand(&[1, 28, 28]));
+    let (model, x) = match kind {
+        ModelArg::Cnn => (
+            Sequential::new()
+                .add(Conv2d::new(1, 32, 3))
+                .add(ReLU::new())
+                .add(MaxPool2d::new(2))
+                .add(Conv2d::new(32, 64, 3))
+                .add(ReLU::new())
+                .add(MaxPool2d::new(2))
+                .add(Flatten::new())
+                .add(Linear::new(1600, 128))
+                .add(ReLU::new())
+                .add(Linear::new(128, 10)),
+            Var::new(Tensor::<f32>::rand(&[1, 1, 28, 28])),
+        ),
+        _ => (
+            Sequential::new()
+                .add(Flatten::new())
+                .add(Linear::new(28 * 28, 512))
+                .add(ReLU::new())
+                .add(Linear::new(512, 512))
+                .add(ReLU::new())
+                .add(Linear::new(512, 10)),
+            Var::new(Tensor::<f32>::rand(&[1, 28, 28])),
+        ),
+    };
     let logits = model.forward(&x);
     let named = model.named_parameters();
     let params: Vec<(&str, &Var<f32>)> = named.iter().map(|(n, p)| (n.as_str(), p)).collect();
@@ -145,8 +173,9 @@ fn mlp_graph(output: GraphOutput, options: &DotOptions) -> antorcha_viz::Result<
             Ok(make_dot(&loss, &params, options))
         }
         GraphOutput::Error => Err(VizError::Unavailable {
-            op: "graph --model mlp",
-            message: "the MLP has no `error` output: choose --node yhat (its logits) or loss"
+            op: "graph --model mlp/cnn",
+            message: "the MLP and the CNN have no `error` output: choose --node yhat (their \
+                      logits) or loss"
                 .to_string(),
         }),
     }
@@ -230,6 +259,34 @@ mod tests {
         assert_eq!(yhat.matches("[label=AccumulateGrad]").count(), 6, "{yhat}");
         assert!(!yhat.contains("LogSoftmaxBackward0"), "{yhat}");
         let err = run(&args(&["--model", "mlp", "--node", "error"])).unwrap_err();
+        assert!(err.to_string().contains("yhat"), "{err}");
+    }
+
+    #[test]
+    fn cnn_graph_has_the_convolutions_pools_and_named_parameters() {
+        let text = run(&args(&["--model", "cnn", "--show-attrs"])).unwrap();
+        assert_eq!(text.matches("ConvolutionBackward0").count(), 2, "{text}");
+        assert_eq!(
+            text.matches("MaxPool2DWithIndicesBackward0").count(),
+            2,
+            "{text}"
+        );
+        assert_eq!(text.matches("ReluBackward0").count(), 3, "{text}");
+        assert_eq!(text.matches("AddmmBackward0").count(), 2, "{text}");
+        assert!(text.contains("LogSoftmaxBackward0"), "{text}");
+        assert!(
+            text.contains("transposed") && text.contains("groups"),
+            "{text}"
+        );
+        for label in [
+            "\"0.weight\n (32, 1, 3, 3)\"",
+            "\"3.weight\n (64, 32, 3, 3)\"",
+            "\"3.bias\n (64)\"",
+            "\"7.weight\n (128, 1600)\"",
+        ] {
+            assert!(text.contains(label), "{label} in {text}");
+        }
+        let err = run(&args(&["--model", "cnn", "--node", "error"])).unwrap_err();
         assert!(err.to_string().contains("yhat"), "{err}");
     }
 

@@ -1,10 +1,10 @@
-//! `Conv2d`, built from differentiable ops so its gradients come from autograd: the windows of
-//! the input are gathered with one `index_select` (im2col), then a matrix product; and
-//! `MaxPool2d`, one fused op (`MaxPool2DWithIndicesBackward0`).
+//! `Conv2d` and `conv2d`, like PyTorch's: stride, padding (numbers, `"same"` or `"valid"`),
+//! dilation, groups and bias, as one fused op (`ConvolutionBackward0`) whose kernels live in
+//! the tensor crate (im2col into GEMM, both cores, reused scratch buffers).
 
-use std::sync::{Arc, Mutex};
+use std::fmt;
 
-use antorcha_autograd::tensor::{with_global_rng, Float, Generator};
+use antorcha_autograd::tensor::{with_global_rng, Conv2dOptions, Float, Generator};
 use antorcha_autograd::{Tensor, Var};
 
 use crate::error::{NnError, Result};
@@ -29,273 +29,150 @@ impl From<(usize, usize)> for Size2 {
 }
 
 impl Size2 {
-    fn repr(self) -> String {
+    pub(crate) fn repr(self) -> String {
         format!("({}, {})", self.0, self.1)
     }
+
+    fn pair(self) -> [usize; 2] {
+        [self.0, self.1]
+    }
 }
 
-/// The geometry of a sliding window over `[.., H, W]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Window {
-    h: usize,
-    w: usize,
+/// A convolution's padding, as PyTorch's `padding` argument takes it: zeros on each side
+/// (`1`, `(1, 2)`), `"valid"` (none) or `"same"` (the output as large as the input; only with
+/// stride 1; an even kernel gets the extra zero at the bottom and right, as PyTorch pads).
+///
+/// ```
+/// use antorcha_nn::Padding;
+/// assert_eq!(Padding::from("same"), Padding::Same);
+/// assert_eq!(Padding::from((1, 2)), Padding::Size(antorcha_nn::Size2(1, 2)));
+/// assert_eq!(Padding::from("full"), Padding::Unknown("full".into()));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Padding {
+    /// Zeros added on both sides of height and width.
+    Size(Size2),
+    /// `"same"`: the output has the input's height and width.
+    Same,
+    /// `"valid"`: no padding.
+    Valid,
+    /// A string PyTorch rejects; using it is an error naming the valid ones.
+    Unknown(String),
+}
+
+impl From<usize> for Padding {
+    fn from(n: usize) -> Self {
+        Padding::Size(Size2(n, n))
+    }
+}
+
+impl From<(usize, usize)> for Padding {
+    fn from(p: (usize, usize)) -> Self {
+        Padding::Size(p.into())
+    }
+}
+
+impl From<Size2> for Padding {
+    fn from(p: Size2) -> Self {
+        Padding::Size(p)
+    }
+}
+
+impl From<&str> for Padding {
+    fn from(s: &str) -> Self {
+        match s {
+            "same" => Padding::Same,
+            "valid" => Padding::Valid,
+            other => Padding::Unknown(other.to_string()),
+        }
+    }
+}
+
+impl fmt::Display for Padding {
+    /// As PyTorch's repr shows it: `(1, 1)`, `same`, `valid`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Padding::Size(s) => f.write_str(&s.repr()),
+            Padding::Same => f.write_str("same"),
+            Padding::Valid => f.write_str("valid"),
+            Padding::Unknown(s) => write!(f, "{s:?}"),
+        }
+    }
+}
+
+impl Padding {
+    /// PyTorch's checks of a padding string and of `"same"` with a stride.
+    fn check(&self, op: &'static str, stride: Size2) -> Result<()> {
+        match self {
+            Padding::Unknown(s) => Err(NnError::invalid(
+                op,
+                format!("Invalid padding string '{s}', should be one of {{'same', 'valid'}}"),
+            )),
+            Padding::Same if stride != Size2(1, 1) => Err(NnError::invalid(
+                op,
+                "padding='same' is not supported for strided convolutions",
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The tensor kernel's options for a kernel of `kernel` taps: `"same"` splits
+/// `dilation·(k - 1)` zeros as PyTorch does (the smaller half first).
+fn resolve(
+    op: &'static str,
     kernel: Size2,
     stride: Size2,
-    padding: Size2,
-    out_h: usize,
-    out_w: usize,
-}
-
-impl Window {
-    fn new(
-        op: &'static str,
-        shape: &[usize],
-        kernel: Size2,
-        stride: Size2,
-        padding: Size2,
-    ) -> Result<Self> {
-        let (h, w) = (shape[shape.len() - 2], shape[shape.len() - 1]);
-        if kernel.0 == 0 || kernel.1 == 0 || stride.0 == 0 || stride.1 == 0 {
-            return Err(NnError::invalid(
-                op,
-                format!(
-                    "kernel_size {} and stride {} must be positive",
-                    kernel.repr(),
-                    stride.repr()
-                ),
-            ));
+    padding: &Padding,
+    dilation: Size2,
+    groups: usize,
+) -> Result<Conv2dOptions> {
+    padding.check(op, stride)?;
+    let o = Conv2dOptions::new()
+        .stride(stride.pair())
+        .dilation(dilation.pair())
+        .groups(groups);
+    Ok(match padding {
+        Padding::Size(p) => o.padding(p.pair()),
+        Padding::Valid | Padding::Unknown(_) => o,
+        Padding::Same => {
+            let total = |k: usize, d: usize| {
+                k.saturating_sub(1).checked_mul(d).ok_or_else(|| {
+                    NnError::invalid(op, format!("dilation {d} times kernel size {k} overflows"))
+                })
+            };
+            let (th, tw) = (total(kernel.0, dilation.0)?, total(kernel.1, dilation.1)?);
+            o.padding_asymmetric([th / 2, tw / 2], [th - th / 2, tw - tw / 2])
         }
-        // Checked: a padding or kernel near `usize::MAX` is an error, as in PyTorch ("expected
-        // padding to be at most ..."), never a wrapped, wrong shape.
-        let padded = |n: usize, p: usize| p.checked_mul(2).and_then(|p2| p2.checked_add(n));
-        let (Some(ph), Some(pw)) = (padded(h, padding.0), padded(w, padding.1)) else {
-            return Err(NnError::invalid(
-                op,
-                format!(
-                    "padding {} on an input of {h} x {w} overflows the padded size",
-                    padding.repr()
-                ),
-            ));
-        };
-        if ph < kernel.0 || pw < kernel.1 {
-            return Err(NnError::InputShape {
-                module: op,
-                shape: shape.to_vec(),
-                message: format!(
-                    "the padded input ({ph} x {pw}) is smaller than the kernel {}",
-                    kernel.repr()
-                ),
-            });
-        }
-        let win = Window {
-            h,
-            w,
-            kernel,
-            stride,
-            padding,
-            out_h: (ph - kernel.0) / stride.0 + 1,
-            out_w: (pw - kernel.1) / stride.1 + 1,
-        };
-        win.index_count(op, 1)?;
-        Ok(win)
-    }
-
-    /// How many indices the windows of `channels` planes take (`channels * taps * positions`),
-    /// or an error naming `op` when that overflows what can be addressed.
-    fn index_count(&self, op: &'static str, channels: usize) -> Result<usize> {
-        [self.out_h, self.out_w, self.kernel.0, self.kernel.1]
-            .iter()
-            .try_fold(channels, |acc, &n| acc.checked_mul(n))
-            .filter(|&n| n <= isize::MAX as usize)
-            .ok_or_else(|| {
-                NnError::invalid(
-                    op,
-                    format!(
-                        "an output of {} x {} positions with a {} kernel over {channels} \
-                         channels is too large (kernel_size {}, stride {}, padding {})",
-                        self.out_h,
-                        self.out_w,
-                        self.kernel.repr(),
-                        self.kernel.repr(),
-                        self.stride.repr(),
-                        self.padding.repr()
-                    ),
-                )
-            })
-    }
-
-    /// An empty vector with room for `n` indices, or an error naming `op`.
-    fn index_vec(op: &'static str, n: usize) -> Result<Vec<usize>> {
-        let mut v = Vec::new();
-        v.try_reserve_exact(n)
-            .map_err(|_| NnError::invalid(op, format!("cannot allocate {n} window indices")))?;
-        Ok(v)
-    }
-
-    fn positions(&self) -> usize {
-        self.out_h * self.out_w
-    }
-
-    fn taps(&self) -> usize {
-        self.kernel.0 * self.kernel.1
-    }
-
-    /// Calls `f(ki, kj, oh, ow, flat)` where `flat` is the index of input element
-    /// `(oh*sh + ki - ph, ow*sw + kj - pw)` in a row-major `H x W` plane, or `None` in the
-    /// padding.
-    #[inline]
-    fn source(&self, ki: usize, kj: usize, oh: usize, ow: usize) -> Option<usize> {
-        let r = (oh * self.stride.0 + ki).checked_sub(self.padding.0)?;
-        let c = (ow * self.stride.1 + kj).checked_sub(self.padding.1)?;
-        (r < self.h && c < self.w).then_some(r * self.w + c)
-    }
-
-    /// im2col indices for `channels` planes: row `(c, ki, kj)`, column `(oh, ow)` picks
-    /// element `c*H*W + …` of a flattened sample, or `channels*H*W` (a zero appended) in the
-    /// padding.
-    fn conv_indices(&self, channels: usize) -> Result<Vec<usize>> {
-        let plane = self.h * self.w;
-        let pad = channels * plane;
-        let mut idx = Self::index_vec("conv2d", self.index_count("conv2d", channels)?)?;
-        for c in 0..channels {
-            for ki in 0..self.kernel.0 {
-                for kj in 0..self.kernel.1 {
-                    for oh in 0..self.out_h {
-                        for ow in 0..self.out_w {
-                            idx.push(self.source(ki, kj, oh, ow).map_or(pad, |s| c * plane + s));
-                        }
-                    }
-                }
-            }
-        }
-        Ok(idx)
-    }
-
-    fn padded(&self) -> bool {
-        self.padding.0 > 0 || self.padding.1 > 0
-    }
-}
-
-/// Indices cached by input shape, so a layer applied to batches of one shape computes them
-/// once.
-#[derive(Debug, Default)]
-struct IndexCache(Mutex<Option<CachedIndices>>);
-
-/// The input shape the indices were made for, and the indices.
-type CachedIndices = (Vec<usize>, Arc<Vec<usize>>);
-
-impl IndexCache {
-    fn get(
-        &self,
-        shape: &[usize],
-        make: impl FnOnce() -> Result<Vec<usize>>,
-    ) -> Result<Arc<Vec<usize>>> {
-        let mut slot = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((s, idx)) = slot.as_ref() {
-            if s == shape {
-                return Ok(idx.clone());
-            }
-        }
-        let idx = Arc::new(make()?);
-        *slot = Some((shape.to_vec(), idx.clone()));
-        Ok(idx)
-    }
-}
-
-/// Takes `[N, C, H, W]` or an unbatched `[C, H, W]`; returns the batched var and whether a
-/// batch dim was added.
-fn to_batched<T: Float>(op: &'static str, x: &Var<T>) -> Result<(Var<T>, bool)> {
-    match x.ndim() {
-        4 => Ok((x.clone(), false)),
-        3 => Ok((x.try_unsqueeze(0)?, true)),
-        _ => Err(NnError::InputShape {
-            module: op,
-            shape: x.shape(),
-            message: "expected a 4-D [N, C, H, W] or 3-D [C, H, W] input".into(),
-        }),
-    }
-}
-
-/// The inverse of [`to_batched`] for an op's result: `out` laid out as `[n, c, out_h, out_w]`,
-/// without the batch dim again when the input had none.
-fn from_batched<T: Float>(
-    out: Var<T>,
-    n: usize,
-    c: usize,
-    win: &Window,
-    unbatched: bool,
-) -> Result<Var<T>> {
-    let out = out.try_reshape(&[
-        n as isize,
-        c as isize,
-        win.out_h as isize,
-        win.out_w as isize,
-    ])?;
-    Ok(if unbatched {
-        out.try_squeeze_dim(0)?
-    } else {
-        out
     })
 }
 
-fn conv2d_with<T: Float>(
+/// The convolution of `x` by `weight`, with the weight's kernel size.
+fn conv_forward<T: Float>(
+    op: &'static str,
     x: &Var<T>,
     weight: &Var<T>,
     bias: Option<&Var<T>>,
-    stride: Size2,
-    padding: Size2,
-    cache: Option<&IndexCache>,
+    (stride, padding, dilation, groups): (Size2, &Padding, Size2, usize),
 ) -> Result<Var<T>> {
-    let (x, unbatched) = to_batched("conv2d", x)?;
-    let shape = x.shape();
     let ws = weight.shape();
-    if ws.len() != 4 || ws[1] != shape[1] {
-        return Err(NnError::InputShape {
-            module: "conv2d",
-            shape,
-            message: format!(
-                "weight of shape {ws:?} needs an input with {} channels",
-                ws.get(1).copied().unwrap_or(0)
-            ),
-        });
-    }
-    if let Some(b) = bias {
-        if b.shape() != [ws[0]] {
+    let kernel = match ws[..] {
+        [_, _, kh, kw] => Size2(kh, kw),
+        _ => {
             return Err(NnError::invalid(
-                "conv2d",
-                format!("bias must have shape [{}], got {:?}", ws[0], b.shape()),
-            ));
+                op,
+                format!("expected a 4-D weight [out_channels, in_channels/groups, kH, kW], got shape {ws:?}"),
+            ))
         }
-    }
-    let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3]);
-    let (o, kernel) = (ws[0], Size2(ws[2], ws[3]));
-    let win = Window::new("conv2d", &shape, kernel, stride, padding)?;
-    let make = || win.conv_indices(c);
-    let idx = match cache {
-        Some(cache) => cache.get(&shape, make)?,
-        None => Arc::new(make()?),
     };
-    let ckk = c * win.taps();
-    let l = win.positions();
-    let mut flat = x.try_reshape(&[n as isize, (c * h * w) as isize])?;
-    if win.padded() {
-        flat = Var::try_cat(&[&flat, &Var::zeros(&[n, 1])], 1)?;
-    }
-    let cols =
-        flat.try_index_select(1, &idx[..])?
-            .try_reshape(&[n as isize, ckk as isize, l as isize])?;
-    let mut out = weight
-        .try_reshape(&[o as isize, ckk as isize])?
-        .try_matmul(&cols)?;
-    if let Some(b) = bias {
-        out = out.try_add(&b.try_reshape(&[o as isize, 1])?)?;
-    }
-    from_batched(out, n, o, &win, unbatched)
+    let options = resolve(op, kernel, stride, padding, dilation, groups)?;
+    Ok(x.try_conv2d(weight, bias, &options)?)
 }
 
 /// A 2-D convolution (cross-correlation, as in PyTorch) of `x` (`[N, C, H, W]` or
 /// `[C, H, W]`) with `weight` (`[O, C, kh, kw]`) plus an optional `bias` (`[O]`), like
 /// `torch.nn.functional.conv2d(x, weight, bias, stride, padding)`; zero padding.
+/// [`conv2d_with`] takes every option (dilation, groups, `"same"`/`"valid"`).
 ///
 /// ```
 /// use antorcha_autograd::Var;
@@ -328,128 +205,130 @@ pub fn try_conv2d<T: Float>(
     stride: impl Into<Size2>,
     padding: impl Into<Size2>,
 ) -> Result<Var<T>> {
-    conv2d_with(x, weight, bias, stride.into(), padding.into(), None)
-}
-
-fn max_pool2d_with<T: Float>(
-    x: &Var<T>,
-    kernel: Size2,
-    stride: Size2,
-    padding: Size2,
-    dilation: Size2,
-    ceil_mode: bool,
-) -> Result<(Var<T>, Tensor<i64>)> {
-    if !matches!(x.ndim(), 3 | 4) {
-        return Err(NnError::InputShape {
-            module: "max_pool2d",
-            shape: x.shape(),
-            message: "expected a 4-D [N, C, H, W] or 3-D [C, H, W] input".into(),
-        });
-    }
-    let pair = |s: Size2| [s.0, s.1];
-    Ok(x.try_max_pool2d_with_indices(
-        pair(kernel),
-        pair(stride),
-        pair(padding),
-        pair(dilation),
-        ceil_mode,
-    )?)
-}
-
-/// The largest element of each `kernel` window of `x` (`[N, C, H, W]` or `[C, H, W]`),
-/// moving by `stride`, with implicit `-inf` padding, like
-/// `torch.nn.functional.max_pool2d(x, kernel_size, stride, padding)`. The gradient goes to
-/// the (first) largest element of each window.
-///
-/// ```
-/// use antorcha_autograd::Var;
-/// use antorcha_nn::functional::max_pool2d;
-/// let x = Var::from_vec((0..16).map(|v| v as f32).collect(), &[1, 1, 4, 4]);
-/// let y = max_pool2d(&x, 2, 2, 0);
-/// assert_eq!(y.to_vec(), vec![5.0, 7.0, 13.0, 15.0]);
-/// ```
-///
-/// # Panics
-/// When [`try_max_pool2d`] returns an error.
-#[track_caller]
-pub fn max_pool2d<T: Float>(
-    x: &Var<T>,
-    kernel_size: impl Into<Size2>,
-    stride: impl Into<Size2>,
-    padding: impl Into<Size2>,
-) -> Var<T> {
-    crate::error::ok(try_max_pool2d(x, kernel_size, stride, padding))
-}
-
-/// `max_pool2d`, or an error for a bad input shape, kernel or padding.
-pub fn try_max_pool2d<T: Float>(
-    x: &Var<T>,
-    kernel_size: impl Into<Size2>,
-    stride: impl Into<Size2>,
-    padding: impl Into<Size2>,
-) -> Result<Var<T>> {
-    let (y, _) = max_pool2d_with(
+    let padding = Padding::Size(padding.into());
+    conv_forward(
+        "conv2d",
         x,
-        kernel_size.into(),
-        stride.into(),
-        padding.into(),
-        Size2(1, 1),
-        false,
-    )?;
-    Ok(y)
-}
-
-/// Max pooling with every option and the indices, like
-/// `torch.nn.functional.max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode,
-/// return_indices=True)`: the output (`MaxPool2DWithIndicesBackward0`) and the index of each
-/// maximum within its `H x W` plane.
-///
-/// ```
-/// use antorcha_autograd::Var;
-/// use antorcha_nn::functional::max_pool2d_with_indices;
-/// let x = Var::from_vec((0..25).map(f64::from).collect(), &[1, 1, 5, 5]);
-/// let (y, idx) = max_pool2d_with_indices(&x, 2, 2, 0, 1, true).unwrap();
-/// assert_eq!(y.to_vec(), vec![6.0, 8.0, 9.0, 16.0, 18.0, 19.0, 21.0, 23.0, 24.0]);
-/// assert_eq!(idx.to_vec(), vec![6, 8, 9, 16, 18, 19, 21, 23, 24]);
-/// ```
-pub fn max_pool2d_with_indices<T: Float>(
-    x: &Var<T>,
-    kernel_size: impl Into<Size2>,
-    stride: impl Into<Size2>,
-    padding: impl Into<Size2>,
-    dilation: impl Into<Size2>,
-    ceil_mode: bool,
-) -> Result<(Var<T>, Tensor<i64>)> {
-    max_pool2d_with(
-        x,
-        kernel_size.into(),
-        stride.into(),
-        padding.into(),
-        dilation.into(),
-        ceil_mode,
+        weight,
+        bias,
+        (stride.into(), &padding, Size2(1, 1), 1),
     )
 }
 
-/// A 2-D convolution layer, like `torch.nn.Conv2d(in_channels, out_channels, kernel_size,
-/// stride=1, padding=0, bias=True)`: weight `[out, in, kh, kw]` and bias `[out]`, both
-/// uniform in `±1/sqrt(in*kh*kw)` (PyTorch's default init).
+/// `torch.nn.functional.conv2d(x, weight, bias, stride, padding, dilation, groups)` with every
+/// option: `padding` is a number, a pair, `"same"` or `"valid"`; `weight` is
+/// `[O, C/groups, kh, kw]`. Records one `ConvolutionBackward0`.
 ///
 /// ```
 /// use antorcha_autograd::Var;
-/// use antorcha_nn::{Conv2d, Module};
+/// use antorcha_nn::functional::conv2d_with;
+/// let x = Var::<f64>::ones(&[1, 4, 5, 5]);
+/// let w = Var::<f64>::ones(&[2, 2, 2, 2]); // 2 groups of 2 channels
+/// let y = conv2d_with(&x, &w, None, 1, "same", 2, 2).unwrap();
+/// assert_eq!(y.shape(), vec![1, 2, 5, 5]);
+/// assert_eq!(y.grad_fn_name(), None); // nothing required grad
+/// ```
+pub fn conv2d_with<T: Float>(
+    x: &Var<T>,
+    weight: &Var<T>,
+    bias: Option<&Var<T>>,
+    stride: impl Into<Size2>,
+    padding: impl Into<Padding>,
+    dilation: impl Into<Size2>,
+    groups: usize,
+) -> Result<Var<T>> {
+    conv_forward(
+        "conv2d",
+        x,
+        weight,
+        bias,
+        (stride.into(), &padding.into(), dilation.into(), groups),
+    )
+}
+
+/// The options of a [`Conv2d`] beyond its channels, as `torch.nn.Conv2d`'s keyword arguments:
+/// `Conv2dConfig::new(3).stride(2).padding("same").dilation(1).groups(1).bias(true)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conv2dConfig {
+    kernel_size: Size2,
+    stride: Size2,
+    padding: Padding,
+    dilation: Size2,
+    groups: usize,
+    bias: bool,
+}
+
+impl Conv2dConfig {
+    /// `kernel_size`, stride 1, padding 0, dilation 1, one group, with a bias.
+    pub fn new(kernel_size: impl Into<Size2>) -> Self {
+        Conv2dConfig {
+            kernel_size: kernel_size.into(),
+            stride: Size2(1, 1),
+            padding: Padding::Size(Size2(0, 0)),
+            dilation: Size2(1, 1),
+            groups: 1,
+            bias: true,
+        }
+    }
+
+    /// Sets the stride.
+    pub fn stride(mut self, stride: impl Into<Size2>) -> Self {
+        self.stride = stride.into();
+        self
+    }
+
+    /// Sets the padding: a number, a pair, `"same"` or `"valid"`.
+    pub fn padding(mut self, padding: impl Into<Padding>) -> Self {
+        self.padding = padding.into();
+        self
+    }
+
+    /// Sets the dilation.
+    pub fn dilation(mut self, dilation: impl Into<Size2>) -> Self {
+        self.dilation = dilation.into();
+        self
+    }
+
+    /// Sets the number of groups.
+    pub fn groups(mut self, groups: usize) -> Self {
+        self.groups = groups;
+        self
+    }
+
+    /// With or without a bias.
+    pub fn bias(mut self, bias: bool) -> Self {
+        self.bias = bias;
+        self
+    }
+}
+
+/// A 2-D convolution layer, like `torch.nn.Conv2d(in_channels, out_channels, kernel_size,
+/// stride=1, padding=0, dilation=1, groups=1, bias=True)`: weight
+/// `[out, in/groups, kh, kw]` and bias `[out]`, both uniform in `±1/sqrt(in/groups·kh·kw)`
+/// (PyTorch's default init). [`Conv2d::try_with_config`] takes every option at construction;
+/// `stride`, `padding` and `dilation` can also be set afterwards.
+///
+/// ```
+/// use antorcha_autograd::Var;
+/// use antorcha_nn::{Conv2d, Conv2dConfig, Module};
 /// let conv = Conv2d::<f32>::new(1, 8, 3).padding(1);
 /// assert_eq!(conv.forward(&Var::zeros(&[2, 1, 28, 28])).shape(), vec![2, 8, 28, 28]);
 /// let strided = Conv2d::<f32>::new(1, 4, (3, 5)).stride(2);
 /// assert_eq!(strided.forward(&Var::zeros(&[2, 1, 28, 28])).shape(), vec![2, 4, 13, 12]);
+/// let grouped = Conv2d::<f32>::try_with_config(4, 6, Conv2dConfig::new(4).padding("same").groups(2)).unwrap();
+/// assert_eq!(grouped.weight().shape(), vec![6, 2, 4, 4]);
+/// assert_eq!(grouped.forward(&Var::zeros(&[1, 4, 9, 9])).shape(), vec![1, 6, 9, 9]);
+/// assert_eq!(grouped.repr(), "Conv2d(4, 6, kernel_size=(4, 4), stride=(1, 1), padding=same, groups=2)");
 /// ```
 #[derive(Debug)]
 pub struct Conv2d<T: Float = f32> {
     weight: Var<T>,
     bias: Option<Var<T>>,
     stride: Size2,
-    padding: Size2,
+    padding: Padding,
+    dilation: Size2,
+    groups: usize,
     training: Training,
-    cache: IndexCache,
 }
 
 impl<T: Float> Conv2d<T> {
@@ -467,22 +346,70 @@ impl<T: Float> Conv2d<T> {
         bias: bool,
         g: &mut Generator,
     ) -> Self {
-        let k = kernel_size.into();
-        let shape = [out_channels, in_channels, k.0, k.1];
-        let (weight, bias) = default_weight_and_bias(&shape, bias, g);
-        Self::from_parts(weight, bias).expect("shapes made to fit")
+        let config = Conv2dConfig::new(kernel_size).bias(bias);
+        Self::try_with_config_generator(in_channels, out_channels, config, g)
+            .expect("one group fits any channels")
     }
 
-    /// A layer with the given weight `[out, in, kh, kw]` and optional bias `[out]`.
+    /// A layer with every option of `torch.nn.Conv2d`, initialised from the global generator;
+    /// an error as PyTorch raises it for channels not divisible by `groups`, zero groups, an
+    /// unknown padding string or `"same"` with a stride.
+    pub fn try_with_config(
+        in_channels: usize,
+        out_channels: usize,
+        config: Conv2dConfig,
+    ) -> Result<Self> {
+        with_global_rng(|g| Self::try_with_config_generator(in_channels, out_channels, config, g))
+    }
+
+    /// [`Conv2d::try_with_config`] drawing from `g`.
+    pub fn try_with_config_generator(
+        in_channels: usize,
+        out_channels: usize,
+        config: Conv2dConfig,
+        g: &mut Generator,
+    ) -> Result<Self> {
+        const OP: &str = "Conv2d";
+        let groups = config.groups;
+        if groups == 0 {
+            return Err(NnError::invalid(OP, "groups must be a positive integer"));
+        }
+        if !in_channels.is_multiple_of(groups) {
+            return Err(NnError::invalid(
+                OP,
+                "in_channels must be divisible by groups",
+            ));
+        }
+        if !out_channels.is_multiple_of(groups) {
+            return Err(NnError::invalid(
+                OP,
+                "out_channels must be divisible by groups",
+            ));
+        }
+        config.padding.check(OP, config.stride)?;
+        let k = config.kernel_size;
+        let shape = [out_channels, in_channels / groups, k.0, k.1];
+        let (weight, bias) = default_weight_and_bias(&shape, config.bias, g);
+        let mut layer = Self::from_parts(weight, bias)?;
+        layer.stride = config.stride;
+        layer.padding = config.padding;
+        layer.dilation = config.dilation;
+        layer.groups = groups;
+        Ok(layer)
+    }
+
+    /// A layer with the given weight `[out, in/groups, kh, kw]` and optional bias `[out]`
+    /// (one group; [`Conv2d::groups`] sets more).
     pub fn from_parts(weight: Tensor<T>, bias: Option<Tensor<T>>) -> Result<Self> {
         check_weight_and_bias("Conv2d", &["out", "in", "kh", "kw"], &weight, bias.as_ref())?;
         Ok(Conv2d {
             weight: Var::new(weight).requires_grad(),
             bias: bias.map(|b| Var::new(b).requires_grad()),
             stride: Size2(1, 1),
-            padding: Size2(0, 0),
+            padding: Padding::Size(Size2(0, 0)),
+            dilation: Size2(1, 1),
+            groups: 1,
             training: Training::new(),
-            cache: IndexCache::default(),
         })
     }
 
@@ -492,13 +419,28 @@ impl<T: Float> Conv2d<T> {
         self
     }
 
-    /// Sets the zero padding added on each side (default 0).
-    pub fn padding(mut self, padding: impl Into<Size2>) -> Self {
+    /// Sets the padding (default 0): a number or pair of zeros added on each side, `"same"` or
+    /// `"valid"`.
+    pub fn padding(mut self, padding: impl Into<Padding>) -> Self {
         self.padding = padding.into();
         self
     }
 
-    /// The weight, `[out_channels, in_channels, kh, kw]`.
+    /// Sets the step between the kernel's taps (default 1).
+    pub fn dilation(mut self, dilation: impl Into<Size2>) -> Self {
+        self.dilation = dilation.into();
+        self
+    }
+
+    /// Sets the number of groups of a layer made by [`Conv2d::from_parts`], whose weight is
+    /// then `[out, in/groups, kh, kw]` (the weight is kept: the input must have
+    /// `groups · weight.shape()[1]` channels).
+    pub fn groups(mut self, groups: usize) -> Self {
+        self.groups = groups;
+        self
+    }
+
+    /// The weight, `[out_channels, in_channels/groups, kh, kw]`.
     pub fn weight(&self) -> &Var<T> {
         &self.weight
     }
@@ -511,13 +453,12 @@ impl<T: Float> Conv2d<T> {
 
 impl<T: Float> Module<T> for Conv2d<T> {
     fn try_forward(&self, x: &Var<T>) -> Result<Var<T>> {
-        conv2d_with(
+        conv_forward(
+            "Conv2d",
             x,
             &self.weight,
             self.bias.as_ref(),
-            self.stride,
-            self.padding,
-            Some(&self.cache),
+            (self.stride, &self.padding, self.dilation, self.groups),
         )
     }
 
@@ -532,123 +473,29 @@ impl<T: Float> Module<T> for Conv2d<T> {
         Some(&self.training)
     }
 
+    /// PyTorch's `Conv2d.extra_repr`: padding, dilation and groups only when not the default.
     fn extra_repr(&self) -> String {
         let s = self.weight.shape();
         let mut r = format!(
             "{}, {}, kernel_size={}, stride={}",
-            s[1],
+            s[1].saturating_mul(self.groups),
             s[0],
             Size2(s[2], s[3]).repr(),
             self.stride.repr()
         );
-        if self.padding != Size2(0, 0) {
-            r.push_str(&format!(", padding={}", self.padding.repr()));
+        if self.padding != Padding::Size(Size2(0, 0)) {
+            r.push_str(&format!(", padding={}", self.padding));
+        }
+        if self.dilation != Size2(1, 1) {
+            r.push_str(&format!(", dilation={}", self.dilation.repr()));
+        }
+        if self.groups != 1 {
+            r.push_str(&format!(", groups={}", self.groups));
         }
         if self.bias.is_none() {
             r.push_str(", bias=False");
         }
         r
-    }
-}
-
-/// Max pooling over 2-D windows, like `torch.nn.MaxPool2d(kernel_size, stride=kernel_size,
-/// padding=0, dilation=1, ceil_mode=False)`; [`MaxPool2d::forward_with_indices`] also gives
-/// the indices (`return_indices=True`). Records `MaxPool2DWithIndicesBackward0`.
-///
-/// ```
-/// use antorcha_autograd::Var;
-/// use antorcha_nn::{MaxPool2d, Module};
-/// let pool = MaxPool2d::new(2);
-/// assert_eq!(pool.forward(&Var::<f32>::zeros(&[8, 16, 28, 28])).shape(), vec![8, 16, 14, 14]);
-/// ```
-#[derive(Debug)]
-pub struct MaxPool2d {
-    kernel: Size2,
-    stride: Size2,
-    padding: Size2,
-    dilation: Size2,
-    ceil_mode: bool,
-    training: Training,
-}
-
-impl MaxPool2d {
-    /// Pooling over `kernel_size` windows with stride `kernel_size` (non-overlapping).
-    pub fn new(kernel_size: impl Into<Size2>) -> Self {
-        let k = kernel_size.into();
-        MaxPool2d {
-            kernel: k,
-            stride: k,
-            padding: Size2(0, 0),
-            dilation: Size2(1, 1),
-            ceil_mode: false,
-            training: Training::new(),
-        }
-    }
-
-    /// Sets the step between the taps of a window (default 1).
-    pub fn dilation(mut self, dilation: impl Into<Size2>) -> Self {
-        self.dilation = dilation.into();
-        self
-    }
-
-    /// With `true`, the output size is rounded up: a last, partial window is kept when it
-    /// starts inside the input or its left padding.
-    pub fn ceil_mode(mut self, ceil_mode: bool) -> Self {
-        self.ceil_mode = ceil_mode;
-        self
-    }
-
-    /// The output and the index of each maximum within its `H x W` plane, as PyTorch's
-    /// `MaxPool2d(..., return_indices=True)` returns them.
-    pub fn forward_with_indices<T: Float>(&self, x: &Var<T>) -> Result<(Var<T>, Tensor<i64>)> {
-        max_pool2d_with(
-            x,
-            self.kernel,
-            self.stride,
-            self.padding,
-            self.dilation,
-            self.ceil_mode,
-        )
-    }
-
-    /// Sets the step between windows.
-    pub fn stride(mut self, stride: impl Into<Size2>) -> Self {
-        self.stride = stride.into();
-        self
-    }
-
-    /// Sets the implicit `-inf` padding on each side (at most half the kernel).
-    pub fn padding(mut self, padding: impl Into<Size2>) -> Self {
-        self.padding = padding.into();
-        self
-    }
-}
-
-impl<T: Float> Module<T> for MaxPool2d {
-    fn try_forward(&self, x: &Var<T>) -> Result<Var<T>> {
-        Ok(self.forward_with_indices(x)?.0)
-    }
-
-    fn training_flag(&self) -> Option<&Training> {
-        Some(&self.training)
-    }
-
-    fn extra_repr(&self) -> String {
-        let one = |s: Size2| {
-            if s.0 == s.1 {
-                s.0.to_string()
-            } else {
-                s.repr()
-            }
-        };
-        format!(
-            "kernel_size={}, stride={}, padding={}, dilation={}, ceil_mode={}",
-            one(self.kernel),
-            one(self.stride),
-            one(self.padding),
-            one(self.dilation),
-            if self.ceil_mode { "True" } else { "False" }
-        )
     }
 }
 
@@ -740,7 +587,7 @@ mod tests {
             for (a, e) in y.to_vec().iter().zip(&expected) {
                 assert!((a - e).abs() < 1e-12, "{a} vs {e}");
             }
-            // The cached indices serve a second call.
+            // A second call gives the same values (scratch buffers reused).
             assert_eq!(conv.forward(&Var::new(x)).to_vec(), y.to_vec());
         }
     }
@@ -778,7 +625,10 @@ mod tests {
             .try_forward(&Var::zeros(&[1, 3, 2, 5]))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("smaller than the kernel"), "{err}");
+        assert!(
+            err.contains("Kernel size can't be greater than actual input size"),
+            "{err}"
+        );
         assert!(conv.try_forward(&Var::zeros(&[3, 5])).is_err());
         let zero_stride = Conv2d::<f32>::new(1, 1, 1).stride(0);
         assert!(zero_stride.try_forward(&Var::zeros(&[1, 1, 2, 2])).is_err());
@@ -790,50 +640,5 @@ mod tests {
         let x = Var::<f32>::zeros(&[1, 1, 3, 3]);
         let w = Var::<f32>::zeros(&[1, 1, 2, 2]);
         assert!(try_conv2d(&x, &w, Some(&Var::zeros(&[2])), 1, 0).is_err());
-    }
-
-    #[test]
-    fn max_pool_picks_window_maxima() {
-        let x = Var::from_vec((0..9).map(|v| v as f64).collect(), &[1, 1, 3, 3]);
-        // -inf padding: the corner windows see one real element.
-        let y = max_pool2d(&x, 2, 1, 1);
-        assert_eq!(
-            y.to_vec(),
-            vec![0., 1., 2., 2., 3., 4., 5., 5., 6., 7., 8., 8., 6., 7., 8., 8.]
-        );
-        let pool = MaxPool2d::new((1, 3)).stride((1, 2));
-        assert_eq!(pool.forward(&x).to_vec(), vec![2.0, 5.0, 8.0]);
-        // Unbatched, and channels pool separately.
-        let x2 = Var::from_vec(vec![1.0, -1.0, -2.0, -3.0, 5.0, 6.0, 7.0, 8.0], &[2, 2, 2]);
-        assert_eq!(MaxPool2d::new(2).forward(&x2).to_vec(), vec![1.0, 8.0]);
-        assert_eq!(
-            Module::<f32>::extra_repr(&MaxPool2d::new(2)),
-            "kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False"
-        );
-    }
-
-    #[test]
-    fn max_pool_gradient_goes_to_the_maximum() {
-        let x = Var::from_vec(vec![1.0f64, 4.0, 3.0, 2.0], &[1, 1, 2, 2]).requires_grad();
-        max_pool2d(&x, 2, 2, 0).sum().backward().unwrap();
-        assert_eq!(x.grad().unwrap().to_vec(), vec![0.0, 1.0, 0.0, 0.0]);
-        // Overlapping windows accumulate.
-        let x = Var::from_vec(vec![0.0f64, 9.0, 0.0, 0.0, 0.0, 0.0], &[1, 1, 2, 3]).requires_grad();
-        max_pool2d(&x, 2, 1, 0).sum().backward().unwrap();
-        assert_eq!(
-            x.grad().unwrap().to_vec(),
-            vec![0.0, 2.0, 0.0, 0.0, 0.0, 0.0]
-        );
-    }
-
-    #[test]
-    fn max_pool_errors() {
-        let x = Var::<f32>::zeros(&[1, 1, 3, 3]);
-        assert!(try_max_pool2d(&x, 2, 2, 2)
-            .unwrap_err()
-            .to_string()
-            .contains("at most half"));
-        assert!(try_max_pool2d(&x, 4, 1, 0).is_err());
-        assert!(try_max_pool2d(&Var::<f32>::zeros(&[9]), 1, 1, 0).is_err());
     }
 }

@@ -28,6 +28,7 @@ mod error;
 pub mod init;
 mod linear;
 mod loss;
+mod max_pool;
 pub mod metrics;
 mod module;
 mod norm;
@@ -38,11 +39,12 @@ mod sequential;
 mod serialize;
 
 pub use activation::{Dropout, Flatten, Identity, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh};
-pub use conv::{Conv2d, MaxPool2d, Size2};
+pub use conv::{Conv2d, Conv2dConfig, Padding, Size2};
 pub use dropout::Dropout2d;
 pub use error::{NnError, Result, StateDictMismatch};
 pub use linear::Linear;
 pub use loss::{BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss, Reduction};
+pub use max_pool::MaxPool2d;
 pub use module::{Buffer, Module, Training};
 pub use norm::{BatchNorm1d, BatchNorm2d, LayerNorm};
 pub use pool::{AdaptiveAvgPool2d, AdaptiveSize, AvgPool2d};
@@ -57,15 +59,14 @@ pub use serialize::{
 /// `F.cross_entropy`, …): each has a panicking form and a `try_` form.
 pub mod functional {
     pub use crate::activation::{dropout, try_dropout};
-    pub use crate::conv::{
-        conv2d, max_pool2d, max_pool2d_with_indices, try_conv2d, try_max_pool2d,
-    };
+    pub use crate::conv::{conv2d, conv2d_with, try_conv2d};
     pub use crate::dropout::{dropout2d, try_dropout2d};
     pub use crate::loss::{
         binary_cross_entropy_with_logits, cross_entropy, l1_loss, mse_loss, nll_loss,
         try_binary_cross_entropy_with_logits, try_cross_entropy, try_l1_loss, try_mse_loss,
         try_nll_loss,
     };
+    pub use crate::max_pool::{max_pool2d, max_pool2d_with_indices, try_max_pool2d};
     pub use crate::pool::{
         adaptive_avg_pool2d, avg_pool2d, try_adaptive_avg_pool2d, try_avg_pool2d,
     };

@@ -125,3 +125,31 @@ fn overflowing_conv_and_pool_geometry_is_an_error() {
         .unwrap_err();
     assert!(e.to_string().contains("max_pool2d"), "{e}");
 }
+
+/// Dilations, groups and `"same"` paddings that overflow or do not fit are errors naming the
+/// op, never a panic or a wrapped size.
+#[test]
+fn hostile_conv_options_are_errors() {
+    use antorcha_nn::functional::conv2d_with;
+    let x = Var::<f32>::zeros(&[1, 2, 4, 4]);
+    let w = Var::<f32>::zeros(&[2, 2, 3, 3]);
+    for dilation in [usize::MAX, usize::MAX / 2] {
+        let e = conv2d_with(&x, &w, None, 1, "same", dilation, 1).unwrap_err();
+        assert!(e.to_string().contains("conv2d"), "{dilation}: {e}");
+    }
+    // A huge dilation with "same" pads as much: every tap but the centre reads zeros, as in
+    // PyTorch, and the output keeps the input's size.
+    let y = conv2d_with(&x, &w, None, 1, "same", 1 << 40, 1).unwrap();
+    assert_eq!(y.shape(), vec![1, 2, 4, 4]);
+    for dilation in [usize::MAX, usize::MAX / 2, 1 << 40] {
+        let e = conv2d_with(&x, &w, None, 1, 0, dilation, 1).unwrap_err();
+        assert!(e.to_string().contains("conv2d"), "{dilation}: {e}");
+    }
+    assert!(conv2d_with(&x, &w, None, 1, 0, 1, 0).is_err());
+    assert!(conv2d_with(&x, &w, None, 1, 0, 1, usize::MAX).is_err());
+    assert!(conv2d_with(&x, &w, None, 0, 0, 1, 1).is_err());
+    assert!(conv2d_with(&x, &w, None, 1, "full", 1, 1).is_err());
+    assert!(conv2d_with(&x, &Var::zeros(&[2, 2, 3]), None, 1, 0, 1, 1).is_err());
+    let e = conv2d_with(&x, &w, None, 2, "same", 1, 1).unwrap_err();
+    assert!(e.to_string().contains("strided convolutions"), "{e}");
+}

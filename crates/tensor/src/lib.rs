@@ -13,6 +13,7 @@
 mod binary;
 mod broadcast;
 mod compare;
+mod conv;
 mod display;
 mod element;
 mod error;
@@ -34,6 +35,7 @@ mod tensor;
 mod unary;
 
 pub use broadcast::broadcast_shapes;
+pub use conv::Conv2dOptions;
 pub use element::{Element, Float};
 pub use error::{Result, TensorError};
 pub use index_arg::{IndexArg, IndexElement};

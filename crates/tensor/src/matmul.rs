@@ -597,7 +597,7 @@ unsafe fn gemm_serial<T: Float>(a: MatRef<T>, b: MatRef<T>, beta: T, c: MatMut<T
 }
 
 /// `c = a·b + beta·c` on views.
-fn gemm_views<T: Float>(
+pub(crate) fn gemm_views<T: Float>(
     a: &ArrayView2<'_, T>,
     b: &ArrayView2<'_, T>,
     beta: T,

@@ -324,10 +324,8 @@ impl Conv2dConfig {
 pub struct Conv2d<T: Float = f32> {
     weight: Var<T>,
     bias: Option<Var<T>>,
-    stride: Size2,
-    padding: Padding,
-    dilation: Size2,
-    groups: usize,
+    /// Stride, padding, dilation and groups (its kernel size and bias flag are the weights').
+    options: Conv2dConfig,
     training: Training,
 }
 
@@ -391,10 +389,7 @@ impl<T: Float> Conv2d<T> {
         let shape = [out_channels, in_channels / groups, k.0, k.1];
         let (weight, bias) = default_weight_and_bias(&shape, config.bias, g);
         let mut layer = Self::from_parts(weight, bias)?;
-        layer.stride = config.stride;
-        layer.padding = config.padding;
-        layer.dilation = config.dilation;
-        layer.groups = groups;
+        layer.options = config;
         Ok(layer)
     }
 
@@ -402,33 +397,32 @@ impl<T: Float> Conv2d<T> {
     /// (one group; [`Conv2d::groups`] sets more).
     pub fn from_parts(weight: Tensor<T>, bias: Option<Tensor<T>>) -> Result<Self> {
         check_weight_and_bias("Conv2d", &["out", "in", "kh", "kw"], &weight, bias.as_ref())?;
+        let s = weight.shape();
+        let options = Conv2dConfig::new((s[2], s[3])).bias(bias.is_some());
         Ok(Conv2d {
             weight: Var::new(weight).requires_grad(),
             bias: bias.map(|b| Var::new(b).requires_grad()),
-            stride: Size2(1, 1),
-            padding: Padding::Size(Size2(0, 0)),
-            dilation: Size2(1, 1),
-            groups: 1,
+            options,
             training: Training::new(),
         })
     }
 
     /// Sets the step between windows (default 1).
     pub fn stride(mut self, stride: impl Into<Size2>) -> Self {
-        self.stride = stride.into();
+        self.options = self.options.stride(stride);
         self
     }
 
     /// Sets the padding (default 0): a number or pair of zeros added on each side, `"same"` or
     /// `"valid"`.
     pub fn padding(mut self, padding: impl Into<Padding>) -> Self {
-        self.padding = padding.into();
+        self.options = self.options.padding(padding);
         self
     }
 
     /// Sets the step between the kernel's taps (default 1).
     pub fn dilation(mut self, dilation: impl Into<Size2>) -> Self {
-        self.dilation = dilation.into();
+        self.options = self.options.dilation(dilation);
         self
     }
 
@@ -436,7 +430,7 @@ impl<T: Float> Conv2d<T> {
     /// then `[out, in/groups, kh, kw]` (the weight is kept: the input must have
     /// `groups · weight.shape()[1]` channels).
     pub fn groups(mut self, groups: usize) -> Self {
-        self.groups = groups;
+        self.options = self.options.groups(groups);
         self
     }
 
@@ -453,12 +447,13 @@ impl<T: Float> Conv2d<T> {
 
 impl<T: Float> Module<T> for Conv2d<T> {
     fn try_forward(&self, x: &Var<T>) -> Result<Var<T>> {
+        let o = &self.options;
         conv_forward(
             "Conv2d",
             x,
             &self.weight,
             self.bias.as_ref(),
-            (self.stride, &self.padding, self.dilation, self.groups),
+            (o.stride, &o.padding, o.dilation, o.groups),
         )
     }
 
@@ -478,19 +473,19 @@ impl<T: Float> Module<T> for Conv2d<T> {
         let s = self.weight.shape();
         let mut r = format!(
             "{}, {}, kernel_size={}, stride={}",
-            s[1].saturating_mul(self.groups),
+            s[1].saturating_mul(self.options.groups),
             s[0],
             Size2(s[2], s[3]).repr(),
-            self.stride.repr()
+            self.options.stride.repr()
         );
-        if self.padding != Padding::Size(Size2(0, 0)) {
-            r.push_str(&format!(", padding={}", self.padding));
+        if self.options.padding != Padding::Size(Size2(0, 0)) {
+            r.push_str(&format!(", padding={}", self.options.padding));
         }
-        if self.dilation != Size2(1, 1) {
-            r.push_str(&format!(", dilation={}", self.dilation.repr()));
+        if self.options.dilation != Size2(1, 1) {
+            r.push_str(&format!(", dilation={}", self.options.dilation.repr()));
         }
-        if self.groups != 1 {
-            r.push_str(&format!(", groups={}", self.groups));
+        if self.options.groups != 1 {
+            r.push_str(&format!(", groups={}", self.options.groups));
         }
         if self.bias.is_none() {
             r.push_str(", bias=False");

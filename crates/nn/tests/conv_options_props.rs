@@ -6,45 +6,12 @@ use antorcha_autograd::{Tensor, Var};
 use antorcha_nn::functional::conv2d_with;
 use antorcha_nn::{Padding, Size2};
 use proptest::prelude::*;
-use proptest::test_runner::TestCaseError;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 
-const EPS: f64 = 1e-6;
-const ATOL: f64 = 1e-6;
-const RTOL: f64 = 1e-5;
+mod common;
 
-fn random(shape: &[usize], rng: &mut StdRng) -> Tensor<f64> {
-    let n = shape.iter().product();
-    Tensor::from_vec((0..n).map(|_| rng.random_range(-1.0..1.0)).collect(), shape)
-}
-
-fn numeric(t: &Tensor<f64>, f: &dyn Fn(&Tensor<f64>) -> f64) -> Vec<f64> {
-    let base = t.to_vec();
-    (0..base.len())
-        .map(|i| {
-            let (mut p, mut m) = (base.clone(), base.clone());
-            p[i] += EPS;
-            m[i] -= EPS;
-            (f(&Tensor::from_vec(p, t.shape())) - f(&Tensor::from_vec(m, t.shape()))) / (2.0 * EPS)
-        })
-        .collect()
-}
-
-fn check(what: &str, autograd: &Tensor<f64>, numeric: &[f64]) -> Result<(), TestCaseError> {
-    for (i, (a, n)) in autograd.to_vec().iter().zip(numeric).enumerate() {
-        let tol = ATOL + RTOL * a.abs().max(n.abs());
-        prop_assert!(
-            (a - n).abs() <= tol,
-            "{}[{}]: autograd {} vs numeric {}",
-            what,
-            i,
-            a,
-            n
-        );
-    }
-    Ok(())
-}
+use common::{check, numeric, random};
 
 #[derive(Debug, Clone)]
 struct Case {

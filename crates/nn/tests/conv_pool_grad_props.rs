@@ -6,51 +6,13 @@ use antorcha_autograd::{Tensor, Var};
 use antorcha_nn::functional::{try_conv2d, try_max_pool2d};
 use antorcha_nn::Size2;
 use proptest::prelude::*;
-use proptest::test_runner::TestCaseError;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
-const EPS: f64 = 1e-6;
-/// Central differences of an O(10) sum have a rounding error near 1e-9 and a truncation error
-/// near EPS², so these bounds sit far below any real mistake (a missed tap, a wrong index).
-const ATOL: f64 = 1e-6;
-const RTOL: f64 = 1e-5;
+mod common;
 
-fn random(shape: &[usize], rng: &mut StdRng) -> Tensor<f64> {
-    let n = shape.iter().product();
-    Tensor::from_vec((0..n).map(|_| rng.random_range(-1.0..1.0)).collect(), shape)
-}
-
-/// `∂f/∂t` by central differences, one element at a time.
-fn numeric(t: &Tensor<f64>, f: &dyn Fn(&Tensor<f64>) -> f64) -> Vec<f64> {
-    let base = t.to_vec();
-    (0..base.len())
-        .map(|i| {
-            let mut plus = base.clone();
-            plus[i] += EPS;
-            let mut minus = base.clone();
-            minus[i] -= EPS;
-            (f(&Tensor::from_vec(plus, t.shape())) - f(&Tensor::from_vec(minus, t.shape())))
-                / (2.0 * EPS)
-        })
-        .collect()
-}
-
-fn check(what: &str, autograd: &Tensor<f64>, numeric: &[f64]) -> Result<(), TestCaseError> {
-    for (i, (a, n)) in autograd.to_vec().iter().zip(numeric).enumerate() {
-        let tol = ATOL + RTOL * a.abs().max(n.abs());
-        prop_assert!(
-            (a - n).abs() <= tol,
-            "{}[{}]: autograd {} vs numeric {}",
-            what,
-            i,
-            a,
-            n
-        );
-    }
-    Ok(())
-}
+use common::{check, numeric, random};
 
 #[derive(Debug, Clone)]
 struct ConvCase {

@@ -131,6 +131,37 @@ fn os_threads() -> Option<usize> {
 }
 
 /// One workload's JSON record: `value` is the median in `unit`, `samples` every repeat.
+/// `repeats` timed training epochs of `batches` batches over `samples` samples (`epoch`
+/// returns the last loss), per full 937-batch epoch (a quick run has fewer batches), with the
+/// peak and starting RSS and the dataset's size.
+fn training_epochs(
+    id: &str,
+    what: &str,
+    (repeats, batches, samples): (usize, usize, usize),
+    mut epoch: impl FnMut() -> f32,
+) -> Value {
+    let rss_before = proc_status_kb("VmRSS");
+    let reset = reset_peak_rss();
+    let mut last_loss = f32::NAN;
+    let s = time(repeats, || (), |_| last_loss = epoch());
+    let peak = proc_status_kb("VmHWM");
+    let scale = (MLP_SAMPLES / BATCH) as f64 / batches as f64;
+    let mut r = record(
+        id,
+        what,
+        "s/epoch",
+        true,
+        s.iter().map(|t| t * scale).collect(),
+    );
+    r["batches_timed"] = json!(batches);
+    r["last_loss"] = json!(last_loss);
+    r["peak_rss_mb"] = json!(peak.map(|kb| kb as f64 / 1024.0));
+    r["peak_rss_reset"] = json!(reset);
+    r["rss_before_mb"] = json!(rss_before.map(|kb| kb as f64 / 1024.0));
+    r["dataset_mb"] = json!(dataset_bytes(samples) as f64 / (1024.0 * 1024.0));
+    r
+}
+
 fn record(id: &str, what: &str, unit: &str, lower_is_better: bool, samples: Vec<f64>) -> Value {
     json!({
         "id": id,
@@ -377,28 +408,12 @@ fn main() {
             progress("W2");
             let mut w2 = W2::new(&data);
             let batches = w2.batches();
-            let rss_before = proc_status_kb("VmRSS");
-            let reset = reset_peak_rss();
-            let mut last_loss = f32::NAN;
-            let s = time(heavy, || (), |_| last_loss = w2.epoch());
-            let peak = proc_status_kb("VmHWM");
-            // Per 937-batch epoch (a quick run has fewer batches).
-            let scale = (MLP_SAMPLES / BATCH) as f64 / batches as f64;
-            let s = s.iter().map(|t| t * scale).collect();
-            let mut r = record(
+            results.push(training_epochs(
                 "W2",
                 "MLP 784-256-10 epoch, SGD momentum, batch 64, loading included",
-                "s/epoch",
-                true,
-                s,
-            );
-            r["batches_timed"] = json!(batches);
-            r["last_loss"] = json!(last_loss);
-            r["peak_rss_mb"] = json!(peak.map(|kb| kb as f64 / 1024.0));
-            r["peak_rss_reset"] = json!(reset);
-            r["rss_before_mb"] = json!(rss_before.map(|kb| kb as f64 / 1024.0));
-            r["dataset_mb"] = json!(dataset_bytes(mlp_samples) as f64 / (1024.0 * 1024.0));
-            results.push(r);
+                (heavy, batches, mlp_samples),
+                || w2.epoch(),
+            ));
         }
         if options.wants("W4") {
             progress("W4");
@@ -430,26 +445,17 @@ fn main() {
             progress(id);
             let mut w5 = W5::new(&data, batch_norm);
             let batches = w5.batches();
-            let rss_before = proc_status_kb("VmRSS");
-            let reset = reset_peak_rss();
-            let mut last_loss = f32::NAN;
-            let s = time(repeats, || (), |_| last_loss = w5.epoch());
-            let peak = proc_status_kb("VmHWM");
-            let scale = (MLP_SAMPLES / BATCH) as f64 / batches as f64;
-            let s = s.iter().map(|t| t * scale).collect();
             let what = if batch_norm {
                 "CNN epoch with BatchNorm2d after each conv, SGD momentum, batch 64, loading included"
             } else {
                 "CNN epoch (2 conv, 2 max-pool, 2 linear), SGD momentum, batch 64, loading included"
             };
-            let mut r = record(id, what, "s/epoch", true, s);
-            r["batches_timed"] = json!(batches);
-            r["last_loss"] = json!(last_loss);
-            r["peak_rss_mb"] = json!(peak.map(|kb| kb as f64 / 1024.0));
-            r["peak_rss_reset"] = json!(reset);
-            r["rss_before_mb"] = json!(rss_before.map(|kb| kb as f64 / 1024.0));
-            r["dataset_mb"] = json!(dataset_bytes(mlp_samples) as f64 / (1024.0 * 1024.0));
-            results.push(r);
+            results.push(training_epochs(
+                id,
+                what,
+                (repeats, batches, mlp_samples),
+                || w5.epoch(),
+            ));
         }
         if options.wants("W5-eval") {
             progress("W5-eval");

@@ -79,6 +79,24 @@ def load_average():
         return None
 
 
+def training_epochs(wid, what, repeats, batches, samples, epoch):
+    """`repeats` timed training epochs (`epoch()` returns the last loss) per full 937-batch
+    epoch, with the peak and starting RSS and the dataset's size, as bench_workloads.rs."""
+    rss_before = proc_status_kb("VmRSS")
+    reset = reset_peak_rss()
+    last = {}
+    s = timed(repeats, lambda: None, lambda _: last.update(loss=epoch()))
+    peak = proc_status_kb("VmHWM")
+    scale = (MLP_SAMPLES // BATCH) / batches
+    r = record(wid, what, "s/epoch", True, [t * scale for t in s])
+    r["batches_timed"] = batches
+    r["last_loss"] = last.get("loss")
+    r["peak_rss_mb"] = None if peak is None else peak / 1024
+    r["peak_rss_reset"] = reset
+    r["rss_before_mb"] = None if rss_before is None else rss_before / 1024
+    r["dataset_mb"] = samples * (784 * 4 + 8) / 2**20
+    return r
+
 def record(wid, what, unit, lower_is_better, samples):
     return {
         "id": wid,
@@ -418,24 +436,11 @@ def main():
                 continue
             progress(wid)
             w5 = W5(data, batch_norm)
-            batches = len(w5.loader)
-            rss_before = proc_status_kb("VmRSS")
-            reset = reset_peak_rss()
-            last = {}
-            s = timed(repeats, lambda: None, lambda _: last.update(loss=w5.epoch()))
-            peak = proc_status_kb("VmHWM")
-            scale = (MLP_SAMPLES // BATCH) / batches
             what = ("CNN epoch with BatchNorm2d after each conv, SGD momentum, batch 64, loading "
                     "included" if batch_norm else "CNN epoch (2 conv, 2 max-pool, 2 linear), SGD "
                     "momentum, batch 64, loading included")
-            r = record(wid, what, "s/epoch", True, [t * scale for t in s])
-            r["batches_timed"] = batches
-            r["last_loss"] = last.get("loss")
-            r["peak_rss_mb"] = None if peak is None else peak / 1024
-            r["peak_rss_reset"] = reset
-            r["rss_before_mb"] = None if rss_before is None else rss_before / 1024
-            r["dataset_mb"] = mlp_samples * (784 * 4 + 8) / 2**20
-            results.append(r)
+            results.append(training_epochs(wid, what, repeats, len(w5.loader), mlp_samples,
+                                           w5.epoch))
         if wants("W5-eval"):
             progress("W5-eval")
             model = w5_model(False)
@@ -453,22 +458,9 @@ def main():
         if wants("W2"):
             progress("W2")
             w2 = W2(data)
-            batches = len(w2.loader)
-            rss_before = proc_status_kb("VmRSS")
-            reset = reset_peak_rss()
-            last = {}
-            s = timed(heavy, lambda: None, lambda _: last.update(loss=w2.epoch()))
-            peak = proc_status_kb("VmHWM")
-            scale = (MLP_SAMPLES // BATCH) / batches
-            r = record("W2", "MLP 784-256-10 epoch, SGD momentum, batch 64, loading included",
-                       "s/epoch", True, [t * scale for t in s])
-            r["batches_timed"] = batches
-            r["last_loss"] = last.get("loss")
-            r["peak_rss_mb"] = None if peak is None else peak / 1024
-            r["peak_rss_reset"] = reset
-            r["rss_before_mb"] = None if rss_before is None else rss_before / 1024
-            r["dataset_mb"] = mlp_samples * (784 * 4 + 8) / 2**20
-            results.append(r)
+            results.append(training_epochs(
+                "W2", "MLP 784-256-10 epoch, SGD momentum, batch 64, loading included", heavy,
+                len(w2.loader), mlp_samples, w2.epoch))
         if wants("W4"):
             progress("W4")
             loader = DataLoader(TensorDataset(*data), batch_size=BATCH, shuffle=True)

@@ -144,6 +144,14 @@ impl<T: Float> VarInner<T> {
         }
     }
 
+    /// The var whose storage this view reads; `None` for a var that owns its value.
+    fn view_base(&self) -> Option<&VarArc<T>> {
+        match &self.value {
+            Value::View(v) => Some(&v.base),
+            Value::Own(_) => None,
+        }
+    }
+
     /// The version counter, shared by a base and its views.
     fn version_counter(&self) -> &AtomicU64 {
         match &self.value {
@@ -464,10 +472,7 @@ impl<T: Float> Var<T> {
     /// This var as a view of `src`'s value when `self` was just made by a view op from `from`,
     /// `src`'s value then, and shares its storage; unchanged when the op copied.
     pub(crate) fn into_view_of(mut self, src: &Var<T>, from: &Tensor<T>) -> Var<T> {
-        let base = match &src.inner.value {
-            Value::Own(_) => &src.inner,
-            Value::View(v) => &v.base,
-        };
+        let base = src.inner.view_base().unwrap_or(&src.inner);
         let Some(inner) = VarArc::get_mut(&mut self.inner) else {
             return self;
         };
@@ -486,7 +491,7 @@ impl<T: Float> Var<T> {
         let same_layout = |t: &Tensor<T>| {
             t.strides() == from.strides() && t.storage_offset() == from.storage_offset()
         };
-        let fits = matches!(src.inner.value, Value::View(_)) || same_layout(&data);
+        let fits = src.is_view() || same_layout(&data);
         if !fits
             || data
                 .try_as_strided(value.shape(), value.strides(), value.storage_offset())
@@ -516,10 +521,7 @@ impl<T: Float> Var<T> {
         if !(is_grad_enabled() && self.needs_grad()) {
             return Ok(false);
         }
-        let of_leaf = match &self.inner.value {
-            Value::View(v) => v.base.grad_fn.is_none(),
-            Value::Own(_) => false,
-        };
+        let of_leaf = self.inner.view_base().is_some_and(|b| b.grad_fn.is_none());
         let what = if self.is_leaf() {
             "leaf Variable"
         } else if of_leaf {
@@ -544,13 +546,10 @@ impl<T: Float> Var<T> {
         let version = self.inner.version_counter();
         let bumped = version.load(Ordering::Relaxed) + 1;
         version.store(bumped, Ordering::Release);
-        let base = match &self.inner.value {
-            Value::View(v) => Var {
-                inner: v.base.clone(),
-            }
-            .node(),
-            Value::Own(_) => None,
-        };
+        let base = self
+            .inner
+            .view_base()
+            .and_then(|b| Var { inner: b.clone() }.node());
         for node in self.node().iter().chain(&base) {
             // A result that its own node saved is checked against this at backward.
             node.output_version.store(bumped, Ordering::Release);

@@ -55,11 +55,8 @@ pub(crate) fn zip_map<A: Element, B: Element, U: Element>(
     // Fast paths: same shape, or one side a single element that does not add dimensions.
     if av.shape() == bv.shape() {
         if let (Some(xs), Some(ys)) = (av.as_slice(), bv.as_slice()) {
-            let data: Vec<U> = xs
-                .iter()
-                .zip(ys)
-                .map(|(x, y)| f(x.clone(), y.clone()))
-                .collect();
+            let mut data = crate::buffer::with_capacity(xs.len());
+            data.extend(xs.iter().zip(ys).map(|(x, y)| f(x.clone(), y.clone())));
             return Ok(Tensor::from_contiguous(data, a.shape()));
         }
         return Ok(Tensor::from_array(
@@ -101,17 +98,14 @@ pub(crate) fn zip_map_same<T: Element>(
     if same_shape(a.shape(), b.shape()) {
         match (a.as_slice(), b.as_slice()) {
             (Some(xs), Some(ys)) => {
-                let data = xs
-                    .iter()
-                    .zip(ys)
-                    .map(|(x, y)| f(x.clone(), y.clone()))
-                    .collect();
+                let mut data = crate::buffer::with_capacity(xs.len());
+                data.extend(xs.iter().zip(ys).map(|(x, y)| f(x.clone(), y.clone())));
                 return Ok(Tensor::from_contiguous(data, a.shape()));
             }
             (None, Some(ys)) => {
                 // A strided `a` (an expanded gradient, a transpose) against a row-major `b`:
                 // each run of `a` against the matching stretch of `b`.
-                let mut data = Vec::with_capacity(ys.len());
+                let mut data = crate::buffer::with_capacity(ys.len());
                 let mut rest = ys;
                 let f = &f;
                 let walked = a.for_each_run(|run| {

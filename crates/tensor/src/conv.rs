@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ndarray::{ArrayView2, ArrayView3, ArrayViewMut2, Axis, Ix4};
 
+use crate::buffer::try_with_capacity;
 use crate::element::Float;
 use crate::error::{ok, Result, TensorError};
 use crate::matmul::gemm_views;
@@ -713,8 +714,7 @@ impl<T: Float> Tensor<T> {
         let (l, og, k) = (g.l(), g.og(), g.k());
         let per = g.o * l;
         let total = g.n * per;
-        let mut out: Vec<T> = Vec::new();
-        out.try_reserve_exact(total).map_err(|_| {
+        let mut out: Vec<T> = try_with_capacity(total).ok_or_else(|| {
             TensorError::invalid(OP, format!("cannot allocate an output of {total} elements"))
         })?;
         let bias = bias.map(|b| b.row_major().into_owned());
@@ -855,8 +855,7 @@ fn grad_input<T: Float>(g: &Geom, grad: &Tensor<T>, weight: &Tensor<T>) -> Resul
     let (l, og, k) = (g.l(), g.og(), g.k());
     let plane = g.c * g.h * g.w;
     let total = g.n * plane;
-    let mut dx: Vec<T> = Vec::new();
-    dx.try_reserve_exact(total).map_err(|_| {
+    let mut dx: Vec<T> = try_with_capacity(total).ok_or_else(|| {
         TensorError::invalid(
             "conv2d_backward",
             format!("cannot allocate an input gradient of {total} elements"),

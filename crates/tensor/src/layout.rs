@@ -166,9 +166,8 @@ pub(crate) fn checked_numel(op: &'static str, shape: &[usize]) -> Result<usize> 
 
 /// An empty vector with room for `n` elements, or an error naming `op` and `shape` when the
 /// memory cannot be had (PyTorch raises where a plain `Vec` would abort the process).
-pub(crate) fn try_vec<T>(op: &'static str, shape: &[usize], n: usize) -> Result<Vec<T>> {
-    let mut v = Vec::new();
-    v.try_reserve_exact(n).map_err(|_| {
+pub(crate) fn try_vec<T: 'static>(op: &'static str, shape: &[usize], n: usize) -> Result<Vec<T>> {
+    crate::buffer::try_with_capacity(n).ok_or_else(|| {
         TensorError::invalid(
             op,
             format!(
@@ -176,8 +175,7 @@ pub(crate) fn try_vec<T>(op: &'static str, shape: &[usize], n: usize) -> Result<
                 std::mem::size_of::<T>()
             ),
         )
-    })?;
-    Ok(v)
+    })
 }
 
 /// The strides that show a tensor of `shape`/`strides` with the shape `new` over the same

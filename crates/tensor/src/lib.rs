@@ -12,6 +12,7 @@
 
 mod binary;
 mod broadcast;
+pub mod buffer;
 mod compare;
 mod conv;
 mod display;
@@ -22,6 +23,7 @@ mod index_arg;
 mod join;
 mod layout;
 mod matmul;
+mod max_pool;
 mod mt19937;
 mod ops;
 mod optim_kernels;
@@ -39,6 +41,7 @@ pub use conv::Conv2dOptions;
 pub use element::{Element, Float};
 pub use error::{Result, TensorError};
 pub use index_arg::{IndexArg, IndexElement};
+pub use max_pool::MaxPool2dOptions;
 pub use mt19937::Mt19937;
 pub use optim_kernels::{AdagradStep, AdamStep, RmspropStep, SgdStep};
 pub use parallel::{join, num_threads, set_num_threads};

@@ -12,6 +12,7 @@ use triomphe::Arc;
 
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn, ShapeBuilder};
 
+use crate::buffer::Buffer;
 use crate::element::{Element, Float};
 use crate::error::{ok, Result, TensorError};
 use crate::layout::{checked_numel, try_vec, Dims};
@@ -28,7 +29,7 @@ use crate::layout::{checked_numel, try_vec, Dims};
 /// ```
 #[derive(Clone)]
 pub struct Tensor<T: Element = f32> {
-    storage: Arc<Vec<T>>,
+    storage: Arc<Buffer<T>>,
     /// The shape and the strides (non-negative, in elements; 0 along an expanded dimension).
     dims: Dims,
     offset: usize,
@@ -40,7 +41,7 @@ impl<T: Element> Tensor<T> {
     pub(crate) fn from_contiguous(data: Vec<T>, shape: &[usize]) -> Self {
         debug_assert_eq!(data.len(), shape.iter().product::<usize>());
         Tensor {
-            storage: Arc::new(data),
+            storage: Arc::new(Buffer::new(data)),
             dims: Dims::row_major(shape),
             offset: 0,
         }
@@ -89,7 +90,7 @@ impl<T: Element> Tensor<T> {
         let strides: Vec<usize> = array.strides().iter().map(|&s| s as usize).collect();
         let (data, offset) = array.into_raw_vec_and_offset();
         Tensor {
-            storage: Arc::new(data),
+            storage: Arc::new(Buffer::new(data)),
             dims: Dims::new(&shape, &strides),
             offset: offset.unwrap_or(0),
         }
@@ -248,9 +249,9 @@ impl<T: Element> Tensor<T> {
 
     /// `f` of every element in row-major order, walking the layout by runs (see
     /// [`crate::layout::for_each_run`]); a repeated (stride-0) element is mapped once.
-    fn collect_strided<U: Clone>(&self, mut f: impl FnMut(&T) -> U) -> Vec<U> {
+    fn collect_strided<U: Clone + 'static>(&self, mut f: impl FnMut(&T) -> U) -> Vec<U> {
         use crate::layout::Run;
-        let mut out = Vec::with_capacity(self.numel());
+        let mut out = crate::buffer::with_capacity(self.numel());
         let walked = self.for_each_run(|run| match run {
             Run::Slice(xs) => out.extend(xs.iter().map(&mut f)),
             Run::Repeat(x, n) => out.extend(std::iter::repeat_n(f(x), n)),
@@ -295,7 +296,7 @@ impl<T: Element> Tensor<T> {
         if !self.owns_contiguous() {
             let data = self.to_vec();
             self.dims = Dims::row_major(self.shape());
-            self.storage = Arc::new(data);
+            self.storage = Arc::new(Buffer::new(data));
             self.offset = 0;
         }
         Arc::get_mut(&mut self.storage).expect("unique storage")
@@ -330,7 +331,10 @@ impl<T: Element> Tensor<T> {
     /// storage in that order.
     pub fn into_vec(self) -> Vec<T> {
         if self.owns_contiguous() {
-            return Arc::try_unwrap(self.storage).unwrap_or_else(|shared| (*shared).clone());
+            return match Arc::try_unwrap(self.storage) {
+                Ok(buffer) => buffer.into_vec(),
+                Err(shared) => shared.to_vec(),
+            };
         }
         self.to_vec()
     }
@@ -381,7 +385,11 @@ impl<T: Element> Tensor<T> {
     /// Applies `f` to every element, giving a new row-major tensor (of any element type).
     pub fn map<U: Element>(&self, f: impl FnMut(&T) -> U) -> Tensor<U> {
         let data = match self.as_slice() {
-            Some(xs) => xs.iter().map(f).collect(),
+            Some(xs) => {
+                let mut data = crate::buffer::with_capacity(xs.len());
+                data.extend(xs.iter().map(f));
+                data
+            }
             None => self.collect_strided(f),
         };
         Tensor::from_contiguous(data, self.shape())

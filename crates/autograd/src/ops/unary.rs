@@ -69,7 +69,7 @@ impl<T: Float> Var<T> {
     unary_op!(
         /// `max(x, 0)` (`ReluBackward0`).
         relu, "ReluBackward0", "result", true,
-        |g, r| times_const(g, r.data().gt_scalar(T::zero()).to_float())
+        |g, r| times_const(g, r.data().map(|&x| if x > T::zero() { T::one() } else { T::zero() }))
     );
     unary_op!(
         /// `1 / (1 + e^-x)` (`SigmoidBackward0`).

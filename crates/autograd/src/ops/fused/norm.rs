@@ -4,6 +4,7 @@
 //! is written with var ops from the saved input, so a `create_graph` backward differentiates it
 //! again.
 
+use antorcha_tensor::buffer::with_capacity;
 use antorcha_tensor::{Float, Tensor};
 use smallvec::{smallvec, SmallVec};
 
@@ -88,7 +89,7 @@ fn normalize_channels<T: Float>(
     w: Option<&[T]>,
     b: Option<&[T]>,
 ) -> Vec<T> {
-    let mut out = Vec::with_capacity(x.len());
+    let mut out = with_capacity(x.len());
     for i in 0..n {
         for ch in 0..c {
             let scale = invstd[ch] * w.map_or(T::one(), |w| w[ch]);
@@ -168,7 +169,7 @@ fn batch_norm_grads<T: Float>(
     }
     let gx = needs[0].then(|| {
         let count = T::cast((n * l) as f64);
-        let mut out = Vec::with_capacity(g.len());
+        let mut out = with_capacity(g.len());
         for i in 0..n {
             for ch in 0..c {
                 let base = (i * c + ch) * l;
@@ -206,7 +207,7 @@ fn layer_norm_grads<T: Float>(
 ) -> [Option<Vec<T>>; 3] {
     let mut gw_sum = vec![T::zero(); cols];
     let mut gb_sum = vec![T::zero(); cols];
-    let mut gx = needs[0].then(|| Vec::with_capacity(g.len()));
+    let mut gx = needs[0].then(|| with_capacity(g.len()));
     let count = T::cast(cols as f64);
     let mut gw = vec![T::zero(); cols];
     for r in 0..rows {
@@ -470,7 +471,7 @@ impl<T: Float> Var<T> {
         let b = bias.map(|b| values(&b.data()));
         let eps_t = T::cast(eps);
         let count = T::cast(cols as f64);
-        let mut out = Vec::with_capacity(xs.len());
+        let mut out = with_capacity(xs.len());
         let mut means = Vec::with_capacity(rows);
         let mut rstds = Vec::with_capacity(rows);
         for r in 0..rows {

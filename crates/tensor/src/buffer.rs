@@ -1,0 +1,240 @@
+//! A per-thread cache of freed tensor buffers, so a training loop that makes tensors of the same
+//! sizes every step reuses last step's memory instead of asking the OS for fresh pages.
+//!
+//! The C allocator hands a large freed block back to the OS (unmapped, or trimmed off the top of
+//! the heap), and the next allocation of that size page-faults and zeroes every page again: on
+//! W5 (a small CNN) that was a fifth of each step. Here a tensor's storage, when its last owner
+//! drops it, keeps its buffer on this thread's free list if the buffer is large (at least
+//! [`MIN_BYTES`]), not huge (at most [`MAX_BYTES`]) and the list has room ([`CAP_BYTES`] in all);
+//! [`with_capacity`] takes a buffer of exactly that capacity back before allocating. Small
+//! buffers never touch the cache: the C allocator keeps those itself.
+
+use std::any::{Any, TypeId};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ops::{Deref, DerefMut};
+
+/// Buffers below this many bytes are left to the C allocator.
+const MIN_BYTES: usize = 64 << 10;
+/// Buffers above this many bytes are freed (a one-off giant is not kept alive).
+const MAX_BYTES: usize = 64 << 20;
+/// At most this many bytes wait on one thread's free list.
+const CAP_BYTES: usize = 128 << 20;
+
+/// A kept buffer: the tick it was put at, its size in bytes, and the `Vec<T>` (of length 0).
+type Kept = (u64, usize, Box<dyn Any>);
+
+#[derive(Default)]
+struct FreeList {
+    /// Buffers by element type and capacity, oldest first.
+    buffers: HashMap<(TypeId, usize), Vec<Kept>>,
+    bytes: usize,
+    tick: u64,
+}
+
+impl FreeList {
+    /// Drops the buffer put longest ago; false when there is none.
+    fn evict_oldest(&mut self) -> bool {
+        let oldest = self
+            .buffers
+            .iter()
+            .filter_map(|(key, list)| list.first().map(|(tick, ..)| (*tick, *key)))
+            .min();
+        let Some((_, key)) = oldest else {
+            return false;
+        };
+        let list = self.buffers.get_mut(&key).expect("found above");
+        let (_, bytes, _) = list.remove(0);
+        if list.is_empty() {
+            self.buffers.remove(&key);
+        }
+        self.bytes -= bytes;
+        true
+    }
+}
+
+thread_local! {
+    static FREE: RefCell<FreeList> = RefCell::new(FreeList::default());
+}
+
+fn cached_size<T>(capacity: usize) -> Option<usize> {
+    let bytes = capacity.checked_mul(std::mem::size_of::<T>())?;
+    (MIN_BYTES..=MAX_BYTES).contains(&bytes).then_some(bytes)
+}
+
+/// An empty vector with room for exactly `n` elements, from this thread's free list when it
+/// holds one of that capacity: kernels that build a tensor's elements start from this. Panics
+/// like `Vec::with_capacity` when `n` elements do not fit in memory; [`try_with_capacity`]
+/// returns `None` instead.
+///
+/// ```
+/// let v: Vec<f32> = antorcha_tensor::buffer::with_capacity(1 << 20);
+/// assert_eq!((v.len(), v.capacity()), (0, 1 << 20));
+/// ```
+#[inline]
+pub fn with_capacity<T: 'static>(n: usize) -> Vec<T> {
+    reuse(n).unwrap_or_else(|| Vec::with_capacity(n))
+}
+
+/// [`with_capacity`], or `None` when the memory cannot be had.
+#[inline]
+pub fn try_with_capacity<T: 'static>(n: usize) -> Option<Vec<T>> {
+    if let Some(v) = reuse(n) {
+        return Some(v);
+    }
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).ok()?;
+    Some(v)
+}
+
+#[inline]
+fn reuse<T: 'static>(n: usize) -> Option<Vec<T>> {
+    let bytes = cached_size::<T>(n)?;
+    FREE.try_with(|free| {
+        let mut free = free.try_borrow_mut().ok()?;
+        let key = (TypeId::of::<T>(), n);
+        let list = free.buffers.get_mut(&key)?;
+        // The most recently put buffer: its pages are the likeliest to be in cache.
+        let (_, _, v) = list.pop()?;
+        if list.is_empty() {
+            free.buffers.remove(&key);
+        }
+        free.bytes -= bytes;
+        v.downcast::<Vec<T>>().ok().map(|v| *v)
+    })
+    .ok()
+    .flatten()
+}
+
+/// Puts `v`'s memory on this thread's free list, dropping the buffers put longest ago to make
+/// room; frees it when it is not worth keeping.
+fn give<T: 'static>(mut v: Vec<T>) {
+    let Some(bytes) = cached_size::<T>(v.capacity()) else {
+        return;
+    };
+    v.clear();
+    let key = (TypeId::of::<T>(), v.capacity());
+    // When the thread is ending, or the list is busy, `v` is simply freed.
+    let _ = FREE.try_with(move |free| {
+        let Ok(mut free) = free.try_borrow_mut() else {
+            return;
+        };
+        while free.bytes + bytes > CAP_BYTES {
+            if !free.evict_oldest() {
+                return;
+            }
+        }
+        free.bytes += bytes;
+        free.tick += 1;
+        let tick = free.tick;
+        free.buffers
+            .entry(key)
+            .or_default()
+            .push((tick, bytes, Box::new(v)));
+    });
+}
+
+/// A tensor's storage: its elements, whose buffer goes back to the free list when the last
+/// tensor sharing it is dropped.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Buffer<T: 'static>(Vec<T>);
+
+impl<T: 'static> Buffer<T> {
+    pub(crate) fn new(v: Vec<T>) -> Self {
+        Buffer(v)
+    }
+
+    /// The elements, taken out (the buffer is then not cached).
+    pub(crate) fn into_vec(mut self) -> Vec<T> {
+        std::mem::take(&mut self.0)
+    }
+}
+
+impl<T: 'static> Drop for Buffer<T> {
+    fn drop(&mut self) {
+        if cached_size::<T>(self.0.capacity()).is_some() {
+            give(std::mem::take(&mut self.0));
+        }
+    }
+}
+
+impl<T: 'static> Deref for Buffer<T> {
+    type Target = Vec<T>;
+    #[inline]
+    fn deref(&self) -> &Vec<T> {
+        &self.0
+    }
+}
+
+impl<T: 'static> DerefMut for Buffer<T> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut Vec<T> {
+        &mut self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dropped_large_buffer_is_reused_for_the_same_size_only() {
+        let n = MIN_BYTES / 4;
+        let mut a: Vec<f32> = with_capacity(n);
+        a.extend(std::iter::repeat_n(1.0, n));
+        let ptr = a.as_ptr();
+        drop(Buffer::new(a));
+        // Another type or size does not take it.
+        let other: Vec<u32> = with_capacity(n);
+        let bigger: Vec<f32> = with_capacity(n + 1);
+        assert_ne!(other.as_ptr() as usize, ptr as usize);
+        assert_ne!(bigger.as_ptr(), ptr);
+        let b: Vec<f32> = with_capacity(n);
+        assert_eq!((b.as_ptr(), b.len(), b.capacity()), (ptr, 0, n));
+        // Taken once: the next one is fresh.
+        let c: Vec<f32> = with_capacity(n);
+        assert_ne!(c.as_ptr(), ptr);
+    }
+
+    fn kept() -> usize {
+        FREE.with(|f| f.borrow().bytes)
+    }
+
+    #[test]
+    fn small_taken_and_oversized_buffers_are_not_kept() {
+        drop(Buffer::new(vec![0.0f64; 16]));
+        assert_eq!(kept(), 0);
+        drop(Buffer::new(vec![0u8; MAX_BYTES + 1]));
+        assert_eq!(kept(), 0);
+        let v: Vec<u8> = vec![7; MIN_BYTES];
+        let ptr = v.as_ptr();
+        let taken = Buffer::new(v).into_vec();
+        assert_eq!(taken.as_ptr(), ptr);
+        drop(taken);
+        assert_eq!(kept(), 0);
+        drop(Buffer::new(vec![7u8; MIN_BYTES]));
+        assert_eq!(kept(), MIN_BYTES);
+    }
+
+    #[test]
+    fn the_cache_holds_at_most_its_cap_and_keeps_the_newest() {
+        let n = MAX_BYTES / 8;
+        let count = CAP_BYTES / MAX_BYTES + 2;
+        let bufs: Vec<Vec<f64>> = (0..count).map(|_| vec![0.0; n]).collect();
+        let ptrs: Vec<*const f64> = bufs.iter().map(|b| b.as_ptr()).collect();
+        for b in bufs {
+            drop(Buffer::new(b));
+        }
+        let held = kept();
+        assert!((CAP_BYTES - MAX_BYTES..=CAP_BYTES).contains(&held), "{held}");
+        // The newest comes back first; the oldest were dropped.
+        let newest: Vec<f64> = with_capacity(n);
+        assert_eq!(newest.as_ptr(), ptrs[count - 1]);
+        let mut back = vec![newest];
+        while kept() > 0 {
+            back.push(with_capacity(n));
+        }
+        let back: Vec<*const f64> = back.iter().map(|b| b.as_ptr()).collect();
+        assert!(!back.contains(&ptrs[0]) && !back.contains(&ptrs[1]));
+    }
+}

@@ -16,6 +16,8 @@ ReLU, Linear(512, 10)), ``CrossEntropyLoss``, ``SGD(lr=1e-3)``; each epoch train
 accuracy after each epoch; ``--save-pt FILE`` saves the trained ``state_dict`` with
 ``torch.save`` (for the Rust example's ``--load FILE --epochs 0``).
 
+``--make-like-fashion DIR`` writes a generated set in FashionMNIST's own files and sizes
+(gzipped IDX, 60000 + 10000 images) for running the check where the real files cannot be had.
 ``--make-small DIR`` writes a small generated IDX set (a closed formula the Rust test
 reproduces), and ``--fixture FILE`` writes the per-step losses and accuracies of a run as JSON:
 it is how ``tests/fixtures/c4_small_torch.json`` was made:
@@ -68,6 +70,25 @@ def make_small(root):
         labels = np.array([small_label(k, train) for k in range(n)])
         write_idx(os.path.join(root, FILES[train][0]), images, 0x803)
         write_idx(os.path.join(root, FILES[train][1]), labels, 0x801)
+
+
+def make_like_fashion(root):
+    """A generated set in FashionMNIST's exact files and sizes (60000 + 10000 gzipped 28x28
+    uint8 images, labels 0-9) for C4 where the real files cannot be had: each class is a fixed
+    random 28x28 pattern, each image its class's pattern plus noise (numpy RandomState(0))."""
+    os.makedirs(root, exist_ok=True)
+    rng = np.random.RandomState(0)
+    patterns = rng.uniform(0, 255, size=(10, 28, 28))
+    for train, n in [(True, 60000), (False, 10000)]:
+        labels = rng.randint(0, 10, size=n)
+        noise = rng.normal(0, 80, size=(n, 28, 28))
+        images = np.clip(patterns[labels] * 0.6 + noise, 0, 255).astype(np.uint8)
+        for (name, array, magic) in [(FILES[train][0], images, 0x803), (FILES[train][1], labels, 0x801)]:
+            path = os.path.join(root, name)
+            write_idx(path, array, magic)
+            with open(path, "rb") as f, gzip.open(path + ".gz", "wb") as g:
+                g.write(f.read())
+            os.remove(path)
 
 
 def read_idx(root, name):
@@ -172,6 +193,8 @@ def main():
     p.add_argument("--log-steps", help="CSV step,loss of every optimizer step")
     p.add_argument("--save-pt", help="torch.save the trained state_dict here")
     p.add_argument("--make-small", metavar="DIR", help="write the small generated IDX set")
+    p.add_argument("--make-like-fashion", metavar="DIR",
+                   help="write a generated set of FashionMNIST's files and sizes (.gz)")
     p.add_argument("--fixture", help="write losses and accuracies as JSON")
     p.add_argument("--compare", nargs=2, metavar=("TORCH_CSV", "RUST_CSV"))
     p.add_argument("--steps", type=int, default=200, help="steps compared by --compare")
@@ -181,6 +204,8 @@ def main():
         return
     if args.make_small:
         make_small(args.make_small)
+    if args.make_like_fashion:
+        make_like_fashion(args.make_like_fashion)
     run(args)
 
 

@@ -415,10 +415,9 @@ fn max_pool2d_with_every_option_matches_pytorch() {
     }
 }
 
-#[test]
-fn cnn_with_batch_norm_trains_as_pytorch_does() {
-    let f = fixtures();
-    let case = &f["cnn_bn_sgd"];
+/// The BatchNorm CNN of `cnn_bn_sgd` from PyTorch's initial weights, trained here by its three
+/// plain SGD steps (lr 0.1); returns it and each step's loss.
+fn train_cnn_bn_sgd(case: &Value) -> (Sequential<f64>, Vec<f64>) {
     let model = cnn_bn();
     let initial: std::collections::HashMap<String, Tensor<f64>> = case["initial"]
         .as_object()
@@ -436,15 +435,11 @@ fn cnn_with_batch_norm_trains_as_pytorch_does() {
         .collect();
     let y = Tensor::from_vec(labels, &[6]);
     let loss_fn = CrossEntropyLoss::new();
-    for (step, want) in case["losses"].as_array().unwrap().iter().enumerate() {
+    let mut losses = Vec::new();
+    for _ in case["losses"].as_array().unwrap() {
         model.zero_grad();
         let loss = loss_fn.forward(&model.forward(&x), &y);
-        let want = want.as_f64().unwrap();
-        assert!(
-            (loss.item() - want).abs() <= TOL,
-            "step {step}: loss {} vs PyTorch {want}",
-            loss.item()
-        );
+        losses.push(loss.item());
         loss.backward().unwrap();
         let _guard = antorcha_autograd::no_grad();
         for p in model.parameters() {
@@ -452,7 +447,71 @@ fn cnn_with_batch_norm_trains_as_pytorch_does() {
             p.update_(|t| t.add_scaled_(&g, -0.1)).unwrap();
         }
     }
+    (model, losses)
+}
+
+#[test]
+fn cnn_with_batch_norm_trains_as_pytorch_does() {
+    let f = fixtures();
+    let case = &f["cnn_bn_sgd"];
+    let (model, losses) = train_cnn_bn_sgd(case);
+    for (step, (loss, want)) in losses
+        .iter()
+        .zip(case["losses"].as_array().unwrap())
+        .enumerate()
+    {
+        let want = want.as_f64().unwrap();
+        assert!(
+            (loss - want).abs() <= TOL,
+            "step {step}: loss {loss} vs PyTorch {want}"
+        );
+    }
     for (k, v) in model.state_dict() {
         assert_close(&format!("final {k}"), &v, &case["final"][&k]);
     }
+}
+
+/// The other direction: the BatchNorm CNN trained and saved here loads into PyTorch with
+/// `load_state_dict(load_file(path), strict=True)` and computes there what it computes here.
+/// `antorcha_cnn_bn.safetensors` is this test's file (rewritten with
+/// `ANTORCHA_WRITE_FIXTURES=1`); `make_bn_round_trip.py` loaded it into PyTorch and wrote
+/// `bn_round_trip_torch.json`.
+#[test]
+fn a_batch_norm_cnn_saved_here_loads_strictly_into_pytorch() {
+    let f = fixtures();
+    let (model, _) = train_cnn_bn_sgd(&f["cnn_bn_sgd"]);
+    let committed = std::path::PathBuf::from(format!("{DIR}/antorcha_cnn_bn.safetensors"));
+    let path = std::env::temp_dir().join(format!(
+        "antorcha_nn_bn_round_trip_{}.safetensors",
+        std::process::id()
+    ));
+    save_safetensors(&model, &path).unwrap();
+    if std::env::var_os("ANTORCHA_WRITE_FIXTURES").is_some() {
+        std::fs::copy(&path, &committed).unwrap();
+    }
+    // The committed file is what this code writes: the same keys, dtypes, shapes and values.
+    assert_eq!(header(&path), header(&committed));
+    let (ours, theirs) = (cnn_bn(), cnn_bn());
+    load_safetensors(&ours, &path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    load_safetensors(&theirs, &committed).unwrap();
+    for ((k, a), (_, b)) in ours.state_dict().iter().zip(theirs.state_dict().iter()) {
+        for (x, y) in a.to_vec().iter().zip(b.to_vec()) {
+            assert!((x - y).abs() <= 1e-12 * (1.0 + y.abs()), "{k}: {x} vs {y}");
+        }
+    }
+    // PyTorch took the file strictly and evaluated it on the same input.
+    let text = std::fs::read_to_string(format!("{DIR}/bn_round_trip_torch.json")).unwrap();
+    let torch: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(torch["missing_keys"], serde_json::json!([]));
+    assert_eq!(torch["unexpected_keys"], serde_json::json!([]));
+    assert_eq!(
+        torch["num_batches_tracked"],
+        serde_json::json!([3, "torch.int64"])
+    );
+    let keys: Vec<String> = theirs.state_dict().into_iter().map(|(k, _)| k).collect();
+    assert_eq!(serde_json::json!(keys), torch["keys"]);
+    theirs.eval();
+    let out = theirs.forward(&Var::new(tensor(&torch["x"])));
+    assert_close("eval output in PyTorch", &out.data(), &torch["out_eval"]);
 }

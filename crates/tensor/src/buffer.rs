@@ -226,7 +226,10 @@ mod tests {
             drop(Buffer::new(b));
         }
         let held = kept();
-        assert!((CAP_BYTES - MAX_BYTES..=CAP_BYTES).contains(&held), "{held}");
+        assert!(
+            (CAP_BYTES - MAX_BYTES..=CAP_BYTES).contains(&held),
+            "{held}"
+        );
         // The newest comes back first; the oldest were dropped.
         let newest: Vec<f64> = with_capacity(n);
         assert_eq!(newest.as_ptr(), ptrs[count - 1]);

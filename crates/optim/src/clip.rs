@@ -31,7 +31,7 @@ fn vector_norm(xs: impl Iterator<Item = f64>, p: f64) -> f64 {
 }
 
 /// Replaces `p`'s gradient by `f` of each element, in place when nothing else holds it.
-fn map_grad<T: Float>(p: &Var<T>, f: impl Fn(T) -> T) {
+fn map_grad<T: Float>(p: &Var<T>, f: impl Fn(T) -> T + Sync) {
     if let Some(mut g) = p.grad() {
         // Drop the stored handle first so that `g` owns its data and is changed in place.
         p.zero_grad();

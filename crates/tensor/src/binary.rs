@@ -103,7 +103,7 @@ impl<T: Float> Tensor<T> {
 
     /// `x = f(x)` for every element, in place (copied first only if the storage is shared or
     /// not row-major): the one in-place map every in-place kernel goes through.
-    pub fn apply_(&mut self, f: impl Fn(T) -> T) {
+    pub fn apply_(&mut self, f: impl Fn(T) -> T + Sync) {
         match self.get_mut() {
             Some(xs) => xs.iter_mut().for_each(|x| *x = f(*x)),
             // Shared or strided: one pass into a new buffer rather than a copy, then a pass.
@@ -116,7 +116,7 @@ impl<T: Float> Tensor<T> {
     /// # Panics
     /// If `other` does not broadcast to `self`'s shape.
     #[track_caller]
-    pub fn zip_apply_(&mut self, other: &Tensor<T>, f: impl Fn(T, T) -> T) {
+    pub fn zip_apply_(&mut self, other: &Tensor<T>, f: impl Fn(T, T) -> T + Sync) {
         if self.get_mut().is_none() && crate::layout::same_shape(other.shape(), self.shape()) {
             // Shared or strided: one pass into a new buffer rather than a copy, then a pass.
             *self = ok(zip_map_same("zip_apply_", self, other, f));

@@ -5,6 +5,7 @@ use ndarray::{ArrayViewMutD, IxDyn, Zip};
 use crate::element::Element;
 use crate::error::{Result, TensorError};
 use crate::layout::{same_shape, Run};
+use crate::parallel::collect_vec;
 use crate::tensor::Tensor;
 
 /// The shape two shapes broadcast to (aligned at the right; a size 1 stretches), or an error
@@ -93,13 +94,17 @@ pub(crate) fn zip_map_same<T: Element>(
     op: &'static str,
     a: &Tensor<T>,
     b: &Tensor<T>,
-    f: impl Fn(T, T) -> T,
+    f: impl Fn(T, T) -> T + Sync,
 ) -> Result<Tensor<T>> {
     if same_shape(a.shape(), b.shape()) {
         match (a.as_slice(), b.as_slice()) {
             (Some(xs), Some(ys)) => {
-                let mut data = crate::buffer::with_capacity(xs.len());
-                data.extend(xs.iter().zip(ys).map(|(x, y)| f(x.clone(), y.clone())));
+                let data = collect_vec(xs.len(), |r| {
+                    xs[r.clone()]
+                        .iter()
+                        .zip(&ys[r])
+                        .map(|(x, y)| f(x.clone(), y.clone()))
+                });
                 return Ok(Tensor::from_contiguous(data, a.shape()));
             }
             (None, Some(ys)) => {

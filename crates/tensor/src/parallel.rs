@@ -167,6 +167,45 @@ fn helper_loop(slot: &Slot) {
     }
 }
 
+/// Below this many elements an elementwise kernel stays on one thread (a split costs a wake-up).
+const PAR_MIN_ELEMENTS: usize = 1 << 17;
+
+/// The `n` elements that `part(range)` yields for each range of indices, collected into a new
+/// vector (from the buffer cache): in two halves on both cores when `n` is large. Each
+/// `part(range)` must yield exactly `range.len()` elements.
+///
+/// # Panics
+/// If a part yields another number of elements.
+pub(crate) fn collect_vec<U, I>(
+    n: usize,
+    part: impl Fn(std::ops::Range<usize>) -> I + Sync,
+) -> Vec<U>
+where
+    U: Send + 'static,
+    I: Iterator<Item = U>,
+{
+    fn write<U>(slots: &mut [std::mem::MaybeUninit<U>], values: impl Iterator<Item = U>) {
+        let mut written = 0;
+        for (slot, v) in slots.iter_mut().zip(values) {
+            slot.write(v);
+            written += 1;
+        }
+        assert_eq!(written, slots.len(), "a part yielded too few elements");
+    }
+    let mut out = crate::buffer::with_capacity(n);
+    let slots = &mut out.spare_capacity_mut()[..n];
+    if n >= PAR_MIN_ELEMENTS && num_threads() >= 2 {
+        let (a, b) = slots.split_at_mut(n / 2);
+        join(|| write(a, part(0..n / 2)), || write(b, part(n / 2..n)));
+    } else {
+        write(slots, part(0..n));
+    }
+    // SAFETY: both halves were written whole (`write` panics otherwise, and `join` resumes a
+    // panic here, before this line).
+    unsafe { out.set_len(n) };
+    out
+}
+
 /// Runs `a` and `b`, in parallel when [`num_threads`] is at least 2 and the helper thread is
 /// free (`a` on the calling thread, `b` on the helper unless the caller finishes `a` before
 /// the helper has started `b`, in which case the caller runs `b` too), else one after the

@@ -341,8 +341,14 @@ impl<T: Element> Tensor<T> {
 
     /// `f` applied to every element, keeping the shape (the result is row-major).
     #[inline]
-    pub(crate) fn map_same(&self, f: impl Fn(T) -> T) -> Tensor<T> {
-        self.map(|x| f(x.clone()))
+    pub(crate) fn map_same(&self, f: impl Fn(T) -> T + Sync) -> Tensor<T> {
+        match self.as_slice() {
+            Some(xs) => Tensor::from_contiguous(
+                crate::parallel::collect_vec(xs.len(), |r| xs[r].iter().map(|x| f(x.clone()))),
+                self.shape(),
+            ),
+            None => self.map(|x| f(x.clone())),
+        }
     }
 
     /// Whether two tensors share the same storage.

@@ -325,8 +325,8 @@ impl<T: Float> Pass<'_, '_, T> {
             };
             match vertex {
                 Vertex::Leaf(leaf) => {
-                    if leaf.has_hooks.load(Ordering::Acquire) {
-                        grad = run_hooks(&leaf.hooks, grad, || "a leaf".into())?;
+                    if let Some(extras) = leaf.extras_if_any() {
+                        grad = run_hooks(&extras.hooks, grad, || "a leaf".into())?;
                     }
                     if let Some(slots) = (!wanted.is_empty())
                         .then(|| wanted.get(&vertex.key()))

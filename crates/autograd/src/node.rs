@@ -384,8 +384,13 @@ impl<T: Float> Drop for Node<T> {
                 }
                 Droppable::Var(mut v) => {
                     if let Some(inner) = VarArc::get_mut(&mut v) {
-                        let rebased = inner.rebased.get_mut().unwrap_or_else(|p| p.into_inner());
-                        for n in [inner.grad_fn.take(), rebased.take()].into_iter().flatten() {
+                        let rebased = inner.extras_mut().and_then(|x| {
+                            x.rebased
+                                .get_mut()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .take()
+                        });
+                        for n in [inner.grad_fn.take(), rebased].into_iter().flatten() {
                             stack.push(Droppable::Node(n));
                         }
                     }

@@ -387,8 +387,7 @@ impl<T: Float> Pass<'_, '_, T> {
         Ok(results)
     }
 
-    /// Runs a node's rule. Without `retain`, its rule and saved values are taken out first
-    /// (no lock is held while the rule runs) and freed after it, as PyTorch frees them.
+    /// Runs a node's rule. Without `retain`, its rule and saved values are freed after it.
     fn run_node<F: Flow<T>>(&self, node: &NodeArc<T>, grad: F) -> Result<SmallVec<[Option<F>; 2]>> {
         let mut needs_buf = [false; 8];
         let needs_vec: Vec<bool>;
@@ -409,26 +408,18 @@ impl<T: Float> Pass<'_, '_, T> {
             node: node.name,
             location: node.location_string(),
         };
-        if self.retain {
-            let state = lock(&node.state);
-            let rule = state.backward.as_ref().ok_or_else(freed)?;
-            return F::run(node, rule, &state.saved, grad, needs);
+        // The rule runs under the node's lock: it is this crate's code and never reaches back
+        // into the node, and the rule and saved values stay in place (no copy of either).
+        let mut state = lock(&node.state);
+        let rule = state.backward.as_ref().ok_or_else(freed)?;
+        let grads = F::run(node, rule, &state.saved, grad, needs)?;
+        if !self.retain {
+            // Freed once used, as PyTorch frees them; after an error the node stays as it
+            // was, so the error can be fixed and backward rerun.
+            state.backward = None;
+            state.saved.clear();
         }
-        let (rule, saved) = {
-            let mut state = lock(&node.state);
-            (state.backward.take(), std::mem::take(&mut state.saved))
-        };
-        let rule = rule.ok_or_else(freed)?;
-        match F::run(node, &rule, &saved, grad, needs) {
-            Ok(grads) => Ok(grads),
-            Err(e) => {
-                // Leave the node as it was, so the error can be fixed and backward rerun.
-                let mut state = lock(&node.state);
-                state.backward = Some(rule);
-                state.saved = saved;
-                Err(e)
-            }
-        }
+        Ok(grads)
     }
 }
 

@@ -3,6 +3,7 @@
 //! without recursion.
 
 use std::panic::Location;
+use std::ptr::addr_of_mut;
 use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
@@ -199,9 +200,9 @@ pub(crate) fn lock<M>(m: &Mutex<M>) -> MutexGuard<'_, M> {
 }
 
 impl<T: Float> Node<T> {
-    /// A new shared node. It is written straight into its allocation: a node is several
-    /// hundred bytes, and building it on the stack first and moving it in cost a copy or more
-    /// per recorded op.
+    /// A new shared node. It is written straight into its allocation, field by field: a node
+    /// is several hundred bytes, and building it on the stack first and moving it in cost a
+    /// copy or more per recorded op.
     #[inline]
     pub(crate) fn new_arc(
         name: &'static str,
@@ -213,22 +214,24 @@ impl<T: Float> Node<T> {
         backward: Rule<T>,
     ) -> NodeArc<T> {
         count_nodes(1);
-        let mut arc = triomphe::UniqueArc::new_uninit();
-        arc.write(Node {
-            name,
-            location,
-            shape,
-            inputs,
-            attrs,
-            state: Mutex::new(NodeState {
+        let mut arc = triomphe::UniqueArc::<Node<T>>::new_uninit();
+        let node = std::mem::MaybeUninit::as_mut_ptr(&mut *arc);
+        // SAFETY: each field of the allocated node is written once, in place (a whole `Node`
+        // written at once is built on the stack and copied), and then it is initialised.
+        unsafe {
+            addr_of_mut!((*node).name).write(name);
+            addr_of_mut!((*node).location).write(location);
+            addr_of_mut!((*node).shape).write(shape);
+            addr_of_mut!((*node).inputs).write(inputs);
+            addr_of_mut!((*node).attrs).write(attrs);
+            addr_of_mut!((*node).state).write(Mutex::new(NodeState {
                 backward: Some(backward),
                 saved,
-            }),
-            output_version: AtomicU64::new(0),
-            extras: OnceLock::new(),
-        });
-        // SAFETY: `write` just initialised the node.
-        unsafe { triomphe::UniqueArc::assume_init(arc) }.shareable()
+            }));
+            addr_of_mut!((*node).output_version).write(AtomicU64::new(0));
+            addr_of_mut!((*node).extras).write(OnceLock::new());
+            triomphe::UniqueArc::assume_init(arc).shareable()
+        }
     }
 
     /// The node's hooks and retained gradient, made on first use.

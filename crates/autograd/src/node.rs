@@ -12,7 +12,7 @@ use antorcha_tensor::{Float, Tensor};
 use smallvec::SmallVec;
 
 use crate::error::{AutogradError, Result};
-use crate::rule::{Grads, Rule, SavedTensors};
+use crate::rule::Rule;
 use crate::var::{Var, VarArc};
 
 /// A shared node. triomphe's `Arc` has no weak count (nodes never need one): freeing a node
@@ -261,40 +261,24 @@ impl<T: Float> Node<T> {
         format!("{}:{}", self.location.file(), self.location.line())
     }
 
-    /// Unpacks the saved values for a recorded backward, checking that none was changed in
-    /// place.
-    pub(crate) fn unpack_saved(this: &NodeArc<T>, saved: &SavedList<T>) -> Result<Grads<T>> {
-        let mut out = Grads::new();
+    /// Unpacks the saved values as vars (for a recorded backward, `F` = [`Var`]) or plain
+    /// tensors, checking that none was changed in place. The op's own result is re-attached
+    /// to this node as a var, so a `create_graph` backward sees it as the function it is.
+    pub(crate) fn unpack_saved<F>(
+        this: &NodeArc<T>,
+        saved: &SavedList<T>,
+        var: impl Fn(&Var<T>) -> F,
+        output: impl Fn(&Tensor<T>, &NodeArc<T>) -> F,
+    ) -> Result<SmallVec<[Option<F>; 2]>> {
+        let mut out = SmallVec::new();
         for (name, saved) in saved {
             out.push(match saved {
                 None => None,
                 Some(s) => {
                     this.check_unchanged(name, s)?;
                     match s {
-                        Saved::Var { var, .. } => Some(var.clone()),
-                        Saved::Output { value, .. } => {
-                            Some(Var::from_saved_output(value.clone(), this.clone()))
-                        }
-                        Saved::Index(_) => None,
-                    }
-                }
-            });
-        }
-        Ok(out)
-    }
-
-    /// Unpacks the saved values as plain tensors (a backward that records nothing), with the
-    /// same checks.
-    pub(crate) fn unpack_saved_tensors(&self, saved: &SavedList<T>) -> Result<SavedTensors<T>> {
-        let mut out = SavedTensors::new();
-        for (name, saved) in saved {
-            out.push(match saved {
-                None => None,
-                Some(s) => {
-                    self.check_unchanged(name, s)?;
-                    match s {
-                        Saved::Var { var, .. } => Some(var.data()),
-                        Saved::Output { value, .. } => Some(value.clone()),
+                        Saved::Var { var: v, .. } => Some(var(v)),
+                        Saved::Output { value, .. } => Some(output(value, this)),
                         Saved::Index(_) => None,
                     }
                 }
@@ -315,25 +299,14 @@ impl<T: Float> Node<T> {
         if found == expected {
             return Ok(());
         }
-        let shape = saved.shape();
-        Err(self.modified(name, shape, expected, found))
-    }
-
-    fn modified(
-        &self,
-        saved: &'static str,
-        shape: Vec<usize>,
-        expected: u64,
-        found: u64,
-    ) -> AutogradError {
-        AutogradError::SavedValueModified {
+        Err(AutogradError::SavedValueModified {
             node: self.name,
             location: self.location_string(),
-            saved,
-            shape,
+            saved: name,
+            shape: saved.shape(),
             expected,
             found,
-        }
+        })
     }
 }
 
@@ -387,7 +360,7 @@ impl<T: Float> Drop for Node<T> {
                 }
                 Droppable::Var(mut v) => {
                     if let Some(inner) = VarArc::get_mut(&mut v) {
-                        let rebased = inner.extras_mut().and_then(|x| {
+                        let rebased = inner.extras.get_mut().and_then(|x| {
                             x.rebased
                                 .get_mut()
                                 .unwrap_or_else(|p| p.into_inner())

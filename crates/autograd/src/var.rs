@@ -50,7 +50,7 @@ pub(crate) struct VarInner<T: Float> {
     pub(crate) epoch: AtomicU64,
     pub(crate) grad: Mutex<Option<Tensor<T>>>,
     /// A name, hooks and a rewritten graph, made on first use (most vars never pay for them).
-    extras: OnceLock<Box<VarExtras<T>>>,
+    pub(crate) extras: OnceLock<Box<VarExtras<T>>>,
 }
 
 /// What a var keeps only once asked to.
@@ -137,11 +137,6 @@ impl<T: Float> VarInner<T> {
     /// The name, hooks and rewritten graph, if anything ever asked for them.
     pub(crate) fn extras_if_any(&self) -> Option<&VarExtras<T>> {
         self.extras.get().map(|x| &**x)
-    }
-
-    /// The same, to empty a var being dropped.
-    pub(crate) fn extras_mut(&mut self) -> Option<&mut VarExtras<T>> {
-        self.extras.get_mut().map(|x| &mut **x)
     }
 
     pub(crate) fn shape(&self) -> Vec<usize> {

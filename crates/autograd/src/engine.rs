@@ -48,6 +48,14 @@ impl<'g, T: Float> Vertex<'g, T> {
         }
     }
 
+    /// The value's shape, which its gradient must have.
+    fn shape(&self) -> &'g IxDyn {
+        match self {
+            Vertex::Node(n) => &n.shape,
+            Vertex::Leaf(v) => &v.shape,
+        }
+    }
+
     fn from_edge(e: &'g Edge<T>) -> Option<Vertex<'g, T>> {
         match e {
             Edge::None => None,
@@ -255,6 +263,18 @@ fn run_hooks<T: Float, F: Flow<T>>(
     Ok(g)
 }
 
+/// Gives `grad` to each result of `grad()` that asked for the vertex `key`.
+fn hand_out<T: Float, F: Flow<T>>(
+    wanted: &PtrMap<Vec<usize>>,
+    key: usize,
+    grad: &F,
+    results: &mut [Option<Var<T>>],
+) {
+    for &s in wanted.get(&key).into_iter().flatten() {
+        results[s] = Some(grad.to_var());
+    }
+}
+
 /// Runs backward from `root` seeded with `seed`. With `targets`, returns their gradients and
 /// leaves `.grad` alone (`torch.autograd.grad`); without, accumulates into leaves' `.grad`.
 pub(crate) fn run_backward<T: Float>(
@@ -325,16 +345,11 @@ impl<T: Float> Pass<'_, '_, T> {
             };
             match vertex {
                 Vertex::Leaf(leaf) => {
-                    if leaf.has_hooks.load(Ordering::Acquire) {
-                        grad = run_hooks(&leaf.hooks, grad, || "a leaf".into())?;
+                    if let Some(extras) = leaf.extras_if_any() {
+                        grad = run_hooks(&extras.hooks, grad, || "a leaf".into())?;
                     }
-                    if let Some(slots) = (!wanted.is_empty())
-                        .then(|| wanted.get(&vertex.key()))
-                        .flatten()
-                    {
-                        for &s in slots {
-                            results[s] = Some(grad.to_var());
-                        }
+                    if !wanted.is_empty() {
+                        hand_out(&wanted, vertex.key(), &grad, &mut results);
                     }
                     if targets.is_none() {
                         accumulate_into(&leaf.grad, grad.into_tensor());
@@ -349,33 +364,24 @@ impl<T: Float> Pass<'_, '_, T> {
                             accumulate_into(&extras.retained, grad.with_tensor(|t| t.clone()));
                         }
                     }
-                    if let Some(slots) = (!wanted.is_empty())
-                        .then(|| wanted.get(&vertex.key()))
-                        .flatten()
-                    {
-                        for &s in slots {
-                            results[s] = Some(grad.to_var());
-                        }
+                    if !wanted.is_empty() {
+                        hand_out(&wanted, vertex.key(), &grad, &mut results);
                     }
                     let grads = self.run_node(node, grad)?;
                     for (k, (edge, g)) in node.inputs.iter().zip(grads).enumerate() {
-                        let Some(g) = g else { continue };
+                        let (Some(g), Some(input)) = (g, Vertex::from_edge(edge)) else {
+                            continue;
+                        };
                         // A broadcast input's gradient comes at the output's shape: it is
                         // summed back to the input's here, in one place for every op.
-                        let g = match edge {
-                            Edge::None => continue,
-                            Edge::Node(n) => sum_to_input(g, &n.shape),
-                            Edge::Leaf(v) => sum_to_input(g, &v.shape),
-                        };
-                        let key = match edge {
-                            Edge::None => continue,
-                            Edge::Node(n) => NodeArc::as_ptr(n) as usize,
-                            Edge::Leaf(v) => VarArc::as_ptr(v) as usize,
-                        };
+                        let g = sum_to_input(g, input.shape());
                         if self.anomaly {
                             g.with_tensor(|t| check_finite(node, k, t))?;
                         }
-                        let j = self.index.get(key).expect("every input was visited");
+                        let j = self
+                            .index
+                            .get(input.key())
+                            .expect("every input was visited");
                         pending[j] = Some(match pending[j].take() {
                             None => g,
                             Some(acc) => F::accumulate(acc, g),
@@ -387,48 +393,29 @@ impl<T: Float> Pass<'_, '_, T> {
         Ok(results)
     }
 
-    /// Runs a node's rule. Without `retain`, its rule and saved values are taken out first
-    /// (no lock is held while the rule runs) and freed after it, as PyTorch frees them.
+    /// Runs a node's rule. Without `retain`, its rule and saved values are freed after it.
     fn run_node<F: Flow<T>>(&self, node: &NodeArc<T>, grad: F) -> Result<SmallVec<[Option<F>; 2]>> {
-        let mut needs_buf = [false; 8];
-        let needs_vec: Vec<bool>;
-        let needs: &[bool] = if node.inputs.len() <= needs_buf.len() {
-            for (n, e) in needs_buf.iter_mut().zip(&node.inputs) {
-                *n = !matches!(e, Edge::None);
-            }
-            &needs_buf[..node.inputs.len()]
-        } else {
-            needs_vec = node
-                .inputs
-                .iter()
-                .map(|e| !matches!(e, Edge::None))
-                .collect();
-            &needs_vec
-        };
+        let needs: SmallVec<[bool; 8]> = node
+            .inputs
+            .iter()
+            .map(|e| !matches!(e, Edge::None))
+            .collect();
         let freed = || AutogradError::FreedGraph {
             node: node.name,
             location: node.location_string(),
         };
-        if self.retain {
-            let state = lock(&node.state);
-            let rule = state.backward.as_ref().ok_or_else(freed)?;
-            return F::run(node, rule, &state.saved, grad, needs);
+        // The rule runs under the node's lock: it is this crate's code and never reaches back
+        // into the node, and the rule and saved values stay in place (no copy of either).
+        let mut state = lock(&node.state);
+        let rule = state.backward.as_ref().ok_or_else(freed)?;
+        let grads = F::run(node, rule, &state.saved, grad, &needs)?;
+        if !self.retain {
+            // Freed once used, as PyTorch frees them; after an error the node stays as it
+            // was, so the error can be fixed and backward rerun.
+            state.backward = None;
+            state.saved.clear();
         }
-        let (rule, saved) = {
-            let mut state = lock(&node.state);
-            (state.backward.take(), std::mem::take(&mut state.saved))
-        };
-        let rule = rule.ok_or_else(freed)?;
-        match F::run(node, &rule, &saved, grad, needs) {
-            Ok(grads) => Ok(grads),
-            Err(e) => {
-                // Leave the node as it was, so the error can be fixed and backward rerun.
-                let mut state = lock(&node.state);
-                state.backward = Some(rule);
-                state.saved = saved;
-                Err(e)
-            }
-        }
+        Ok(grads)
     }
 }
 

@@ -7,7 +7,7 @@ use smallvec::SmallVec;
 
 use crate::error::Result;
 use crate::node::{Node, NodeArc, SavedList};
-use crate::rule::Rule;
+use crate::rule::{Grads, Rule};
 use crate::var::Var;
 
 /// The gradient's carrier, and the ops that rules written once ([`crate::rule::RuleFn`]) use:
@@ -44,6 +44,13 @@ pub(crate) trait Flow<T: Float>: Sized + Clone {
         g: Self,
         needs: &[bool],
     ) -> Result<SmallVec<[Option<Self>; 2]>>;
+}
+
+/// The saved values as vars, the op's own result re-attached to its node.
+fn unpack_vars<T: Float>(node: &NodeArc<T>, saved: &SavedList<T>) -> Result<Grads<T>> {
+    Node::unpack_saved(node, saved, Var::clone, |t, n| {
+        Var::from_saved_output(t.clone(), n.clone())
+    })
 }
 
 impl<T: Float> Flow<T> for Var<T> {
@@ -109,7 +116,7 @@ impl<T: Float> Flow<T> for Var<T> {
         g: Self,
         needs: &[bool],
     ) -> Result<SmallVec<[Option<Self>; 2]>> {
-        let saved = Node::unpack_saved(node, saved)?;
+        let saved = unpack_vars(node, saved)?;
         match rule {
             Rule::Vars(f) => f(&g, &saved, needs),
             Rule::Generic { ctx, on_vars, .. } => on_vars(ctx, g, &saved, needs),
@@ -193,11 +200,11 @@ impl<T: Float> Flow<T> for Tensor<T> {
             Rule::Generic {
                 ctx, on_tensors, ..
             } => {
-                let saved = node.unpack_saved_tensors(saved)?;
+                let saved = Node::unpack_saved(node, saved, Var::data, |t, _| t.clone())?;
                 on_tensors(ctx, g, &saved, needs)
             }
             Rule::Vars(f) => {
-                let saved = Node::unpack_saved(node, saved)?;
+                let saved = unpack_vars(node, saved)?;
                 let grads = f(&Var::new(g), &saved, needs)?;
                 Ok(grads.into_iter().map(|g| g.map(Var::into_data)).collect())
             }

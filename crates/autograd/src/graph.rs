@@ -119,7 +119,7 @@ impl<T: Float> NodeRef<T> {
 impl<T: Float> LeafRef<T> {
     /// The leaf's name (`Var::named`), if it has one.
     pub fn name(&self) -> Option<String> {
-        lock(&self.var.name).clone()
+        self.var.extras_if_any().and_then(|x| lock(&x.name).clone())
     }
 
     /// The leaf's shape.

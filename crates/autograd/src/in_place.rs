@@ -127,13 +127,13 @@ impl<T: Float> Var<T> {
     fn rewritten_node(&self) -> Option<NodeArc<T>> {
         let inner = &self.inner;
         match &inner.value {
-            Value::Own(_) => lock(&inner.rebased).clone(),
+            Value::Own(_) => inner.extras_if_any().and_then(|x| lock(&x.rebased).clone()),
             Value::View(v) => {
                 let now = v.base.epoch.load(Ordering::Acquire);
                 if now == v.epoch {
                     return inner.grad_fn.clone();
                 }
-                let mut slot = lock(&inner.rebased);
+                let mut slot = lock(&inner.extras().rebased);
                 if slot.is_none() || inner.epoch.load(Ordering::Acquire) != now {
                     let base = Var {
                         inner: v.base.clone(),
@@ -219,7 +219,7 @@ impl<T: Float> Var<T> {
 
 /// Makes `node` the base's `grad_fn`; its views make theirs anew when next asked.
 fn rebase<T: Float>(base: &crate::var::VarArc<T>, node: NodeArc<T>) {
-    *lock(&base.rebased) = Some(node);
+    *lock(&base.extras().rebased) = Some(node);
     base.epoch.fetch_add(1, Ordering::AcqRel);
 }
 

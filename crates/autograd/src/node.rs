@@ -3,6 +3,7 @@
 //! without recursion.
 
 use std::panic::Location;
+use std::ptr::addr_of_mut;
 use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
@@ -11,7 +12,7 @@ use antorcha_tensor::{Float, Tensor};
 use smallvec::SmallVec;
 
 use crate::error::{AutogradError, Result};
-use crate::rule::{Grads, Rule, SavedTensors};
+use crate::rule::Rule;
 use crate::var::{Var, VarArc};
 
 /// A shared node. triomphe's `Arc` has no weak count (nodes never need one): freeing a node
@@ -199,9 +200,9 @@ pub(crate) fn lock<M>(m: &Mutex<M>) -> MutexGuard<'_, M> {
 }
 
 impl<T: Float> Node<T> {
-    /// A new shared node. It is written straight into its allocation: a node is several
-    /// hundred bytes, and building it on the stack first and moving it in cost a copy or more
-    /// per recorded op.
+    /// A new shared node. It is written straight into its allocation, field by field: a node
+    /// is several hundred bytes, and building it on the stack first and moving it in cost a
+    /// copy or more per recorded op.
     #[inline]
     pub(crate) fn new_arc(
         name: &'static str,
@@ -213,22 +214,24 @@ impl<T: Float> Node<T> {
         backward: Rule<T>,
     ) -> NodeArc<T> {
         count_nodes(1);
-        let mut arc = triomphe::UniqueArc::new_uninit();
-        arc.write(Node {
-            name,
-            location,
-            shape,
-            inputs,
-            attrs,
-            state: Mutex::new(NodeState {
+        let mut arc = triomphe::UniqueArc::<Node<T>>::new_uninit();
+        let node = std::mem::MaybeUninit::as_mut_ptr(&mut *arc);
+        // SAFETY: each field of the allocated node is written once, in place (a whole `Node`
+        // written at once is built on the stack and copied), and then it is initialised.
+        unsafe {
+            addr_of_mut!((*node).name).write(name);
+            addr_of_mut!((*node).location).write(location);
+            addr_of_mut!((*node).shape).write(shape);
+            addr_of_mut!((*node).inputs).write(inputs);
+            addr_of_mut!((*node).attrs).write(attrs);
+            addr_of_mut!((*node).state).write(Mutex::new(NodeState {
                 backward: Some(backward),
                 saved,
-            }),
-            output_version: AtomicU64::new(0),
-            extras: OnceLock::new(),
-        });
-        // SAFETY: `write` just initialised the node.
-        unsafe { triomphe::UniqueArc::assume_init(arc) }.shareable()
+            }));
+            addr_of_mut!((*node).output_version).write(AtomicU64::new(0));
+            addr_of_mut!((*node).extras).write(OnceLock::new());
+            triomphe::UniqueArc::assume_init(arc).shareable()
+        }
     }
 
     /// The node's hooks and retained gradient, made on first use.
@@ -258,40 +261,24 @@ impl<T: Float> Node<T> {
         format!("{}:{}", self.location.file(), self.location.line())
     }
 
-    /// Unpacks the saved values for a recorded backward, checking that none was changed in
-    /// place.
-    pub(crate) fn unpack_saved(this: &NodeArc<T>, saved: &SavedList<T>) -> Result<Grads<T>> {
-        let mut out = Grads::new();
+    /// Unpacks the saved values as vars (for a recorded backward, `F` = [`Var`]) or plain
+    /// tensors, checking that none was changed in place. The op's own result is re-attached
+    /// to this node as a var, so a `create_graph` backward sees it as the function it is.
+    pub(crate) fn unpack_saved<F>(
+        this: &NodeArc<T>,
+        saved: &SavedList<T>,
+        var: impl Fn(&Var<T>) -> F,
+        output: impl Fn(&Tensor<T>, &NodeArc<T>) -> F,
+    ) -> Result<SmallVec<[Option<F>; 2]>> {
+        let mut out = SmallVec::new();
         for (name, saved) in saved {
             out.push(match saved {
                 None => None,
                 Some(s) => {
                     this.check_unchanged(name, s)?;
                     match s {
-                        Saved::Var { var, .. } => Some(var.clone()),
-                        Saved::Output { value, .. } => {
-                            Some(Var::from_saved_output(value.clone(), this.clone()))
-                        }
-                        Saved::Index(_) => None,
-                    }
-                }
-            });
-        }
-        Ok(out)
-    }
-
-    /// Unpacks the saved values as plain tensors (a backward that records nothing), with the
-    /// same checks.
-    pub(crate) fn unpack_saved_tensors(&self, saved: &SavedList<T>) -> Result<SavedTensors<T>> {
-        let mut out = SavedTensors::new();
-        for (name, saved) in saved {
-            out.push(match saved {
-                None => None,
-                Some(s) => {
-                    self.check_unchanged(name, s)?;
-                    match s {
-                        Saved::Var { var, .. } => Some(var.data()),
-                        Saved::Output { value, .. } => Some(value.clone()),
+                        Saved::Var { var: v, .. } => Some(var(v)),
+                        Saved::Output { value, .. } => Some(output(value, this)),
                         Saved::Index(_) => None,
                     }
                 }
@@ -312,25 +299,14 @@ impl<T: Float> Node<T> {
         if found == expected {
             return Ok(());
         }
-        let shape = saved.shape();
-        Err(self.modified(name, shape, expected, found))
-    }
-
-    fn modified(
-        &self,
-        saved: &'static str,
-        shape: Vec<usize>,
-        expected: u64,
-        found: u64,
-    ) -> AutogradError {
-        AutogradError::SavedValueModified {
+        Err(AutogradError::SavedValueModified {
             node: self.name,
             location: self.location_string(),
-            saved,
-            shape,
+            saved: name,
+            shape: saved.shape(),
             expected,
             found,
-        }
+        })
     }
 }
 
@@ -384,8 +360,13 @@ impl<T: Float> Drop for Node<T> {
                 }
                 Droppable::Var(mut v) => {
                     if let Some(inner) = VarArc::get_mut(&mut v) {
-                        let rebased = inner.rebased.get_mut().unwrap_or_else(|p| p.into_inner());
-                        for n in [inner.grad_fn.take(), rebased.take()].into_iter().flatten() {
+                        let rebased = inner.extras.get_mut().and_then(|x| {
+                            x.rebased
+                                .get_mut()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .take()
+                        });
+                        for n in [inner.grad_fn.take(), rebased].into_iter().flatten() {
                             stack.push(Droppable::Node(n));
                         }
                     }

@@ -15,8 +15,6 @@ use crate::var::Var;
 pub(crate) type GradsOf<F> = SmallVec<[Option<F>; 2]>;
 /// The same, as vars.
 pub(crate) type Grads<T> = GradsOf<Var<T>>;
-/// Saved values unpacked as plain tensors.
-pub(crate) type SavedTensors<T> = SmallVec<[Option<Tensor<T>>; 2]>;
 
 /// A rule on vars: from the output's gradient and the unpacked saved values, the gradient of
 /// each input (`None` where `needs[i]` is false or the gradient is zero by construction).

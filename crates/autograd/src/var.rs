@@ -3,7 +3,7 @@
 use std::fmt;
 use std::panic::Location;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, RwLock};
+use std::sync::{Mutex, OnceLock, RwLock};
 
 use antorcha_tensor::ndarray::{Dimension, IxDyn};
 use antorcha_tensor::{broadcast_shapes, Float, Tensor, TensorError};
@@ -43,17 +43,21 @@ pub(crate) struct VarInner<T: Float> {
     /// How many views of this value live: while any does, writes keep the storage's layout.
     pub(crate) views: AtomicUsize,
     pub(crate) requires_grad: AtomicBool,
-    /// Whether `hooks` may be non-empty: lets backward skip their lock.
-    pub(crate) has_hooks: AtomicBool,
     /// The node of the op that made this var (`None` for a leaf).
     pub(crate) grad_fn: Option<NodeArc<T>>,
-    /// The node that made the value since in-place ops rewrote the graph: for a base, set when
-    /// `epoch` > 0; for a view, made for its base's `epoch` (see [`Var::node`]).
-    pub(crate) rebased: Mutex<Option<NodeArc<T>>>,
     /// For a base, how often in-place ops rewrote its graph; for a view, the base's count that
     /// `rebased` was made for.
     pub(crate) epoch: AtomicU64,
     pub(crate) grad: Mutex<Option<Tensor<T>>>,
+    /// A name, hooks and a rewritten graph, made on first use (most vars never pay for them).
+    pub(crate) extras: OnceLock<Box<VarExtras<T>>>,
+}
+
+/// What a var keeps only once asked to.
+pub(crate) struct VarExtras<T: Float> {
+    /// The node that made the value since in-place ops rewrote the graph: for a base, set when
+    /// `epoch` > 0; for a view, made for its base's `epoch` (see [`Var::node`]).
+    pub(crate) rebased: Mutex<Option<NodeArc<T>>>,
     pub(crate) name: Mutex<Option<String>>,
     pub(crate) hooks: Mutex<Vec<Hook<T>>>,
 }
@@ -64,7 +68,7 @@ pub(crate) enum Value<T: Float> {
     Own(RwLock<Tensor<T>>),
     /// In its base's storage, as in PyTorch (`tensor._base`): a change through the base or any
     /// of its views is seen by all of them, and they share one version counter.
-    View(ViewOf<T>),
+    View(Box<ViewOf<T>>),
 }
 
 /// A view's place in its base's storage; the base always owns its value.
@@ -100,21 +104,39 @@ pub(crate) fn needs_graph<T: Float>(inputs: &[&Var<T>]) -> bool {
 }
 
 impl<T: Float> VarInner<T> {
-    fn new(data: Tensor<T>, requires_grad: bool, grad_fn: Option<NodeArc<T>>) -> Self {
-        VarInner {
+    /// A new shared var, written straight into its allocation (as [`Node::new_arc`]).
+    #[inline]
+    fn new_arc(data: Tensor<T>, requires_grad: bool, grad_fn: Option<NodeArc<T>>) -> VarArc<T> {
+        let mut arc = triomphe::UniqueArc::new_uninit();
+        arc.write(VarInner {
             shape: data.raw_dim(),
             value: Value::Own(RwLock::new(data)),
             version: AtomicU64::new(0),
             views: AtomicUsize::new(0),
             requires_grad: AtomicBool::new(requires_grad),
-            has_hooks: AtomicBool::new(false),
             grad_fn,
-            rebased: Mutex::new(None),
             epoch: AtomicU64::new(0),
             grad: Mutex::new(None),
-            name: Mutex::new(None),
-            hooks: Mutex::new(Vec::new()),
-        }
+            extras: OnceLock::new(),
+        });
+        // SAFETY: `write` just initialised the var.
+        unsafe { triomphe::UniqueArc::assume_init(arc) }.shareable()
+    }
+
+    /// The name, hooks and rewritten graph, made on first use.
+    pub(crate) fn extras(&self) -> &VarExtras<T> {
+        self.extras.get_or_init(|| {
+            Box::new(VarExtras {
+                rebased: Mutex::new(None),
+                name: Mutex::new(None),
+                hooks: Mutex::new(Vec::new()),
+            })
+        })
+    }
+
+    /// The name, hooks and rewritten graph, if anything ever asked for them.
+    pub(crate) fn extras_if_any(&self) -> Option<&VarExtras<T>> {
+        self.extras.get().map(|x| &**x)
     }
 
     pub(crate) fn shape(&self) -> Vec<usize> {
@@ -182,7 +204,7 @@ impl<T: Float> Var<T> {
     /// A leaf holding `value` that does not require grad (a constant, like input data).
     pub fn new(value: Tensor<T>) -> Self {
         Var {
-            inner: VarArc::new(VarInner::new(value, false, None)),
+            inner: VarInner::new_arc(value, false, None),
         }
     }
 
@@ -273,12 +295,14 @@ impl<T: Float> Var<T> {
 
     /// A name for this var, shown in graph pictures.
     pub fn name(&self) -> Option<String> {
-        lock(&self.inner.name).clone()
+        self.inner
+            .extras_if_any()
+            .and_then(|x| lock(&x.name).clone())
     }
 
     /// Sets the name shown in graph pictures.
     pub fn set_name(&self, name: impl Into<String>) {
-        *lock(&self.inner.name) = Some(name.into());
+        *lock(&self.inner.extras().name) = Some(name.into());
     }
 
     /// Names this var and returns it: `Var::randn(&[1]).requires_grad().named("a")`.
@@ -450,8 +474,7 @@ impl<T: Float> Var<T> {
                 lock(&node.extras().hooks).push(hook);
             }
             None => {
-                lock(&self.inner.hooks).push(hook);
-                self.inner.has_hooks.store(true, Ordering::Release);
+                lock(&self.inner.extras().hooks).push(hook);
             }
         }
     }
@@ -509,7 +532,7 @@ impl<T: Float> Var<T> {
             base_offset: data.storage_offset(),
         };
         drop(data);
-        inner.value = Value::View(view);
+        inner.value = Value::View(Box::new(view));
         self
     }
 
@@ -730,14 +753,14 @@ impl<T: Float> Var<T> {
             rule,
         );
         Var {
-            inner: VarArc::new(VarInner::new(value, true, Some(node))),
+            inner: VarInner::new_arc(value, true, Some(node)),
         }
     }
 
     /// The op's own result as saved for backward, re-attached to `node`.
     pub(crate) fn from_saved_output(value: Tensor<T>, node: NodeArc<T>) -> Var<T> {
         Var {
-            inner: VarArc::new(VarInner::new(value, true, Some(node))),
+            inner: VarInner::new_arc(value, true, Some(node)),
         }
     }
 

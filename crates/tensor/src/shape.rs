@@ -5,7 +5,7 @@
 //! Only `reshape` of a layout that no strides can show in the new shape copies (as
 //! `torch.reshape` does), and `contiguous` copies a tensor that is not in row-major order.
 
-use ndarray::{ArrayD, IxDyn};
+use ndarray::{ArrayD, Dimension, IxDyn};
 
 use crate::element::Element;
 use crate::error::{ok, Result, TensorError};
@@ -285,7 +285,8 @@ impl<T: Element> Tensor<T> {
         };
         let n = shape.len();
         let lead = n.checked_sub(self.ndim()).ok_or_else(error)?;
-        let mut strides = vec![0usize; n];
+        // Inline up to 4 dims: a small op's gradient is expanded every backward.
+        let mut strides = IxDyn::zeros(n);
         for d in 0..self.ndim() {
             let (have, want) = (self.shape()[d], shape[lead + d]);
             if have == want {
@@ -295,7 +296,7 @@ impl<T: Element> Tensor<T> {
             }
         }
         crate::layout::checked_numel("broadcast_to", shape)?;
-        Ok(self.with_layout(shape, &strides, self.storage_offset()))
+        Ok(self.with_layout(shape, strides.slice(), self.storage_offset()))
     }
 
     /// `broadcast_to` with PyTorch's `expand` sizes: `-1` keeps a dimension's size, and new

@@ -190,8 +190,7 @@ pub trait Tensors: Collate<Batch = Self> + Clone {
     fn first_dims(&self, out: &mut Vec<Option<usize>>);
     /// Row `index` of every tensor (`tensor[index]`), unchecked beyond the tensor's own checks.
     fn row(&self, index: usize) -> Result<Self>;
-    /// The rows `indices` of every tensor, one `index_select` each (split across both
-    /// threads for a large batch).
+    /// The rows `indices` of every tensor, one `index_select` each.
     fn rows(&self, indices: &[usize]) -> Result<Self>;
 }
 
@@ -203,7 +202,7 @@ impl<T: Element> Tensors for Tensor<T> {
         Ok(self.try_select(0, index as isize)?)
     }
     fn rows(&self, indices: &[usize]) -> Result<Self> {
-        crate::gather::index_select_rows(self, indices)
+        Ok(self.try_index_select(0, indices)?)
     }
 }
 
@@ -242,8 +241,7 @@ tensors_tuple!(A 0, B 1, C 2, E 3);
 /// `torch.utils.data.TensorDataset`. Item `i` is row `i` of each tensor, in the same form
 /// (a `Vec` of tensors for a `Vec`, a tuple for a tuple).
 ///
-/// A batch is gathered with one `index_select` per tensor, never by stacking rows; with two
-/// threads ([`antorcha_tensor::set_num_threads`]) a large batch's rows are copied on both.
+/// A batch is gathered with one `index_select` per tensor, never by stacking rows.
 ///
 /// ```
 /// use antorcha_data::{Dataset, TensorDataset};

@@ -52,7 +52,6 @@
 mod bounds;
 mod dataset;
 mod error;
-mod gather;
 pub mod idx;
 mod lent;
 mod loader;

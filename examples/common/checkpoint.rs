@@ -4,9 +4,10 @@
 //! A checkpoint is a folder `DIR/epoch-NNNNNN/` with the model's weights
 //! (`model.safetensors`) and the rest of the training state (`state.json`: epoch, optimizer
 //! step count, the optimizer's state, the curves so far, the global random generator's state,
-//! and checks on the run's options). It is written as a hidden temporary folder, every file and the folder
-//! fsynced, then renamed into place (and the parent fsynced): a checkpoint is there whole or
-//! not at all, whenever the process dies. Files get the usual 0644 permissions. The two newest
+//! and checks on the run's options). It is written as a hidden temporary folder, every file
+//! written by nn's atomic writer (fsynced, with the permissions `File::create` gives: 0644 under
+//! the usual umask) and the folder fsynced, then renamed into place (and the parent fsynced): a
+//! checkpoint is there whole or not at all, whenever the process dies. The two newest
 //! checkpoints are kept.
 //!
 //! Random state: as in PyTorch, every loader's epoch order comes from the global generator
@@ -19,7 +20,7 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use antorcha::nn::{load_safetensors, save_safetensors, Sequential};
+use antorcha::nn::{load_safetensors, save_safetensors, write_atomic, Sequential};
 use antorcha::optim::{Optimizer, OptimizerState};
 use antorcha::tensor::{with_global_rng, Generator};
 use serde::{Deserialize, Serialize};
@@ -202,23 +203,6 @@ fn checkpoints(dir: &Path) -> Result<Vec<(usize, PathBuf)>, Error> {
     Ok(found)
 }
 
-/// Writes `bytes` to a new file at `path` with mode 0644 and fsyncs it.
-fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut f = File::create(path)?;
-    f.write_all(bytes)?;
-    finish_file(&f)
-}
-
-/// Gives a written file the usual permissions and fsyncs it.
-fn finish_file(f: &File) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        f.set_permissions(std::fs::Permissions::from_mode(0o644))?;
-    }
-    f.sync_all()
-}
-
 /// Fsyncs a folder, so that the names created or renamed in it are on disk.
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
@@ -243,14 +227,12 @@ fn save(dir: &Path, state: &TrainingState, model: &Sequential) -> Result<(), Err
         println!("checkpoint: writing {name}");
         std::io::stdout().flush()?;
     }
-    let weights = tmp.join("model.safetensors");
-    save_safetensors(model, &weights)?;
-    finish_file(&File::open(&weights)?)?;
+    // Both writes (nn's atomic writer) fsync their file and the temporary folder.
+    save_safetensors(model, tmp.join("model.safetensors"))?;
     if let Some(ms) = pause {
         std::thread::sleep(std::time::Duration::from_millis(ms));
     }
-    write_synced(&tmp.join("state.json"), &serde_json::to_vec(state)?)?;
-    sync_dir(&tmp)?;
+    write_atomic(tmp.join("state.json"), &serde_json::to_vec(state)?)?;
     let target = dir.join(&name);
     if target.exists() {
         // A run without --resume over old checkpoints: the older complete ones stay meanwhile.

@@ -172,12 +172,13 @@ fn killed_runs_resume_to_bit_identical_weights() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        // What `File::create` gives under this process's umask (0o644 under the usual 022).
+        let reference = root.join("reference-mode");
+        std::fs::File::create(&reference).unwrap();
         for f in ["model.safetensors", "state.json"] {
-            let mode = std::fs::metadata(ck.join("epoch-000003").join(f))
-                .unwrap()
-                .permissions()
-                .mode();
-            assert_eq!(mode & 0o777, 0o644, "{f}");
+            let m = mode(&ck.join("epoch-000003").join(f));
+            assert_eq!(m, mode(&reference), "{f}");
         }
     }
 

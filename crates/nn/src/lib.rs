@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 mod activation;
+mod atomic_write;
 mod conv;
 mod dropout;
 mod error;
@@ -39,6 +40,7 @@ mod sequential;
 mod serialize;
 
 pub use activation::{Dropout, Flatten, Identity, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh};
+pub use atomic_write::write_atomic;
 pub use conv::{Conv2d, Conv2dConfig, Padding, Size2};
 pub use dropout::Dropout2d;
 pub use error::{NnError, Result, StateDictMismatch};

@@ -11,6 +11,7 @@ use antorcha_autograd::tensor::Float;
 use antorcha_autograd::{no_grad, Tensor, Var};
 use safetensors::tensor::{Dtype, SafeTensorError, SafeTensors, View};
 
+use crate::atomic_write::write_atomic;
 use crate::error::{NnError, Result, StateDictMismatch};
 use crate::module::{walk_state, Buffer, Module, StateEntry};
 
@@ -23,25 +24,38 @@ fn dtype_of<T: Float>() -> Dtype {
     }
 }
 
-/// One tensor as little-endian bytes, for the safetensors writer.
-struct Raw {
-    dtype: Dtype,
-    shape: Vec<usize>,
-    bytes: Vec<u8>,
+/// One tensor for the safetensors writer, turned into little-endian bytes only when the
+/// writer copies it into the file's buffer (so only one tensor's bytes exist at a time).
+enum Raw<'a, T: Float> {
+    Float(&'a Tensor<T>),
+    /// An `int64` buffer (`num_batches_tracked`), written as `I64`.
+    Int(&'a Tensor<i64>),
 }
 
-impl View for Raw {
+impl<T: Float> View for Raw<'_, T> {
     fn dtype(&self) -> Dtype {
-        self.dtype
+        match self {
+            Raw::Float(_) => dtype_of::<T>(),
+            Raw::Int(_) => Dtype::I64,
+        }
     }
     fn shape(&self) -> &[usize] {
-        &self.shape
+        match self {
+            Raw::Float(t) => t.shape(),
+            Raw::Int(t) => t.shape(),
+        }
     }
     fn data(&self) -> Cow<'_, [u8]> {
-        Cow::Borrowed(&self.bytes)
+        Cow::Owned(match self {
+            Raw::Float(t) => to_bytes(t),
+            Raw::Int(t) => t.view().iter().flat_map(|v| v.to_le_bytes()).collect(),
+        })
     }
     fn data_len(&self) -> usize {
-        self.bytes.len()
+        match self {
+            Raw::Float(t) => t.numel() * std::mem::size_of::<T>(),
+            Raw::Int(t) => t.numel() * 8,
+        }
     }
 }
 
@@ -127,8 +141,9 @@ fn format_error(path: &Path, e: SafeTensorError) -> NnError {
 }
 
 /// Writes `tensors` to `path` as safetensors (metadata `{"format": "pt"}`, as
-/// `safetensors.torch.save_file` writes). The file appears whole or not at all: it is written
-/// beside `path` and then renamed.
+/// `safetensors.torch.save_file` writes). The file appears whole or not at all
+/// ([`write_atomic`]): it is written beside `path`, fsynced and renamed over it, with the
+/// permissions `File::create` would give it; if the write fails, what was at `path` stays.
 pub fn write_safetensors<T: Float>(
     tensors: &[(String, Tensor<T>)],
     path: impl AsRef<Path>,
@@ -154,21 +169,14 @@ fn write_with_ints<T: Float>(
     }
     let raw = tensors.iter().map(|(name, t)| {
         let raw = match ints.get(name) {
-            Some(i) => Raw {
-                dtype: Dtype::I64,
-                shape: i.shape().to_vec(),
-                bytes: i.view().iter().flat_map(|v| v.to_le_bytes()).collect(),
-            },
-            None => Raw {
-                dtype: dtype_of::<T>(),
-                shape: t.shape().to_vec(),
-                bytes: to_bytes(t),
-            },
+            Some(i) => Raw::Int(i),
+            None => Raw::Float(t),
         };
         (name.clone(), raw)
     });
     let metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
-    safetensors::serialize_to_file(raw, Some(metadata), path).map_err(|e| format_error(path, e))
+    let bytes = safetensors::serialize(raw, Some(metadata)).map_err(|e| format_error(path, e))?;
+    write_atomic(path, &bytes)
 }
 
 /// Reads every tensor of a safetensors file, sorted by name, as `T` (an `F32` or `F64` tensor
@@ -225,7 +233,8 @@ fn dtype_message<T: Float>(found: Dtype) -> String {
 /// Saves `module`'s `state_dict` to `path` as safetensors, with PyTorch's names
 /// (`0.weight`, `fc1.bias`, `bn.running_mean`) and dtype (`F32` for `f32` models, `F64` for
 /// `f64`, `I64` for `int64` buffers such as `num_batches_tracked`), so
-/// `model.load_state_dict(safetensors.torch.load_file(path))` reads it in PyTorch.
+/// `model.load_state_dict(safetensors.torch.load_file(path))` reads it in PyTorch. The file
+/// is written atomically, as by [`write_safetensors`].
 ///
 /// ```
 /// use antorcha_nn::{load_safetensors, save_safetensors, Linear, Module};

@@ -48,6 +48,10 @@ pub struct NotebooksArgs {
     /// committed outputs.
     #[arg(long)]
     pub execute: bool,
+    /// Only install what `--execute` needs (the kernel, the venv with nbconvert) and stop;
+    /// `.ci/run` does this in the background while its other checks build.
+    #[arg(long, conflicts_with_all = ["execute", "only"])]
+    pub install_only: bool,
     /// Only this notebook (its file name).
     #[arg(long, value_name = "NAME")]
     pub only: Option<String>,
@@ -204,12 +208,15 @@ fn run(args: &NotebooksArgs) -> Result<(), String> {
             names.join(", ")
         ));
     }
-    let tools = install::ensure(!args.execute)?;
+    let tools = install::ensure(!args.execute && !args.install_only)?;
     println!(
         "notebooks: kernel {}, Jupyter in {}",
         tools.evcxr.display(),
         tools.venv.display()
     );
+    if args.install_only {
+        return Ok(());
+    }
     let target = target_dir(&root);
     let out_dir = target.join("notebooks-executed");
     let kernel_dir = if args.execute {

@@ -48,6 +48,10 @@ pub struct NotebooksArgs {
     /// committed outputs.
     #[arg(long)]
     pub execute: bool,
+    /// Only install what `--execute` needs (the kernel, the venv with nbconvert) and stop;
+    /// `.ci/run` does this in the background while its other checks build.
+    #[arg(long, conflicts_with_all = ["execute", "only"])]
+    pub install_only: bool,
     /// Only this notebook (its file name).
     #[arg(long, value_name = "NAME")]
     pub only: Option<String>,
@@ -71,6 +75,38 @@ fn target_dir(root: &Path) -> PathBuf {
         .unwrap_or_else(|| root.join("target"))
 }
 
+/// Cargo's settings for the kernel's builds: the dependencies (Antorcha and what it uses) at
+/// evcxr's default `opt-level = 2` whatever a notebook's `:opt` says, which then sets the level
+/// of the notebook's own code only. All three notebooks thus share one build of Antorcha
+/// (`:opt 0` would otherwise build it and its dependencies a second time, unoptimised); the
+/// outputs do not change, the arithmetic being the same at every level. Build scripts and
+/// proc-macros stay unoptimised, as in Cargo's default profiles.
+const KERNEL_CARGO_CONFIG: &str = "\
+[profile.dev.package.\"*\"]
+opt-level = 2
+
+[profile.dev.build-override]
+opt-level = 0
+";
+
+/// The folder the kernel builds in (`target/notebooks-kernel/build`), kept between notebooks
+/// and runs, with [`KERNEL_CARGO_CONFIG`] in `.cargo/config.toml` above it (evcxr writes its own
+/// `.cargo/config.toml` inside it; Cargo reads both).
+fn kernel_build_dir(target: &Path) -> Result<PathBuf, String> {
+    let base = target.join("notebooks-kernel");
+    let config_dir = base.join(".cargo");
+    let build = base.join("build");
+    for dir in [&config_dir, &build] {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let config = config_dir.join("config.toml");
+    if std::fs::read_to_string(&config).ok().as_deref() != Some(KERNEL_CARGO_CONFIG) {
+        std::fs::write(&config, KERNEL_CARGO_CONFIG)
+            .map_err(|e| format!("{}: {e}", config.display()))?;
+    }
+    Ok(build)
+}
+
 /// Reads and checks one notebook file.
 fn check_file(path: &Path, expect: Expect) -> Result<check::Summary, Vec<String>> {
     let text = std::fs::read_to_string(path).map_err(|e| vec![format!("cannot read it: {e}")])?;
@@ -91,15 +127,20 @@ fn describe(summary: &check::Summary) -> String {
 }
 
 /// Runs `notebook` (in `notebooks/`, which is the kernel's working folder, so its
-/// `:dep antorcha = { path = ".." }` finds the workspace) into `out_dir`.
+/// `:dep antorcha = { path = ".." }` finds the workspace) into `out_dir`. The kernel builds in
+/// `kernel_dir` (`EVCXR_TMPDIR`, see [`kernel_build_dir`]) rather than in a new temporary
+/// folder, so the notebooks share one build of Antorcha and its dependencies and a later run
+/// reuses it.
 fn execute(
     tools: &install::Tools,
     notebook: &Path,
     out_dir: &Path,
+    kernel_dir: &Path,
     timeout: u64,
 ) -> Result<PathBuf, String> {
     let mut command = Command::new(tools.venv_program("jupyter"));
     command
+        .env("EVCXR_TMPDIR", kernel_dir)
         .arg("nbconvert")
         .args(["--to", "notebook", "--execute"])
         .arg("--ExecutePreprocessor.kernel_name=rust")
@@ -129,10 +170,11 @@ fn execute_and_check(
     expect: Expect,
     path: &Path,
     out_dir: &Path,
+    kernel_dir: &Path,
     timeout: u64,
 ) -> Result<check::Summary, Vec<String>> {
     let start = Instant::now();
-    let executed = execute(tools, path, out_dir, timeout).map_err(|e| vec![e])?;
+    let executed = execute(tools, path, out_dir, kernel_dir, timeout).map_err(|e| vec![e])?;
     println!("{name}: executed in {:.0} s", start.elapsed().as_secs_f64());
     let summary = check_file(&executed, expect).inspect_err(|_| {
         println!("{name}: the executed copy is {}", executed.display());
@@ -166,22 +208,40 @@ fn run(args: &NotebooksArgs) -> Result<(), String> {
             names.join(", ")
         ));
     }
-    let tools = install::ensure(!args.execute)?;
+    let tools = install::ensure(!args.execute && !args.install_only)?;
     println!(
         "notebooks: kernel {}, Jupyter in {}",
         tools.evcxr.display(),
         tools.venv.display()
     );
+    if args.install_only {
+        return Ok(());
+    }
     let target = target_dir(&root);
     let out_dir = target.join("notebooks-executed");
+    let kernel_dir = if args.execute {
+        Some(kernel_build_dir(&target)?)
+    } else {
+        None
+    };
     let mut failed = Vec::new();
     for (name, expect) in selected {
         let path = dir.join(name);
-        let checked = if args.execute {
-            std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
-            execute_and_check(&tools, name, expect, &path, &out_dir, args.timeout)
-        } else {
-            check_file(&path, expect)
+        let checked = match &kernel_dir {
+            Some(kernel_dir) => {
+                std::fs::create_dir_all(&out_dir)
+                    .map_err(|e| format!("{}: {e}", out_dir.display()))?;
+                execute_and_check(
+                    &tools,
+                    name,
+                    expect,
+                    &path,
+                    &out_dir,
+                    kernel_dir,
+                    args.timeout,
+                )
+            }
+            None => check_file(&path, expect),
         };
         match checked {
             Ok(summary) => println!("{name}: ok ({})", describe(&summary)),

@@ -217,7 +217,8 @@ impl<T: Float> Node<T> {
         let mut arc = triomphe::UniqueArc::<Node<T>>::new_uninit();
         let node = std::mem::MaybeUninit::as_mut_ptr(&mut *arc);
         // SAFETY: each field of the allocated node is written once, in place (a whole `Node`
-        // written at once is built on the stack and copied), and then it is initialised.
+        // written at once is built on the stack and copied), and then it is initialised
+        // (`new_arc_writes_every_field` keeps this list whole).
         unsafe {
             addr_of_mut!((*node).name).write(name);
             addr_of_mut!((*node).location).write(location);
@@ -232,6 +233,22 @@ impl<T: Float> Node<T> {
             addr_of_mut!((*node).extras).write(OnceLock::new());
             triomphe::UniqueArc::assume_init(arc).shareable()
         }
+    }
+
+    /// Never called: names every field of `Node` without `..`, so adding a field stops the
+    /// build until [`Node::new_arc`] writes it too (its in-place writes rely on that).
+    #[allow(dead_code)]
+    fn new_arc_writes_every_field(node: &Node<T>) {
+        let Node {
+            name: _,
+            location: _,
+            shape: _,
+            inputs: _,
+            attrs: _,
+            state: _,
+            output_version: _,
+            extras: _,
+        } = node;
     }
 
     /// The node's hooks and retained gradient, made on first use.

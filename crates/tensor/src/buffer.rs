@@ -5,9 +5,9 @@
 //! the heap), and the next allocation of that size page-faults and zeroes every page again: on
 //! W5 (a small CNN) that was a fifth of each step. Here a tensor's storage, when its last owner
 //! drops it, keeps its buffer on this thread's free list if the buffer is large (at least
-//! [`MIN_BYTES`]), not huge (at most [`MAX_BYTES`]) and the list has room ([`CAP_BYTES`] in all);
-//! [`with_capacity`] takes a buffer of exactly that capacity back before allocating. Small
-//! buffers never touch the cache: the C allocator keeps those itself.
+//! 64 KiB), not huge (at most 64 MiB) and the list has room (128 MiB in all, the buffers put
+//! longest ago dropped first); [`with_capacity`] takes a buffer of exactly that capacity back
+//! before allocating. Small buffers never touch the cache: the C allocator keeps those itself.
 
 use std::any::{Any, TypeId};
 use std::cell::RefCell;

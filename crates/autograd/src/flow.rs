@@ -28,6 +28,9 @@ pub(crate) trait Flow<T: Float>: Sized + Clone {
     fn mul(self, x: &Self) -> Self;
     /// `g * (e · x^(e-1))`, the power rule (`g * (x · 2)` for a square, `g * 0` for `e = 0`).
     fn mul_pow_grad(self, x: &Self, e: T) -> Self;
+    /// `g` where `x > threshold`, zero elsewhere (a NaN `x` lets `g` through), like PyTorch's
+    /// `threshold_backward`: ReLU's backward.
+    fn threshold_backward(self, x: &Self, threshold: T) -> Self;
 
     fn from_tensor(t: Tensor<T>) -> Self;
     fn with_tensor<R>(&self, f: impl FnOnce(&Tensor<T>) -> R) -> R;
@@ -87,6 +90,13 @@ impl<T: Float> Flow<T> for Var<T> {
         } else {
             Var::mul(&self, &x.powf(e - T::one()).mul_scalar(e))
         }
+    }
+
+    fn threshold_backward(self, x: &Self, threshold: T) -> Self {
+        let mask = x
+            .data()
+            .map(|&x| if x <= threshold { T::zero() } else { T::one() });
+        Var::mul(&self, &Var::new(mask))
     }
 
     fn from_tensor(t: Tensor<T>) -> Self {
@@ -163,6 +173,11 @@ impl<T: Float> Flow<T> for Tensor<T> {
             let e1 = e - T::one();
             self.zip_apply_(x, |g, x| g * (x.powf(e1) * e));
         }
+        self
+    }
+
+    fn threshold_backward(mut self, x: &Self, threshold: T) -> Self {
+        self.zip_apply_(x, |g, x| if x <= threshold { T::zero() } else { g });
         self
     }
 

@@ -420,3 +420,26 @@ fn an_update_reaches_live_views_and_swaps_in_once_none_lives() {
         "no view lives: the new value is swapped in"
     );
 }
+
+#[test]
+fn relu_lets_the_gradient_of_a_nan_through_like_pytorch() {
+    // torch 2.15: x = [nan, -1, 0, 2]; relu(x).backward([3, 4, 5, 6]) gives x.grad
+    // [3, 0, 0, 6] (threshold_backward: zero where the result is <= 0, and NaN <= 0 is false);
+    // grad(relu(x).pow(2).sum(), x, create_graph=True) gives [nan, 0, 0, 4].
+    let x = v(&[f64::NAN, -1.0, 0.0, 2.0], &[4]).requires_grad();
+    let y = x.relu();
+    y.backward_with(&Tensor::from_vec(vec![3.0, 4.0, 5.0, 6.0], &[4]))
+        .unwrap();
+    assert_eq!(x.grad().unwrap().to_vec(), vec![3.0, 0.0, 0.0, 6.0]);
+    let create = BackwardOptions {
+        retain_graph: true,
+        create_graph: true,
+    };
+    let g = grad(&x.relu().powf(2.0).sum(), &[&x], None, create).unwrap()[0]
+        .clone()
+        .unwrap();
+    assert!(g.needs_grad());
+    let g = g.to_vec();
+    assert!(g[0].is_nan());
+    assert_eq!(g[1..], [0.0, 0.0, 4.0]);
+}

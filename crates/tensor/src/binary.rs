@@ -105,7 +105,9 @@ impl<T: Float> Tensor<T> {
     /// not row-major): the one in-place map every in-place kernel goes through.
     pub fn apply_(&mut self, f: impl Fn(T) -> T + Sync) {
         match self.get_mut() {
-            Some(xs) => xs.iter_mut().for_each(|x| *x = f(*x)),
+            Some(xs) => crate::parallel::for_each_mut(xs, |_, part| {
+                part.iter_mut().for_each(|x| *x = f(*x))
+            }),
             // Shared or strided: one pass into a new buffer rather than a copy, then a pass.
             None => *self = self.map_same(f),
         }

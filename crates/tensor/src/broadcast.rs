@@ -151,7 +151,7 @@ pub(crate) fn zip_inplace<T: Element, B: Element>(
     op: &'static str,
     a: &mut Tensor<T>,
     b: &Tensor<B>,
-    f: impl Fn(&mut T, B),
+    f: impl Fn(&mut T, B) + Sync,
 ) -> Result<()> {
     let out = if same_shape(a.shape(), b.shape()) {
         None
@@ -171,10 +171,11 @@ pub(crate) fn zip_inplace<T: Element, B: Element>(
     }
     if let Some(ys) = b.as_slice().filter(|ys| ys.len() == a.numel()) {
         // Same number of elements: the same row-major order (the shapes differ by 1s at most).
-        a.as_slice_mut()
-            .iter_mut()
-            .zip(ys)
-            .for_each(|(x, y)| f(x, y.clone()));
+        crate::parallel::for_each_mut(a.as_slice_mut(), |start, xs| {
+            xs.iter_mut()
+                .zip(&ys[start..])
+                .for_each(|(x, y)| f(x, y.clone()))
+        });
     } else if b.numel() == 1 {
         let y = b.row_major()[0].clone();
         a.as_slice_mut().iter_mut().for_each(|x| f(x, y.clone()));

@@ -376,6 +376,9 @@ fn src_row(g: &Geom, y: usize, ki: usize) -> Option<usize> {
 /// input under tap `(ki, kj)` of window `(y, x)`, zero in the padding.
 fn im2col<T: Float>(x: &ArrayView3<'_, T>, g: &Geom, col: &mut [T]) {
     let (ow, l) = (g.ow, g.l());
+    if let Some(xs) = x.as_slice().filter(|_| g.sw == 1) {
+        return im2col_rows(xs, g, col);
+    }
     for c in 0..g.c {
         let plane = x.index_axis(Axis(0), c);
         for ki in 0..g.kh {
@@ -417,6 +420,71 @@ fn im2col<T: Float>(x: &ArrayView3<'_, T>, g: &Geom, col: &mut [T]) {
     }
 }
 
+/// [`im2col`] of a row-major sample with column stride 1: each window row is one run of the
+/// input row. Where the next output row is written after it, a run is copied as whole blocks
+/// of eight even past its end (the spill lands in the next row's slot and is overwritten), so
+/// W5's rows of 11 take two vector moves rather than five.
+fn im2col_rows<T: Float>(xs: &[T], g: &Geom, col: &mut [T]) {
+    let (ow, l, plane) = (g.ow, g.l(), g.h * g.w);
+    let wide = ow.next_multiple_of(8);
+    for c in 0..g.c {
+        let src_plane = &xs[c * plane..(c + 1) * plane];
+        for ki in 0..g.kh {
+            // The output rows whose input row lies inside the plane: ylo.., from input row r0.
+            let (ylo, yhi) = valid_rows(g, ki);
+            let r0 = (ylo * g.sh + ki * g.dh).wrapping_sub(g.ph);
+            for kj in 0..g.kw {
+                let row = (c * g.kh + ki) * g.kw + kj;
+                let dst_row = &mut col[row * l..(row + 1) * l];
+                dst_row[..ylo * ow].fill(T::zero());
+                dst_row[yhi * ow..].fill(T::zero());
+                let (lo, hi) = valid_cols(g, kj);
+                let first = (lo * g.sw + kj * g.dw).wrapping_sub(g.pw);
+                let from = |y: usize| (r0 + (y - ylo) * g.sh) * g.w + first;
+                let mut y = ylo;
+                // Whole rows, spilling: all but the last valid one, if the reads stay inside.
+                let inside =
+                    yhi > ylo + 1 && from(yhi - 2) + wide <= plane && (yhi - 2) * ow + wide <= l;
+                if (lo, hi) == (0, ow) && inside {
+                    while y + 1 < yhi {
+                        let f = from(y);
+                        copy_blocks(&mut dst_row[y * ow..y * ow + wide], &src_plane[f..f + wide]);
+                        y += 1;
+                    }
+                }
+                for y in y..yhi {
+                    let dst = &mut dst_row[y * ow..(y + 1) * ow];
+                    dst[..lo].fill(T::zero());
+                    dst[hi..].fill(T::zero());
+                    if lo < hi {
+                        let f = from(y);
+                        copy_short(&mut dst[lo..hi], &src_plane[f..f + (hi - lo)]);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The output rows `y` whose input row `y·sh + ki·dh - ph` lies inside `0..h`.
+#[inline]
+fn valid_rows(g: &Geom, ki: usize) -> (usize, usize) {
+    let off = ki * g.dh;
+    let lo = g.ph.saturating_sub(off).div_ceil(g.sh).min(g.oh);
+    let hi = (g.h + g.ph).saturating_sub(off).div_ceil(g.sh).min(g.oh);
+    (lo, hi.max(lo))
+}
+
+/// Copies `dst.len()` (a multiple of eight) elements from the front of `src` in blocks of
+/// eight.
+#[inline(always)]
+fn copy_blocks<T: Copy>(dst: &mut [T], src: &[T]) {
+    for (d, s) in dst.chunks_exact_mut(8).zip(src.chunks_exact(8)) {
+        let block: [T; 8] = s.try_into().expect("eight");
+        d.copy_from_slice(&block);
+    }
+}
+
 /// `dst.copy_from_slice(src)` for the short rows of a window matrix (a few to a few dozen
 /// elements): whole blocks of eight as inline vector moves instead of a `memcpy` call per row
 /// (which cost as much as the copy on W5's second layer: 3,168 rows of 11 per sample).
@@ -445,6 +513,35 @@ fn copy_short<T: Copy>(dst: &mut [T], src: &[T]) {
     }
 }
 
+/// `dst += src` elementwise for a short row, in blocks of eight, four, two and one (a scalar
+/// loop over the tail cost as much as the vector part on W5's rows of 11).
+#[inline(always)]
+fn add_short<T: Float>(dst: &mut [T], src: &[T]) {
+    fn add<T: Float, const N: usize>(d: &mut [T], s: &[T]) {
+        let (d, s): (&mut [T; N], &[T; N]) = (d.try_into().expect("N"), s.try_into().expect("N"));
+        for i in 0..N {
+            d[i] += s[i];
+        }
+    }
+    let n = dst.len().min(src.len());
+    let mut i = 0;
+    while i + 8 <= n {
+        add::<T, 8>(&mut dst[i..i + 8], &src[i..i + 8]);
+        i += 8;
+    }
+    if i + 4 <= n {
+        add::<T, 4>(&mut dst[i..i + 4], &src[i..i + 4]);
+        i += 4;
+    }
+    if i + 2 <= n {
+        add::<T, 2>(&mut dst[i..i + 2], &src[i..i + 2]);
+        i += 2;
+    }
+    if i < n {
+        dst[i] += src[i];
+    }
+}
+
 /// The adjoint of [`im2col`]: adds each column entry to the input element it was read from.
 /// `dx` is one sample, row-major `[C, H, W]`.
 fn col2im<T: Float>(col: &[T], g: &Geom, dx: &mut [T]) {
@@ -467,9 +564,7 @@ fn col2im<T: Float>(col: &[T], g: &Geom, dx: &mut [T]) {
                     let src = &src_row_vals[y * ow + lo..y * ow + hi];
                     let drow = &mut dplane[r * g.w..(r + 1) * g.w];
                     if g.sw == 1 {
-                        for (d, &s) in drow[first..first + (hi - lo)].iter_mut().zip(src) {
-                            *d += s;
-                        }
+                        add_short(&mut drow[first..first + (hi - lo)], src);
                     } else {
                         for (i, &s) in src.iter().enumerate() {
                             drow[first + i * g.sw] += s;
@@ -794,12 +889,11 @@ impl<T: Float> Tensor<T> {
         } else {
             None
         };
-        let gw = if needs[1] {
-            Some(grad_weight(&g, input, grad_output, weight.shape())?)
-        } else {
-            None
-        };
-        let gb = needs[2].then(|| grad_bias(&g, grad_output));
+        let (gw, gb) = grad_params(&g, input, grad_output, [needs[1], needs[2]])?;
+        let gw = gw
+            .map(|dw| Tensor::try_from_vec(dw, weight.shape()))
+            .transpose()?;
+        let gb = gb.map(|db| Tensor::from_vec(db, &[g.o]));
         Ok((gx, gw, gb))
     }
 
@@ -827,7 +921,8 @@ impl<T: Float> Tensor<T> {
     ) -> Result<Tensor<T>> {
         let g = geometry::<T>("conv2d_grad_weight", input.shape(), weight_shape, options)?;
         check_grad("conv2d_grad_weight", &g, self, input.shape())?;
-        grad_weight(&g, input, self, weight_shape)
+        let (dw, _) = grad_params(&g, input, self, [true, false])?;
+        Tensor::try_from_vec(dw.unwrap_or_default(), weight_shape)
     }
 }
 
@@ -892,15 +987,19 @@ fn grad_input<T: Float>(g: &Geom, grad: &Tensor<T>, weight: &Tensor<T>) -> Resul
     Tensor::try_from_vec(dx, &[g.n, g.c, g.h, g.w])
 }
 
-/// `dW = Σ_n g_n · col_nᵀ`, summed per chunk of samples, then the chunks in order.
-fn grad_weight<T: Float>(
+/// The weight's and the bias's gradients, each where `needs` asks: `dW = Σ_n g_n · col_nᵀ`
+/// and `db[o] = Σ_{n, y, x} g[n, o, y, x]`, summed per chunk of samples on both cores (each
+/// sample's gradient read while it is in cache), then the chunks in order.
+#[allow(clippy::type_complexity)]
+fn grad_params<T: Float>(
     g: &Geom,
     input: &Tensor<T>,
     grad: &Tensor<T>,
-    weight_shape: &[usize],
-) -> Result<Tensor<T>> {
+    [need_w, need_b]: [bool; 2],
+) -> Result<(Option<Vec<T>>, Option<Vec<T>>)> {
     let (l, og, k) = (g.l(), g.og(), g.k());
-    let size = g.o * k;
+    let w_size = if need_w { g.o * k } else { 0 };
+    let size = w_size + if need_b { g.o } else { 0 };
     let gs = grad.row_major();
     let x = input.view().into_dimensionality::<Ix4>().expect("4-D");
     let pointwise = g.is_pointwise() && input.is_contiguous();
@@ -911,66 +1010,60 @@ fn grad_weight<T: Float>(
         TensorError::invalid("conv2d_backward", "cannot allocate the weight gradient")
     })?;
     partials.resize(chunks * size, T::zero());
-    split_batch(
-        chunks,
-        size,
-        g.macs() >= PAR_MIN_MACS,
-        &mut partials,
-        |items| {
-            let scratch = if pointwise { 0 } else { g.rows() * l };
-            with_scratch(scratch, |col: &mut [T]| {
-                while let Some((chunk, dw)) = items.next() {
-                    let end = ((chunk + 1) * WEIGHT_CHUNK).min(g.n);
-                    for i in chunk * WEIGHT_CHUNK..end {
-                        let xi = x.index_axis(Axis(0), i);
-                        let xs = match xi.as_slice() {
-                            Some(xs) if pointwise => xs,
-                            _ => {
-                                im2col(&xi, g, col);
-                                &col[..]
-                            }
-                        };
-                        let gi_all = &gs[i * g.o * l..(i + 1) * g.o * l];
-                        for gi in 0..g.groups {
-                            let a = &gi_all[gi * og * l..(gi + 1) * og * l];
-                            let b = &xs[gi * k * l..(gi + 1) * k * l];
-                            let c = &mut dw[gi * og * k..(gi + 1) * og * k];
-                            if k < SMALL_K {
-                                dot_rows(a, b, c, (og, k, l));
-                            } else {
-                                let bt = mat(b, k, l).reversed_axes();
-                                gemm_views(&mat(a, og, l), &bt, T::one(), &mut mat_mut(c, og, k));
-                            }
+    let ones = vec![T::one(); if need_b { l } else { 0 }];
+    let work = if need_w { g.macs() } else { 0 };
+    split_batch(chunks, size, work >= PAR_MIN_MACS, &mut partials, |items| {
+        let scratch = if pointwise || !need_w {
+            0
+        } else {
+            g.rows() * l
+        };
+        with_scratch(scratch, |col: &mut [T]| {
+            while let Some((chunk, part)) = items.next() {
+                let (dw, db) = part.split_at_mut(w_size);
+                let end = ((chunk + 1) * WEIGHT_CHUNK).min(g.n);
+                for i in chunk * WEIGHT_CHUNK..end {
+                    let gi_all = &gs[i * g.o * l..(i + 1) * g.o * l];
+                    if need_b && l > 0 {
+                        for (d, row) in db.iter_mut().zip(gi_all.chunks_exact(l)) {
+                            *d += lane_dot(row, &ones);
+                        }
+                    }
+                    if !need_w {
+                        continue;
+                    }
+                    let xi = x.index_axis(Axis(0), i);
+                    let xs = match xi.as_slice() {
+                        Some(xs) if pointwise => xs,
+                        _ => {
+                            im2col(&xi, g, col);
+                            &col[..]
+                        }
+                    };
+                    for gi in 0..g.groups {
+                        let a = &gi_all[gi * og * l..(gi + 1) * og * l];
+                        let b = &xs[gi * k * l..(gi + 1) * k * l];
+                        let c = &mut dw[gi * og * k..(gi + 1) * og * k];
+                        if k < SMALL_K {
+                            dot_rows(a, b, c, (og, k, l));
+                        } else {
+                            let bt = mat(b, k, l).reversed_axes();
+                            gemm_views(&mat(a, og, l), &bt, T::one(), &mut mat_mut(c, og, k));
                         }
                     }
                 }
-            })
-        },
-    )?;
-    let mut dw = partials[..size.min(partials.len())].to_vec();
-    dw.resize(size, T::zero());
+            }
+        })
+    })?;
+    let mut sum = partials[..size.min(partials.len())].to_vec();
+    sum.resize(size, T::zero());
     for p in partials.chunks_exact(size.max(1)).skip(1) {
-        for (a, &b) in dw.iter_mut().zip(p) {
+        for (a, &b) in sum.iter_mut().zip(p) {
             *a += b;
         }
     }
-    Tensor::try_from_vec(dw, weight_shape)
-}
-
-/// `db[o] = Σ_{n, y, x} g[n, o, y, x]`.
-fn grad_bias<T: Float>(g: &Geom, grad: &Tensor<T>) -> Tensor<T> {
-    let l = g.l();
-    let gs = grad.row_major();
-    let mut db = vec![T::zero(); g.o];
-    let ones = vec![T::one(); l];
-    if l > 0 {
-        for sample in gs.chunks_exact(g.o * l) {
-            for (d, row) in db.iter_mut().zip(sample.chunks_exact(l)) {
-                *d += lane_dot(row, &ones[..l]);
-            }
-        }
-    }
-    Tensor::from_vec(db, &[g.o])
+    let db = need_b.then(|| sum.split_off(w_size));
+    Ok((need_w.then_some(sum), db))
 }
 
 #[cfg(test)]
@@ -1068,6 +1161,9 @@ mod tests {
             ([3, 6, 4, 3], [4, 3, 1, 1], o().groups(2)),
             ([2, 3, 4, 3], [5, 3, 1, 1], o()),
             ([1, 1, 1, 1], [1, 1, 1, 1], o()),
+            // Output rows shorter than a block of eight, few of them.
+            ([2, 2, 3, 3], [3, 2, 2, 2], o()),
+            ([1, 1, 4, 3], [2, 1, 2, 1], o()),
             (
                 [5, 1, 9, 9],
                 [3, 1, 3, 3],
@@ -1146,6 +1242,17 @@ mod tests {
             assert!(run(2) == one);
         }
         crate::set_num_threads(before);
+    }
+
+    #[test]
+    fn short_adds_add_every_length() {
+        for n in 0..=40 {
+            let src: Vec<f64> = (0..n).map(|i| i as f64).collect();
+            let mut dst: Vec<f64> = (0..n).map(|i| 100.0 * i as f64).collect();
+            add_short(&mut dst, &src);
+            let want: Vec<f64> = (0..n).map(|i| 101.0 * i as f64).collect();
+            assert_eq!(dst, want, "{n}");
+        }
     }
 
     #[test]

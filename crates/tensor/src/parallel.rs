@@ -206,6 +206,18 @@ where
     out
 }
 
+/// `f(start, part)` over `xs` cut into parts, `start` being each part's first index: in two
+/// halves on both cores when `xs` is large (the in-place form of [`collect_vec`]).
+pub(crate) fn for_each_mut<T: Send>(xs: &mut [T], f: impl Fn(usize, &mut [T]) + Sync) {
+    let n = xs.len();
+    if n >= PAR_MIN_ELEMENTS && num_threads() >= 2 {
+        let (a, b) = xs.split_at_mut(n / 2);
+        join(|| f(0, a), || f(n / 2, b));
+    } else {
+        f(0, xs);
+    }
+}
+
 /// Runs `a` and `b`, in parallel when [`num_threads`] is at least 2 and the helper thread is
 /// free (`a` on the calling thread, `b` on the helper unless the caller finishes `a` before
 /// the helper has started `b`, in which case the caller runs `b` too), else one after the

@@ -67,11 +67,6 @@ impl<T: Float> Var<T> {
         abs, "AbsBackward0", "self", false, |g, x| times_const(g, x.data().sign())
     );
     unary_op!(
-        /// `max(x, 0)` (`ReluBackward0`).
-        relu, "ReluBackward0", "result", true,
-        |g, r| times_const(g, r.data().map(|&x| if x > T::zero() { T::one() } else { T::zero() }))
-    );
-    unary_op!(
         /// `1 / (1 + e^-x)` (`SigmoidBackward0`).
         sigmoid, "SigmoidBackward0", "result", true,
         |g, r| g.mul(&r.mul(&r.rsub_scalar(T::one())))
@@ -163,6 +158,24 @@ impl<T: Float> Var<T> {
                 });
                 Ok(smallvec![Some(times_const(g, inside))])
             }),
+        )
+    }
+
+    /// `max(x, 0)` (`ReluBackward0`).
+    #[track_caller]
+    pub fn relu(&self) -> Var<T> {
+        let value = self.with_data(|t| t.relu());
+        if !needs_graph(&[self]) {
+            return Var::new(value);
+        }
+        let saved = smallvec![("result", output(&value))];
+        Var::from_op_rule(
+            value,
+            "ReluBackward0",
+            &[self],
+            saved,
+            smallvec![],
+            generic!(Ctx::Number(T::zero()), threshold_rule),
         )
     }
 
@@ -287,6 +300,17 @@ fn negated_rule<T: Float, F: Flow<T>>(
     _: &[bool],
 ) -> Result<GradsOf<F>> {
     Ok(smallvec![Some(g.neg())])
+}
+
+/// ReLU's backward: the gradient where the saved result is above the threshold.
+fn threshold_rule<T: Float, F: Flow<T>>(
+    c: &Ctx<T>,
+    g: F,
+    saved: &[Option<F>],
+    _: &[bool],
+) -> Result<GradsOf<F>> {
+    let r = saved[0].as_ref().expect("saved");
+    Ok(smallvec![Some(g.threshold_backward(r, c.number()))])
 }
 
 /// `x * s`: the gradient is multiplied by the number.

@@ -569,6 +569,14 @@ impl<T: Float> Var<T> {
         let version = self.inner.version_counter();
         let bumped = version.load(Ordering::Relaxed) + 1;
         version.store(bumped, Ordering::Release);
+        let inner = &*self.inner;
+        if inner.grad_fn.is_none()
+            && matches!(inner.value, Value::Own(_))
+            && inner.epoch.load(Ordering::Acquire) == 0
+        {
+            // A leaf (a parameter) that in-place ops never rewrote: no node made its value.
+            return;
+        }
         let base = self
             .inner
             .view_base()

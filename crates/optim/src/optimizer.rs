@@ -501,7 +501,9 @@ impl<T: Float, A: Algorithm<T>> Core<T, A> {
                 let done = match in_place {
                     Some(done) => {
                         // The spare from an earlier shared step is not needed any more.
-                        *spare = None;
+                        if spare.is_some() {
+                            *spare = None;
+                        }
                         done
                     }
                     None => Self::step_into_spare(p, options, &grad, state, spare)?,

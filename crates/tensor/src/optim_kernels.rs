@@ -137,15 +137,14 @@ impl<'a, T: Float> StepParam<'a, T> {
         match self {
             StepParam::InPlace(o) => {
                 let shape = grad.shape();
-                assert!(
-                    o.len() == grad.numel(),
-                    "optimizer step: the parameter has {} elements, its gradient shape {shape:?}",
-                    o.len()
-                );
+                let g = grad.row_major();
+                if o.len() != g.len() {
+                    length_mismatch(o.len(), shape)
+                }
                 Operands {
                     p: None,
                     o,
-                    g: grad.row_major(),
+                    g,
                     shape,
                 }
             }
@@ -177,6 +176,12 @@ fn check_shape<T: Float>(t: &Tensor<T>, shape: &[usize], what: &str) {
     if !same_shape(t.shape(), shape) {
         shape_mismatch(t.shape(), shape, what)
     }
+}
+
+#[cold]
+#[track_caller]
+fn length_mismatch(len: usize, shape: &[usize]) -> ! {
+    panic!("optimizer step: the parameter has {len} elements, its gradient shape {shape:?}")
 }
 
 #[cold]

@@ -569,6 +569,14 @@ impl<T: Float> Var<T> {
         let version = self.inner.version_counter();
         let bumped = version.load(Ordering::Relaxed) + 1;
         version.store(bumped, Ordering::Release);
+        let inner = &*self.inner;
+        if inner.grad_fn.is_none()
+            && matches!(inner.value, Value::Own(_))
+            && inner.epoch.load(Ordering::Acquire) == 0
+        {
+            // A leaf (a parameter) that in-place ops never rewrote: no node made its value.
+            return;
+        }
         let base = self
             .inner
             .view_base()
@@ -657,6 +665,45 @@ impl<T: Float> Var<T> {
         }
         self.bump_version();
         Ok(())
+    }
+
+    /// Changes the value in place through `f`, with [`Var::update_`]'s checks, when this var
+    /// alone owns its storage, in row-major order: `f` gets the shape and the elements, runs
+    /// under the storage's write lock (views of this var see the change), and the version is
+    /// bumped as by any in-place change. Otherwise (another tensor shares the value, e.g. a
+    /// graph that saved it or a [`Var::data`] handle; or this var is a view) nothing is done and
+    /// `f` is not called: `Ok(None)`, and the caller updates a copy with [`Var::update_`], so
+    /// the sharer keeps the old value.
+    ///
+    /// For fused kernels such as the optimizers' steps: `f` runs under the lock, so it must not
+    /// touch this var, nor run user code that might.
+    ///
+    /// ```
+    /// use antorcha_autograd::{no_grad, Var};
+    /// let w = Var::from_vec(vec![1.0f32, 2.0], &[2]).requires_grad();
+    /// let _guard = no_grad();
+    /// let done = w.update_in_place_(|_shape, xs| xs.iter_mut().for_each(|x| *x *= 0.5));
+    /// assert_eq!(done.unwrap(), Some(()));
+    /// assert_eq!((w.to_vec(), w.version()), (vec![0.5, 1.0], 1));
+    /// let held = w.data(); // shares the storage: the value is no longer w's alone
+    /// assert_eq!(w.update_in_place_(|_, _| ()).unwrap(), None);
+    /// # drop(held);
+    /// ```
+    pub fn update_in_place_<R>(
+        &self,
+        f: impl FnOnce(&[usize], &mut [T]) -> R,
+    ) -> Result<Option<R>> {
+        self.check_in_place("update_", false)?;
+        let Value::Own(lock) = &self.inner.value else {
+            return Ok(None);
+        };
+        let mut data = write(lock);
+        let Some(elements) = data.get_mut() else {
+            return Ok(None);
+        };
+        let r = f(self.inner.shape.slice(), elements);
+        self.bump_version();
+        Ok(Some(r))
     }
 
     /// `self -= other` in place (`tensor.sub_(other)`), e.g. a manual SGD step under `no_grad`.

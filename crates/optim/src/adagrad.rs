@@ -1,7 +1,7 @@
 //! Adagrad with learning-rate decay (`torch.optim.Adagrad`).
 
 use antorcha_autograd::Var;
-use antorcha_tensor::{AdagradStep, Float, Tensor};
+use antorcha_tensor::{AdagradStep, Float, StepParam, Tensor};
 
 use crate::error::{non_negative, Result};
 use crate::optimizer::{
@@ -159,16 +159,15 @@ impl<T: Float> Algorithm<T> for AdagradAlgo {
     /// `p += ((-clr)·g) / (sqrt(sum) + eps)`.
     fn update(
         o: &AdagradOptions,
-        param: &Tensor<T>,
+        param: StepParam<'_, T>,
         grad: &Tensor<T>,
-        out: &mut Tensor<T>,
         state: &mut Option<Self::State>,
     ) {
         // PyTorch fills the accumulator when the optimizer is built; filling it before the
         // first update is the same (nothing reads it in between).
         let st = state.get_or_insert_with(|| AdagradState {
             step: 0,
-            sum: Tensor::full(param.shape(), T::cast(o.initial_accumulator_value)),
+            sum: Tensor::full(grad.shape(), T::cast(o.initial_accumulator_value)),
         });
         // Saturates where PyTorch's float step stops growing: a loaded `u64::MAX` never wraps to 0.
         st.step = st.step.saturating_add(1);
@@ -180,7 +179,7 @@ impl<T: Float> Algorithm<T> for AdagradAlgo {
             maximize: o.maximize,
             step: st.step,
         };
-        out.adagrad_step_(param, grad, &mut st.sum, &hp);
+        hp.apply(param, grad, &mut st.sum);
     }
 
     fn export(state: &Self::State) -> ParamState {

@@ -1,7 +1,7 @@
 //! Adam (with AMSGrad) and AdamW (`torch.optim.Adam`, `torch.optim.AdamW`).
 
 use antorcha_autograd::Var;
-use antorcha_tensor::{AdamStep, Float, Tensor};
+use antorcha_tensor::{AdamStep, Float, StepParam, Tensor};
 
 use crate::error::{non_negative, unit_interval, Result};
 use crate::optimizer::{
@@ -282,12 +282,11 @@ impl<T: Float> Algorithm<T> for AdamWAlgo {
 
     fn update(
         o: &AdamWOptions,
-        param: &Tensor<T>,
+        param: StepParam<'_, T>,
         grad: &Tensor<T>,
-        out: &mut Tensor<T>,
         state: &mut Option<Self::State>,
     ) {
-        <AdamAlgo as Algorithm<T>>::update(&o.to_adam(), param, grad, out, state)
+        <AdamAlgo as Algorithm<T>>::update(&o.to_adam(), param, grad, state)
     }
 
     fn export(state: &Self::State) -> ParamState {
@@ -308,15 +307,14 @@ impl<T: Float> Algorithm<T> for AdamAlgo {
     /// `denom = sqrt(v or max v) / sqrt(1-β2^t) + eps`; `p += (-(lr / (1-β1^t))·m) / denom`.
     fn update(
         o: &AdamOptions,
-        param: &Tensor<T>,
+        param: StepParam<'_, T>,
         grad: &Tensor<T>,
-        out: &mut Tensor<T>,
         state: &mut Option<Self::State>,
     ) {
         let st = state.get_or_insert_with(|| AdamState {
             step: 0,
-            exp_avg: Tensor::zeros(param.shape()),
-            exp_avg_sq: Tensor::zeros(param.shape()),
+            exp_avg: Tensor::zeros(grad.shape()),
+            exp_avg_sq: Tensor::zeros(grad.shape()),
             max_exp_avg_sq: None,
         });
         // Saturates where PyTorch's float step stops growing: a loaded `u64::MAX` never wraps to 0.
@@ -332,9 +330,9 @@ impl<T: Float> Algorithm<T> for AdamAlgo {
         };
         let vmax = o.amsgrad.then(|| {
             st.max_exp_avg_sq
-                .get_or_insert_with(|| Tensor::zeros(param.shape()))
+                .get_or_insert_with(|| Tensor::zeros(grad.shape()))
         });
-        out.adam_step_(param, grad, &mut st.exp_avg, &mut st.exp_avg_sq, vmax, &hp);
+        hp.apply(param, grad, &mut st.exp_avg, &mut st.exp_avg_sq, vmax);
     }
 
     fn export(state: &Self::State) -> ParamState {

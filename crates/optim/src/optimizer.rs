@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::fmt::Debug;
 
 use antorcha_autograd::{no_grad, Var};
-use antorcha_tensor::{Float, Tensor};
+use antorcha_tensor::{Float, StepParam, Tensor};
 
 use crate::error::{OptimError, Result};
 
@@ -307,14 +307,13 @@ pub(crate) trait Algorithm<T: Float> {
     /// What it keeps per parameter.
     type State: Clone + Debug;
 
-    /// Writes one parameter's updated value into `out` from its value and gradient (all the
-    /// same shape) with one of the tensor crate's fused optimizer kernels, updating the state
-    /// in place and creating it on the first call.
+    /// Updates one parameter (in place, or into a spare buffer: see [`StepParam`]) from its
+    /// gradient, of the parameter's shape, with one of the tensor crate's fused optimizer
+    /// kernels, updating the state in place and creating it on the first call.
     fn update(
         options: &Self::Options,
-        param: &Tensor<T>,
+        param: StepParam<'_, T>,
         grad: &Tensor<T>,
-        out: &mut Tensor<T>,
         state: &mut Option<Self::State>,
     );
 
@@ -405,8 +404,9 @@ pub(crate) struct Core<T: Float, A: Algorithm<T>> {
     pub(crate) groups: Vec<ParamGroup<T, A::Options>>,
     /// `state[g][i]` belongs to `groups[g].params[i]`.
     pub(crate) state: Vec<Vec<Option<A::State>>>,
-    /// `spares[g][i]`: the buffer `groups[g].params[i]`'s next value is written into (its
-    /// value before the last step, when nothing else holds it).
+    /// `spares[g][i]`: the buffer `groups[g].params[i]`'s next value is written into when it
+    /// cannot be updated in place (its value before the last such step); `None` while it is
+    /// updated in place.
     spares: Vec<Vec<Option<Tensor<T>>>>,
 }
 
@@ -476,10 +476,13 @@ impl<T: Float, A: Algorithm<T>> Core<T, A> {
         Ok(())
     }
 
-    /// Each parameter's new value is written into a spare buffer from its current value, then
-    /// swapped in; the old value becomes the next step's spare. So no lock is held while the
-    /// update runs, readers meanwhile see the old value, and nothing is copied or allocated
-    /// after the first step (unless something else still holds the old value).
+    /// Each parameter is updated in place, under its lock, when it alone owns its storage (the
+    /// usual case: backward has released the graph's saved copies), so nothing is copied or
+    /// allocated. Otherwise something else shares its value (a graph saved it, a `data()`
+    /// handle), which must keep the old value: the new value is then written into a spare
+    /// buffer from the current one, with no lock held, and swapped in; the old value becomes
+    /// the next step's spare. Either way the version is bumped, so a graph that saved the
+    /// parameter reports the change at backward.
     pub(crate) fn step(&mut self) -> Result<()> {
         let _guard = no_grad();
         let states = self.state.iter_mut().zip(self.spares.iter_mut());
@@ -487,21 +490,25 @@ impl<T: Float, A: Algorithm<T>> Core<T, A> {
             let slots = states.iter_mut().zip(spares.iter_mut());
             for (p, (state, spare)) in group.params.iter().zip(slots) {
                 let Some(grad) = p.grad() else { continue };
-                let mut mismatch = None;
-                p.update_(|t| {
-                    if t.shape() != grad.shape() {
-                        mismatch = Some(t.shape().to_vec());
-                        return;
+                let options = &group.options;
+                let in_place = p.update_in_place_(|shape, data| {
+                    if shape != grad.shape() {
+                        return Err(shape.to_vec());
                     }
-                    let mut out = spare
-                        .take()
-                        .filter(|s| s.shape() == t.shape())
-                        .and_then(|mut s| s.get_mut().is_some().then_some(s))
-                        .unwrap_or_else(|| Tensor::zeros(t.shape()));
-                    A::update(&group.options, t, &grad, &mut out, state);
-                    *spare = Some(std::mem::replace(t, out));
+                    A::update(options, StepParam::InPlace(data), &grad, state);
+                    Ok(())
                 })?;
-                if let Some(param) = mismatch {
+                let done = match in_place {
+                    Some(done) => {
+                        // The spare from an earlier shared step is not needed any more.
+                        if spare.is_some() {
+                            *spare = None;
+                        }
+                        done
+                    }
+                    None => Self::step_into_spare(p, options, &grad, state, spare)?,
+                };
+                if let Err(param) = done {
                     return Err(OptimError::GradShape {
                         optimizer: self.name,
                         grad: grad.shape().to_vec(),
@@ -511,6 +518,33 @@ impl<T: Float, A: Algorithm<T>> Core<T, A> {
             }
         }
         Ok(())
+    }
+
+    /// [`Core::step`]'s update of one parameter whose value something else shares: written
+    /// into `spare` (or a new buffer) and swapped in; `Err(param shape)` on a gradient of
+    /// another shape, with nothing changed.
+    fn step_into_spare(
+        p: &Var<T>,
+        options: &A::Options,
+        grad: &Tensor<T>,
+        state: &mut Option<A::State>,
+        spare: &mut Option<Tensor<T>>,
+    ) -> Result<std::result::Result<(), Vec<usize>>> {
+        let mut done = Ok(());
+        p.update_(|t| {
+            if t.shape() != grad.shape() {
+                done = Err(t.shape().to_vec());
+                return;
+            }
+            let mut out = spare
+                .take()
+                .filter(|s| s.shape() == t.shape())
+                .and_then(|mut s| s.get_mut().is_some().then_some(s))
+                .unwrap_or_else(|| Tensor::zeros(t.shape()));
+            A::update(options, StepParam::Into(t, &mut out), grad, state);
+            *spare = Some(std::mem::replace(t, out));
+        })?;
+        Ok(done)
     }
 
     pub(crate) fn export(&self) -> OptimizerState {

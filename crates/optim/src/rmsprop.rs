@@ -1,7 +1,7 @@
 //! RMSprop with momentum and centering (`torch.optim.RMSprop`).
 
 use antorcha_autograd::Var;
-use antorcha_tensor::{Float, RmspropStep, Tensor};
+use antorcha_tensor::{Float, RmspropStep, StepParam, Tensor};
 
 use crate::error::{non_negative, Result};
 use crate::optimizer::{
@@ -167,14 +167,13 @@ impl<T: Float> Algorithm<T> for RmspropAlgo {
     /// `buf = buf·m + g/avg`, `p += (-lr)·buf`; else `p += ((-lr)·g)/avg`.
     fn update(
         o: &RmspropOptions,
-        param: &Tensor<T>,
+        param: StepParam<'_, T>,
         grad: &Tensor<T>,
-        out: &mut Tensor<T>,
         state: &mut Option<Self::State>,
     ) {
         let st = state.get_or_insert_with(|| RmspropState {
             step: 0,
-            square_avg: Tensor::zeros(param.shape()),
+            square_avg: Tensor::zeros(grad.shape()),
             momentum_buffer: None,
             grad_avg: None,
         });
@@ -189,10 +188,10 @@ impl<T: Float> Algorithm<T> for RmspropAlgo {
             maximize: o.maximize,
         };
         // PyTorch keeps these buffers only when the option is on; they start at zero.
-        let zeros = || Tensor::zeros(param.shape());
+        let zeros = || Tensor::zeros(grad.shape());
         let grad_avg = o.centered.then(|| st.grad_avg.get_or_insert_with(zeros));
         let buf = (o.momentum > 0.0).then(|| st.momentum_buffer.get_or_insert_with(zeros));
-        out.rmsprop_step_(param, grad, &mut st.square_avg, grad_avg, buf, &hp);
+        hp.apply(param, grad, &mut st.square_avg, grad_avg, buf);
     }
 
     fn export(state: &Self::State) -> ParamState {

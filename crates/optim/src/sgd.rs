@@ -2,7 +2,7 @@
 //! (`torch.optim.SGD`).
 
 use antorcha_autograd::Var;
-use antorcha_tensor::{Float, SgdStep, Tensor};
+use antorcha_tensor::{Float, SgdStep, StepParam, Tensor};
 
 use crate::error::{non_negative, OptimError, Result};
 use crate::optimizer::{
@@ -152,12 +152,11 @@ impl<T: Float> Algorithm<T> for SgdAlgo {
     type Options = SgdOptions;
     type State = SgdState<T>;
 
-    /// PyTorch's `_single_tensor_sgd` as one fused kernel ([`Tensor::sgd_step_`]).
+    /// PyTorch's `_single_tensor_sgd` as one fused kernel ([`SgdStep::apply`]).
     fn update(
         o: &SgdOptions,
-        param: &Tensor<T>,
+        param: StepParam<'_, T>,
         grad: &Tensor<T>,
-        out: &mut Tensor<T>,
         state: &mut Option<Self::State>,
     ) {
         let hp = SgdStep {
@@ -168,8 +167,13 @@ impl<T: Float> Algorithm<T> for SgdAlgo {
             nesterov: o.nesterov,
             maximize: o.maximize,
         };
+        if o.momentum == 0.0 {
+            // No buffer: the state stays `None`.
+            hp.apply(param, grad, &mut None);
+            return;
+        }
         let mut buf = state.take().map(|s| s.momentum_buffer);
-        out.sgd_step_(param, grad, &mut buf, &hp);
+        hp.apply(param, grad, &mut buf);
         *state = buf.map(|momentum_buffer| SgdState { momentum_buffer });
     }
 
@@ -465,7 +469,7 @@ mod tests {
     }
 
     #[test]
-    fn steps_swap_two_buffers_and_leave_held_values_alone() {
+    fn steps_write_in_place_and_leave_held_values_alone() {
         let p = param(vec![1.0, 2.0, 3.0]);
         let opts = SgdOptions::new(0.5).momentum(0.9);
         let mut opt = SGD::with_options(vec![p.clone()], opts).unwrap();
@@ -476,10 +480,9 @@ mod tests {
             opt.step().unwrap();
             seen.push(ptr(&p));
         }
-        // The new value goes into the buffer the value before the last step used.
-        assert_ne!(seen[0], seen[1]);
-        assert_eq!(seen[0], seen[2]);
-        // A value someone still holds is never written to.
+        // Nothing else holds the value: each step writes into its storage.
+        assert_eq!((seen[0], seen[0]), (seen[1], seen[2]));
+        // A value someone still holds is never written to: the new one goes elsewhere.
         let held = p.data();
         let before = held.to_vec();
         set_grad(&p, vec![1.0, 1.0, 1.0]);
@@ -487,6 +490,7 @@ mod tests {
         opt.step().unwrap();
         assert_eq!(held.to_vec(), before);
         assert_ne!(p.to_vec(), before);
+        assert_ne!(ptr(&p), held.view().as_ptr() as usize);
     }
 
     #[test]

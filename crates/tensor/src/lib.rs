@@ -43,7 +43,7 @@ pub use error::{Result, TensorError};
 pub use index_arg::{IndexArg, IndexElement};
 pub use max_pool::MaxPool2dOptions;
 pub use mt19937::Mt19937;
-pub use optim_kernels::{AdagradStep, AdamStep, RmspropStep, SgdStep};
+pub use optim_kernels::{AdagradStep, AdamStep, RmspropStep, SgdStep, StepParam};
 pub use parallel::{join, num_threads, set_num_threads};
 pub use random::{manual_seed, with_global_rng, Generator};
 pub use tensor::Tensor;

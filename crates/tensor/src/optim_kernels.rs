@@ -3,8 +3,12 @@
 //! PyTorch's operation order (`_single_tensor_sgd`, `_single_tensor_adam`, …), so results match
 //! PyTorch's bit for bit. `antorcha-optim` keeps the bookkeeping (groups, states, schedules).
 //!
-//! Each kernel writes into `out` (the caller's spare buffer, so a parameter's readers never see
-//! a half-updated value); the parameter, the gradient and every buffer have `out`'s shape.
+//! Each kernel ([`SgdStep::apply`], …) updates a parameter in place, or writes its new value
+//! into another tensor (the caller's spare buffer, so that a parameter's readers never see a
+//! half-updated value): see [`StepParam`]. The gradient and every buffer have the parameter's
+//! shape.
+
+use std::borrow::Cow;
 
 use crate::element::Float;
 use crate::layout::same_shape;
@@ -103,6 +107,61 @@ fn nan_max<T: Float>(a: T, b: T) -> T {
     }
 }
 
+/// The parameter an optimizer kernel updates, and where its new value goes.
+#[derive(Debug)]
+pub enum StepParam<'a, T: Float> {
+    /// The parameter's elements in row-major order, overwritten with its new value (its own
+    /// storage when nothing else shares it: nothing is copied or allocated). Each element is
+    /// read before it is written, so the numbers are those of [`StepParam::Into`]. The
+    /// parameter has the gradient's shape.
+    InPlace(&'a mut [T]),
+    /// The parameter, read, and the tensor of its shape that its new value is written into
+    /// (a spare buffer, so that the parameter's readers never see a half-updated value).
+    Into(&'a Tensor<T>, &'a mut Tensor<T>),
+}
+
+/// A kernel's operands after the shape checks: the parameter's elements (`None`: read them
+/// from `out`, in place), the output's, the gradient's, and the parameter's shape.
+struct Operands<'a, T: Float> {
+    p: Option<Cow<'a, [T]>>,
+    o: &'a mut [T],
+    g: Cow<'a, [T]>,
+    shape: &'a [usize],
+}
+
+impl<'a, T: Float> StepParam<'a, T> {
+    /// The operands of a step of this parameter with `grad`.
+    #[track_caller]
+    #[inline]
+    fn operands(self, grad: &'a Tensor<T>) -> Operands<'a, T> {
+        match self {
+            StepParam::InPlace(o) => {
+                let shape = grad.shape();
+                let g = grad.row_major();
+                if o.len() != g.len() {
+                    length_mismatch(o.len(), shape)
+                }
+                Operands {
+                    p: None,
+                    o,
+                    g,
+                    shape,
+                }
+            }
+            StepParam::Into(param, out) => {
+                let shape = param.shape();
+                check_shape(grad, shape, "the gradient");
+                Operands {
+                    p: Some(param.row_major()),
+                    o: slice_of(out, shape, "the output"),
+                    g: grad.row_major(),
+                    shape,
+                }
+            }
+        }
+    }
+}
+
 /// The elements of `t`, which must have `shape`, as a mutable row-major slice.
 #[track_caller]
 fn slice_of<'a, T: Float>(t: &'a mut Tensor<T>, shape: &[usize], what: &str) -> &'a mut [T] {
@@ -112,12 +171,23 @@ fn slice_of<'a, T: Float>(t: &'a mut Tensor<T>, shape: &[usize], what: &str) -> 
 
 /// Panics unless `t` has `shape`.
 #[track_caller]
+#[inline]
 fn check_shape<T: Float>(t: &Tensor<T>, shape: &[usize], what: &str) {
-    assert!(
-        same_shape(t.shape(), shape),
-        "optimizer step: {what} has shape {:?}, the parameter {shape:?}",
-        t.shape()
-    );
+    if !same_shape(t.shape(), shape) {
+        shape_mismatch(t.shape(), shape, what)
+    }
+}
+
+#[cold]
+#[track_caller]
+fn length_mismatch(len: usize, shape: &[usize]) -> ! {
+    panic!("optimizer step: the parameter has {len} elements, its gradient shape {shape:?}")
+}
+
+#[cold]
+#[track_caller]
+fn shape_mismatch(got: &[usize], shape: &[usize], what: &str) -> ! {
+    panic!("optimizer step: {what} has shape {got:?}, the parameter {shape:?}")
 }
 
 /// SGD's constants in the parameter's float type.
@@ -145,31 +215,68 @@ fn direction<T: Float, const MAXIMIZE: bool, const DECAY: bool>(c: SgdConsts<T>,
 const PAR_MIN_ELEMS: usize = 1 << 15;
 
 /// The loop of [`apply2`]: a function of its own so that its slice arguments are known not to
-/// alias (the loop vectorises). It is bound by memory bandwidth.
+/// alias (the loop vectorises). It is bound by memory bandwidth. `p: None` reads the parameter
+/// from `out` (in place).
 #[inline(never)]
-fn loop2<T: Float, F: Fn(T, T) -> T>(out: &mut [T], p: &[T], g: &[T], f: &F) {
-    for ((o, &p), &g) in out.iter_mut().zip(p).zip(g) {
-        *o = f(p, g)
+fn loop2<T: Float, F: Fn(T, T) -> T>(out: &mut [T], p: Option<&[T]>, g: &[T], f: &F) {
+    match p {
+        Some(p) => {
+            for ((o, &p), &g) in out.iter_mut().zip(p).zip(g) {
+                *o = f(p, g)
+            }
+        }
+        None => {
+            for (o, &g) in out.iter_mut().zip(g) {
+                *o = f(*o, g)
+            }
+        }
     }
 }
 
 /// The loop of [`apply3`], likewise.
 #[inline(never)]
-fn loop3<T: Float, F: Fn(T, T, &mut T) -> T>(out: &mut [T], p: &[T], g: &[T], b: &mut [T], f: &F) {
-    for (((o, &p), &g), b) in out.iter_mut().zip(p).zip(g).zip(b.iter_mut()) {
-        *o = f(p, g, b)
+fn loop3<T: Float, F: Fn(T, T, &mut T) -> T>(
+    out: &mut [T],
+    p: Option<&[T]>,
+    g: &[T],
+    b: &mut [T],
+    f: &F,
+) {
+    match p {
+        Some(p) => {
+            for (((o, &p), &g), b) in out.iter_mut().zip(p).zip(g).zip(b.iter_mut()) {
+                *o = f(p, g, b)
+            }
+        }
+        None => {
+            for ((o, &g), b) in out.iter_mut().zip(g).zip(b.iter_mut()) {
+                *o = f(*o, g, b)
+            }
+        }
+    }
+}
+
+/// `p` split at `h` (both halves `None` when it is).
+#[inline(always)]
+fn split_opt<T>(p: Option<&[T]>, h: usize) -> (Option<&[T]>, Option<&[T]>) {
+    match p {
+        Some(p) => {
+            let (a, b) = p.split_at(h);
+            (Some(a), Some(b))
+        }
+        None => (None, None),
     }
 }
 
 /// `out = f(param, grad)` element by element, split in two halves across threads for large
 /// parameters.
 #[inline(always)]
-fn apply2<T: Float>(o: &mut [T], p: &[T], g: &[T], f: impl Fn(T, T) -> T + Sync) {
-    let run = |o: &mut [T], p: &[T], g: &[T]| loop2(o, p, g, &f);
+fn apply2<T: Float>(o: &mut [T], p: Option<&[T]>, g: &[T], f: impl Fn(T, T) -> T + Sync) {
+    let run = |o: &mut [T], p: Option<&[T]>, g: &[T]| loop2(o, p, g, &f);
     if o.len() >= PAR_MIN_ELEMS {
         let h = o.len() / 2;
         let (o0, o1) = o.split_at_mut(h);
-        let (p0, p1) = p.split_at(h);
+        let (p0, p1) = split_opt(p, h);
         let (g0, g1) = g.split_at(h);
         crate::join(|| run(o0, p0, g0), || run(o1, p1, g1));
     } else {
@@ -181,16 +288,16 @@ fn apply2<T: Float>(o: &mut [T], p: &[T], g: &[T], f: impl Fn(T, T) -> T + Sync)
 #[inline(always)]
 fn apply3<T: Float>(
     o: &mut [T],
-    p: &[T],
+    p: Option<&[T]>,
     g: &[T],
     b: &mut [T],
     f: impl Fn(T, T, &mut T) -> T + Sync,
 ) {
-    let run = |o: &mut [T], p: &[T], g: &[T], b: &mut [T]| loop3(o, p, g, b, &f);
+    let run = |o: &mut [T], p: Option<&[T]>, g: &[T], b: &mut [T]| loop3(o, p, g, b, &f);
     if o.len() >= PAR_MIN_ELEMS {
         let h = o.len() / 2;
         let (o0, o1) = o.split_at_mut(h);
-        let (p0, p1) = p.split_at(h);
+        let (p0, p1) = split_opt(p, h);
         let (g0, g1) = g.split_at(h);
         let (b0, b1) = b.split_at_mut(h);
         crate::join(|| run(o0, p0, g0, b0), || run(o1, p1, g1, b1));
@@ -203,7 +310,7 @@ fn apply3<T: Float>(
 fn sgd_plain<T: Float, const MAXIMIZE: bool, const DECAY: bool>(
     c: SgdConsts<T>,
     o: &mut [T],
-    p: &[T],
+    p: Option<&[T]>,
     g: &[T],
 ) {
     apply2(o, p, g, move |p, g| {
@@ -218,7 +325,7 @@ fn sgd_plain<T: Float, const MAXIMIZE: bool, const DECAY: bool>(
 fn sgd_momentum<T: Float, const MAXIMIZE: bool, const DECAY: bool>(
     c: SgdConsts<T>,
     o: &mut [T],
-    p: &[T],
+    p: Option<&[T]>,
     g: &[T],
     b: &mut [T],
     first: bool,
@@ -248,50 +355,48 @@ fn sgd_momentum<T: Float, const MAXIMIZE: bool, const DECAY: bool>(
     }
 }
 
-impl<T: Float> Tensor<T> {
-    /// One `torch.optim.SGD` update of `param`, written into `self`, in one pass: `g = ±grad
+impl SgdStep {
+    /// One `torch.optim.SGD` update of `param` with `grad`, in one pass: `g = ±grad
     /// (+ wd·p)`; with momentum, `buf = g` on the first step (when `momentum_buffer` is `None`,
     /// it is created), else `buf·m + (1-dampening)·g`, and `g = g + m·buf` (Nesterov) or `buf`;
     /// `p = p + (-lr)·g`. Without momentum the buffer is left alone.
     ///
     /// ```
-    /// use antorcha_tensor::{SgdStep, Tensor};
-    /// let p = Tensor::from_vec(vec![1.0f32, 2.0], &[2]);
+    /// use antorcha_tensor::{SgdStep, StepParam, Tensor};
+    /// let mut p = vec![1.0f32, 2.0];
     /// let g = Tensor::from_vec(vec![0.5f32, -1.0], &[2]);
     /// let hp = SgdStep { lr: 0.1, momentum: 0.9, dampening: 0.0, weight_decay: 0.0, nesterov: false, maximize: false };
-    /// let (mut out, mut buf) = (Tensor::zeros(&[2]), None);
-    /// out.sgd_step_(&p, &g, &mut buf, &hp);
-    /// assert_eq!(out.to_vec(), vec![1.0 - 0.1 * 0.5, 2.0 + 0.1]);
+    /// let mut buf = None;
+    /// hp.apply(StepParam::InPlace(&mut p), &g, &mut buf);
+    /// assert_eq!(p, vec![1.0 - 0.1 * 0.5, 2.0 + 0.1]);
     /// assert_eq!(buf.unwrap().to_vec(), vec![0.5, -1.0]);
     /// ```
     ///
     /// # Panics
-    /// If `self`, `grad` or the buffer does not have `param`'s shape.
+    /// If the output, `grad` or the buffer does not have the parameter's shape.
     #[track_caller]
-    pub fn sgd_step_(
-        &mut self,
-        param: &Tensor<T>,
+    pub fn apply<T: Float>(
+        &self,
+        param: StepParam<'_, T>,
         grad: &Tensor<T>,
         momentum_buffer: &mut Option<Tensor<T>>,
-        hp: &SgdStep,
     ) {
-        let shape = param.shape();
-        check_shape(grad, shape, "the gradient");
+        let hp = self;
+        let Operands { p, o, g, shape } = param.operands(grad);
+        let p = p.as_deref();
         let c = SgdConsts {
             neg_lr: T::cast(-hp.lr),
             wd: T::cast(hp.weight_decay),
             m: T::cast(hp.momentum),
             keep: T::cast(1.0 - hp.dampening),
         };
-        let (p, g) = (param.row_major(), grad.row_major());
-        let o = slice_of(self, shape, "the output");
         let decay = hp.weight_decay != 0.0;
         if hp.momentum == 0.0 {
             match (hp.maximize, decay) {
-                (false, false) => sgd_plain::<T, false, false>(c, o, &p, &g),
-                (false, true) => sgd_plain::<T, false, true>(c, o, &p, &g),
-                (true, false) => sgd_plain::<T, true, false>(c, o, &p, &g),
-                (true, true) => sgd_plain::<T, true, true>(c, o, &p, &g),
+                (false, false) => sgd_plain::<T, false, false>(c, o, p, &g),
+                (false, true) => sgd_plain::<T, false, true>(c, o, p, &g),
+                (true, false) => sgd_plain::<T, true, false>(c, o, p, &g),
+                (true, true) => sgd_plain::<T, true, true>(c, o, p, &g),
             }
             return;
         }
@@ -300,33 +405,39 @@ impl<T: Float> Tensor<T> {
         let b = slice_of(buf, shape, "the momentum buffer");
         let n = hp.nesterov;
         match (hp.maximize, decay) {
-            (false, false) => sgd_momentum::<T, false, false>(c, o, &p, &g, b, first, n),
-            (false, true) => sgd_momentum::<T, false, true>(c, o, &p, &g, b, first, n),
-            (true, false) => sgd_momentum::<T, true, false>(c, o, &p, &g, b, first, n),
-            (true, true) => sgd_momentum::<T, true, true>(c, o, &p, &g, b, first, n),
+            (false, false) => sgd_momentum::<T, false, false>(c, o, p, &g, b, first, n),
+            (false, true) => sgd_momentum::<T, false, true>(c, o, p, &g, b, first, n),
+            (true, false) => sgd_momentum::<T, true, false>(c, o, p, &g, b, first, n),
+            (true, true) => sgd_momentum::<T, true, true>(c, o, p, &g, b, first, n),
         }
     }
+}
 
-    /// One `torch.optim.Adam` (or `AdamW`) update of `param`, written into `self`, in one pass
-    /// and PyTorch's order: decoupled decay `p *= 1 - lr·wd` or `g += wd·p`;
+impl AdamStep {
+    /// One `torch.optim.Adam` (or `AdamW`) update of `param` with `grad`, in one pass and
+    /// PyTorch's order: decoupled decay `p *= 1 - lr·wd` or `g += wd·p`;
     /// `m = lerp(m, g, 1-β1)`; `v = v·β2 + ((1-β2)·g)·g`; with `max_exp_avg_sq` (AMSGrad)
     /// `vmax = max(vmax, v)`; `denom = sqrt(v or vmax) / sqrt(1-β2^t) + eps`;
     /// `p += (-(lr / (1-β1^t))·m) / denom`.
     ///
     /// # Panics
-    /// If `self`, `grad` or a buffer does not have `param`'s shape.
+    /// If the output, `grad` or a buffer does not have the parameter's shape.
     #[track_caller]
-    pub fn adam_step_(
-        &mut self,
-        param: &Tensor<T>,
+    pub fn apply<T: Float>(
+        &self,
+        param: StepParam<'_, T>,
         grad: &Tensor<T>,
         exp_avg: &mut Tensor<T>,
         exp_avg_sq: &mut Tensor<T>,
         max_exp_avg_sq: Option<&mut Tensor<T>>,
-        hp: &AdamStep,
     ) {
-        let shape = param.shape();
-        check_shape(grad, shape, "the gradient");
+        let hp = self;
+        let Operands {
+            p: ps,
+            o,
+            g: gs,
+            shape,
+        } = param.operands(grad);
         let (beta1, beta2) = hp.betas;
         let step = hp.step as f64;
         // Python floats, as in PyTorch: `beta ** step`, `lr / bc1`, `bc2 ** 0.5`.
@@ -342,13 +453,12 @@ impl<T: Float> Tensor<T> {
         let shrink = T::cast(1.0 - hp.lr * hp.weight_decay);
         let decay = hp.weight_decay != 0.0;
         let (decoupled, maximize) = (hp.decoupled_weight_decay, hp.maximize);
-        let (ps, gs) = (param.row_major(), grad.row_major());
-        let o = slice_of(self, shape, "the output");
         let m = slice_of(exp_avg, shape, "exp_avg");
         let v = slice_of(exp_avg_sq, shape, "exp_avg_sq");
         let mut vmax = max_exp_avg_sq.map(|t| slice_of(t, shape, "max_exp_avg_sq"));
         for i in 0..o.len() {
-            let (mut p, g) = (ps[i], gs[i]);
+            let mut p = ps.as_ref().map_or(o[i], |ps| ps[i]);
+            let g = gs[i];
             // The gradient after maximize / L2 decay; decoupled decay shrinks `p` first.
             let g = if maximize { -g } else { g };
             let g = match (decay, decoupled) {
@@ -372,27 +482,33 @@ impl<T: Float> Tensor<T> {
             o[i] = p + (neg_step_size * m[i]) / denom;
         }
     }
+}
 
-    /// One `torch.optim.RMSprop` update of `param`, written into `self`, in one pass and
-    /// PyTorch's order: `g = ±grad (+ wd·p)`; `sq = sq·α + ((1-α)·g)·g`; centered (with
-    /// `grad_avg`): `ga = lerp(ga, g, 1-α)`, `avg = sqrt(sq - ga·ga)`, else `avg = sqrt(sq)`;
-    /// `avg += eps`; with `momentum_buffer`: `buf = buf·m + g/avg`, `p += (-lr)·buf`; else
+impl RmspropStep {
+    /// One `torch.optim.RMSprop` update of `param` with `grad`, in one pass and PyTorch's
+    /// order: `g = ±grad (+ wd·p)`; `sq = sq·α + ((1-α)·g)·g`; centered (with `grad_avg`):
+    /// `ga = lerp(ga, g, 1-α)`, `avg = sqrt(sq - ga·ga)`, else `avg = sqrt(sq)`; `avg += eps`;
+    /// with `momentum_buffer`: `buf = buf·m + g/avg`, `p += (-lr)·buf`; else
     /// `p += ((-lr)·g)/avg`.
     ///
     /// # Panics
-    /// If `self`, `grad` or a buffer does not have `param`'s shape.
+    /// If the output, `grad` or a buffer does not have the parameter's shape.
     #[track_caller]
-    pub fn rmsprop_step_(
-        &mut self,
-        param: &Tensor<T>,
+    pub fn apply<T: Float>(
+        &self,
+        param: StepParam<'_, T>,
         grad: &Tensor<T>,
         square_avg: &mut Tensor<T>,
         grad_avg: Option<&mut Tensor<T>>,
         momentum_buffer: Option<&mut Tensor<T>>,
-        hp: &RmspropStep,
     ) {
-        let shape = param.shape();
-        check_shape(grad, shape, "the gradient");
+        let hp = self;
+        let Operands {
+            p: ps,
+            o,
+            g: gs,
+            shape,
+        } = param.operands(grad);
         let neg_lr = T::cast(-hp.lr);
         let alpha = T::cast(hp.alpha);
         let one_minus_alpha = T::cast(1.0 - hp.alpha);
@@ -400,13 +516,12 @@ impl<T: Float> Tensor<T> {
         let wd = T::cast(hp.weight_decay);
         let decay = hp.weight_decay != 0.0;
         let momentum = T::cast(hp.momentum);
-        let (ps, gs) = (param.row_major(), grad.row_major());
-        let o = slice_of(self, shape, "the output");
         let sq = slice_of(square_avg, shape, "square_avg");
         let mut ga = grad_avg.map(|t| slice_of(t, shape, "grad_avg"));
         let mut buf = momentum_buffer.map(|t| slice_of(t, shape, "momentum_buffer"));
         for i in 0..o.len() {
-            let (p, g) = (ps[i], gs[i]);
+            let p = ps.as_ref().map_or(o[i], |ps| ps[i]);
+            let g = gs[i];
             let g = if hp.maximize { -g } else { g };
             let g = if decay { g + wd * p } else { g };
             sq[i] = sq[i] * alpha + (one_minus_alpha * g) * g;
@@ -426,10 +541,110 @@ impl<T: Float> Tensor<T> {
             };
         }
     }
+}
 
-    /// One `torch.optim.Adagrad` update of `param`, written into `self`, in one pass:
+impl AdagradStep {
+    /// One `torch.optim.Adagrad` update of `param` with `grad`, in one pass:
     /// `g = ±grad (+ wd·p)`; `sum += g·g`; `p += (-clr·g) / (sqrt(sum) + eps)` with
     /// `clr = lr / (1 + (step - 1)·lr_decay)`.
+    ///
+    /// # Panics
+    /// If the output, `grad` or `sum` does not have the parameter's shape.
+    #[track_caller]
+    pub fn apply<T: Float>(&self, param: StepParam<'_, T>, grad: &Tensor<T>, sum: &mut Tensor<T>) {
+        let hp = self;
+        let Operands {
+            p: ps,
+            o,
+            g: gs,
+            shape,
+        } = param.operands(grad);
+        let clr = hp.lr / (1.0 + (hp.step as f64 - 1.0) * hp.lr_decay);
+        let neg_clr = T::cast(-clr);
+        let eps = T::cast(hp.eps);
+        let wd = T::cast(hp.weight_decay);
+        let decay = hp.weight_decay != 0.0;
+        let s = slice_of(sum, shape, "sum");
+        for i in 0..o.len() {
+            let p = ps.as_ref().map_or(o[i], |ps| ps[i]);
+            let g = gs[i];
+            let g = if hp.maximize { -g } else { g };
+            let g = if decay { g + wd * p } else { g };
+            s[i] += g * g;
+            let std = s[i].sqrt() + eps;
+            o[i] = p + (neg_clr * g) / std;
+        }
+    }
+}
+
+impl<T: Float> Tensor<T> {
+    /// One `torch.optim.SGD` update of `param`, written into `self` ([`SgdStep::apply`] with
+    /// [`StepParam::Into`]).
+    ///
+    /// ```
+    /// use antorcha_tensor::{SgdStep, Tensor};
+    /// let p = Tensor::from_vec(vec![1.0f32, 2.0], &[2]);
+    /// let g = Tensor::from_vec(vec![0.5f32, -1.0], &[2]);
+    /// let hp = SgdStep { lr: 0.1, momentum: 0.9, dampening: 0.0, weight_decay: 0.0, nesterov: false, maximize: false };
+    /// let (mut out, mut buf) = (Tensor::zeros(&[2]), None);
+    /// out.sgd_step_(&p, &g, &mut buf, &hp);
+    /// assert_eq!(out.to_vec(), vec![1.0 - 0.1 * 0.5, 2.0 + 0.1]);
+    /// assert_eq!(buf.unwrap().to_vec(), vec![0.5, -1.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// If `self`, `grad` or the buffer does not have `param`'s shape.
+    #[track_caller]
+    pub fn sgd_step_(
+        &mut self,
+        param: &Tensor<T>,
+        grad: &Tensor<T>,
+        momentum_buffer: &mut Option<Tensor<T>>,
+        hp: &SgdStep,
+    ) {
+        hp.apply(StepParam::Into(param, self), grad, momentum_buffer)
+    }
+
+    /// One `torch.optim.Adam` (or `AdamW`) update of `param`, written into `self`
+    /// ([`AdamStep::apply`] with [`StepParam::Into`]).
+    ///
+    /// # Panics
+    /// If `self`, `grad` or a buffer does not have `param`'s shape.
+    #[track_caller]
+    pub fn adam_step_(
+        &mut self,
+        param: &Tensor<T>,
+        grad: &Tensor<T>,
+        exp_avg: &mut Tensor<T>,
+        exp_avg_sq: &mut Tensor<T>,
+        max_exp_avg_sq: Option<&mut Tensor<T>>,
+        hp: &AdamStep,
+    ) {
+        let param = StepParam::Into(param, self);
+        hp.apply(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq)
+    }
+
+    /// One `torch.optim.RMSprop` update of `param`, written into `self`
+    /// ([`RmspropStep::apply`] with [`StepParam::Into`]).
+    ///
+    /// # Panics
+    /// If `self`, `grad` or a buffer does not have `param`'s shape.
+    #[track_caller]
+    pub fn rmsprop_step_(
+        &mut self,
+        param: &Tensor<T>,
+        grad: &Tensor<T>,
+        square_avg: &mut Tensor<T>,
+        grad_avg: Option<&mut Tensor<T>>,
+        momentum_buffer: Option<&mut Tensor<T>>,
+        hp: &RmspropStep,
+    ) {
+        let param = StepParam::Into(param, self);
+        hp.apply(param, grad, square_avg, grad_avg, momentum_buffer)
+    }
+
+    /// One `torch.optim.Adagrad` update of `param`, written into `self`
+    /// ([`AdagradStep::apply`] with [`StepParam::Into`]).
     ///
     /// # Panics
     /// If `self`, `grad` or `sum` does not have `param`'s shape.
@@ -441,24 +656,7 @@ impl<T: Float> Tensor<T> {
         sum: &mut Tensor<T>,
         hp: &AdagradStep,
     ) {
-        let shape = param.shape();
-        check_shape(grad, shape, "the gradient");
-        let clr = hp.lr / (1.0 + (hp.step as f64 - 1.0) * hp.lr_decay);
-        let neg_clr = T::cast(-clr);
-        let eps = T::cast(hp.eps);
-        let wd = T::cast(hp.weight_decay);
-        let decay = hp.weight_decay != 0.0;
-        let (ps, gs) = (param.row_major(), grad.row_major());
-        let o = slice_of(self, shape, "the output");
-        let s = slice_of(sum, shape, "sum");
-        for i in 0..o.len() {
-            let (p, g) = (ps[i], gs[i]);
-            let g = if hp.maximize { -g } else { g };
-            let g = if decay { g + wd * p } else { g };
-            s[i] += g * g;
-            let std = s[i].sqrt() + eps;
-            o[i] = p + (neg_clr * g) / std;
-        }
+        hp.apply(StepParam::Into(param, self), grad, sum)
     }
 }
 
@@ -535,6 +733,141 @@ mod tests {
         assert!(
             (got[0] - 0.99).abs() < 1e-12 && (got[1] - 1.01).abs() < 1e-12,
             "{got:?}"
+        );
+    }
+
+    /// A parameter of shape [5, 1], a gradient read through a strided layout, and a buffer.
+    fn operands() -> (Vec<f64>, Tensor<f64>, Tensor<f64>) {
+        let p = vec![0.5, -1.25, 2.0, 0.0, 3.5];
+        let g = Tensor::from_vec(
+            vec![0.3, -0.7, 1.1, 0.0, -2.2, 0.9, 4.0, -0.1, 0.6, 1.5],
+            &[5, 2],
+        );
+        let g = g.narrow(1, 1, 1);
+        assert!(!g.is_contiguous());
+        let b = Tensor::from_vec(vec![0.1, 0.2, -0.3, 0.4, 0.05], &[5, 1]);
+        (p, g, b)
+    }
+
+    /// `run` on the parameter in place and into a spare buffer gives the same bits, buffers
+    /// included.
+    fn same_both_ways(run: impl Fn(StepParam<'_, f64>, &Tensor<f64>, &mut Tensor<f64>)) {
+        let (p, g, b) = operands();
+        let (mut inplace, mut b1) = (p.clone(), b.clone());
+        run(StepParam::InPlace(&mut inplace), &g, &mut b1);
+        let param = Tensor::from_vec(p.clone(), &[5, 1]);
+        let (mut out, mut b2) = (Tensor::zeros(&[5, 1]), b.clone());
+        run(StepParam::Into(&param, &mut out), &g, &mut b2);
+        let bits = |v: Vec<f64>| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(inplace.clone()), bits(out.to_vec()));
+        assert_eq!(bits(b1.to_vec()), bits(b2.to_vec()));
+        assert_ne!(inplace, p, "the step moved nothing");
+        assert_eq!(param.to_vec(), p, "the parameter read was changed");
+    }
+
+    #[test]
+    fn in_place_steps_equal_steps_into_a_spare_buffer() {
+        for (momentum, nesterov, maximize, wd, first) in [
+            (0.0, false, false, 0.0, true),
+            (0.0, false, true, 0.1, true),
+            (0.9, false, false, 0.0, true),
+            (0.9, true, false, 0.01, false),
+            (0.5, false, true, 0.01, false),
+        ] {
+            let hp = SgdStep {
+                lr: 0.1,
+                momentum,
+                dampening: if nesterov { 0.0 } else { 0.2 },
+                weight_decay: wd,
+                nesterov,
+                maximize,
+            };
+            same_both_ways(|p, g, b| {
+                let mut buf = (!first).then(|| b.clone());
+                hp.apply(p, g, &mut buf);
+                *b = buf.unwrap_or_else(|| b.clone());
+            });
+        }
+        for (amsgrad, decoupled) in [(false, false), (true, true)] {
+            let hp = AdamStep {
+                lr: 0.01,
+                betas: (0.9, 0.999),
+                eps: 1e-8,
+                weight_decay: 0.1,
+                decoupled_weight_decay: decoupled,
+                maximize: false,
+                step: 3,
+            };
+            same_both_ways(|p, g, b| {
+                let mut v = b.map_same(|x| x * x);
+                let mut vmax = v.map_same(|x| x * 1.5);
+                hp.apply(p, g, b, &mut v, amsgrad.then_some(&mut vmax));
+                *b = &*b + &(&v + &vmax);
+            });
+        }
+        for (centered, momentum) in [(false, 0.0), (true, 0.9)] {
+            let hp = RmspropStep {
+                lr: 0.01,
+                alpha: 0.99,
+                eps: 1e-8,
+                weight_decay: 0.05,
+                momentum,
+                maximize: true,
+            };
+            same_both_ways(|p, g, b| {
+                let mut sq = b.map_same(|x| x * x + 1.0);
+                let mut ga = b.clone();
+                let buf = (momentum > 0.0).then_some(&mut *b);
+                hp.apply(p, g, &mut sq, centered.then_some(&mut ga), buf);
+                *b = &*b + &(&sq + &ga);
+            });
+        }
+        let hp = AdagradStep {
+            lr: 0.1,
+            lr_decay: 0.01,
+            weight_decay: 0.0,
+            eps: 1e-10,
+            maximize: false,
+            step: 2,
+        };
+        same_both_ways(|p, g, b| hp.apply(p, g, b));
+    }
+
+    #[test]
+    fn an_empty_parameter_steps_in_place() {
+        let hp = AdagradStep {
+            lr: 0.1,
+            lr_decay: 0.0,
+            weight_decay: 0.0,
+            eps: 1e-10,
+            maximize: false,
+            step: 1,
+        };
+        let mut p: Vec<f64> = vec![];
+        let mut sum = Tensor::zeros(&[3, 0]);
+        hp.apply(
+            StepParam::InPlace(&mut p),
+            &Tensor::zeros(&[3, 0]),
+            &mut sum,
+        );
+        assert_eq!(sum.shape(), &[3, 0]);
+    }
+
+    #[test]
+    #[should_panic(expected = "the parameter has 3 elements, its gradient shape [2]")]
+    fn an_in_place_parameter_of_another_length_panics() {
+        let hp = SgdStep {
+            lr: 0.1,
+            momentum: 0.0,
+            dampening: 0.0,
+            weight_decay: 0.0,
+            nesterov: false,
+            maximize: false,
+        };
+        hp.apply(
+            StepParam::InPlace(&mut [1.0, 2.0, 3.0]),
+            &t(&[1.0, 2.0]),
+            &mut None,
         );
     }
 

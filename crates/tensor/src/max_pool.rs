@@ -1,9 +1,15 @@
 //! 2-D max pooling with indices, as PyTorch's `max_pool2d_with_indices` and its backward: each
 //! output is the largest element of a (dilated) window of its `H x W` plane, with the index of
-//! that element within the plane (the first one on ties; a NaN wins), and the backward adds each
-//! gradient at its index. The common 2x2 window with stride 2 has a loop of its own.
+//! that element within the plane (the first one on ties; the last NaN, if any), and the backward
+//! adds each gradient at its index. The common 2x2 window with stride 2 has loops of its own
+//! ([`two_by_two`]). Large inputs are split over two threads by planes.
 
-use crate::buffer::with_capacity;
+#[cfg(test)]
+mod equivalence_tests;
+mod two_by_two;
+
+use std::mem::MaybeUninit;
+
 use crate::element::Float;
 use crate::error::{Result, TensorError};
 use crate::parallel::{join, num_threads};
@@ -82,48 +88,23 @@ fn taps(o: usize, n: usize, k: usize, s: usize, p: usize, d: usize) -> Vec<usize
         .collect()
 }
 
-/// Whether `v` (at a later tap) replaces `best`: larger, or the first NaN. Without
-/// short-circuits, so the callers' selects compile without branches (which random data
-/// mispredicts).
+/// Whether `v`, at a later tap, replaces `best` as its window's maximum: larger, or a NaN (so
+/// the first maximum wins on ties, and the last NaN wins), as PyTorch's CPU kernel
+/// (`val > maxval || std::isnan(val)`). Without short-circuits, so the callers' selects compile
+/// without branches (which random data mispredicts).
 #[inline(always)]
 fn beats<T: Float>(v: T, best: T) -> bool {
-    (v > best) | (v.is_nan() & !best.is_nan())
+    (v > best) | v.is_nan()
 }
 
-/// The 2x2, stride-2 windows of one plane (`w` wide) into `vals`/`idx` (`ow` to a row; an odd
-/// last row or column is in no window). Each window's winner is found as a tap number (0-3)
-/// with selects only, so the loop over a row's windows vectorises.
-fn pool_2x2<T: Float>(plane: &[T], w: usize, ow: usize, vals: &mut [T], idx: &mut [i64]) {
-    let outputs = vals.chunks_exact_mut(ow).zip(idx.chunks_exact_mut(ow));
-    for (y, (vals, idx)) in outputs.enumerate() {
-        let base = 2 * y * w;
-        let (r0, r1) = (&plane[base..base + w], &plane[base + w..base + 2 * w]);
-        let pairs = r0.chunks_exact(2).zip(r1.chunks_exact(2));
-        for ((v_out, i_out), (top, bottom)) in vals.iter_mut().zip(idx.iter_mut()).zip(pairs) {
-            let (mut best, mut tap) = (top[0], 0u32);
-            for (v, t) in [(top[1], 1), (bottom[0], 2), (bottom[1], 3)] {
-                let take = beats(v, best);
-                best = if take { v } else { best };
-                tap = if take { t } else { tap };
-            }
-            *v_out = best;
-            *i_out = tap as i64;
-        }
-        // Tap numbers to indices within the plane, in a second (vectorised) pass.
-        for (x, i) in idx.iter_mut().enumerate() {
-            let tap = *i as usize;
-            *i = (base + 2 * x + (tap & 1) + (tap >> 1) * w) as i64;
-        }
-    }
-}
-
-/// Any windows, given by the input rows and columns of each output row and column ([`taps`]).
+/// Any windows of one plane, given by the input rows and columns of each output row and column
+/// ([`taps`]), into `vals`/`idx` (all written).
 fn pool_any<T: Float>(
     plane: &[T],
     w: usize,
     (rows, cols): (&[Vec<usize>], &[Vec<usize>]),
-    vals: &mut [T],
-    idx: &mut [i64],
+    vals: &mut [MaybeUninit<T>],
+    idx: &mut [MaybeUninit<i64>],
 ) {
     let windows = rows.iter().flat_map(|r| cols.iter().map(move |c| (r, c)));
     for ((r, c), (v_out, i_out)) in windows.zip(vals.iter_mut().zip(idx.iter_mut())) {
@@ -137,12 +118,48 @@ fn pool_any<T: Float>(
                 at = if take { i * w + j } else { at };
             }
         }
-        (*v_out, *i_out) = (best, at as i64);
+        v_out.write(best);
+        i_out.write(at as i64);
     }
+}
+
+/// The gradient of the planes (`area > 0` elements each) of `dx` from their `per` output
+/// gradients `gs` and indices `is`, as PyTorch computes it: each plane zeroed, then each
+/// gradient added at its index, in order (zeroing a plane just before its scatter keeps it in
+/// cache); or an error naming the first index outside its plane.
+fn unpool<T: Float>(
+    (gs, is): (&[T], &[i64]),
+    (area, per): (usize, usize),
+    dx: &mut [MaybeUninit<T>],
+) -> Result<()> {
+    for (p, plane) in dx.chunks_exact_mut(area).enumerate() {
+        for v in plane.iter_mut() {
+            v.write(T::zero());
+        }
+        // SAFETY: every element was just written; MaybeUninit<T> has T's layout.
+        let plane = unsafe { &mut *(plane as *mut [MaybeUninit<T>] as *mut [T]) };
+        let (g, idx) = (&gs[p * per..(p + 1) * per], &is[p * per..(p + 1) * per]);
+        for (&g, &i) in g.iter().zip(idx) {
+            let slot = usize::try_from(i)
+                .ok()
+                .and_then(|i| plane.get_mut(i))
+                .ok_or_else(|| {
+                    TensorError::invalid(
+                        "max_pool2d_backward",
+                        format!("index {i} is outside a plane of {area} elements"),
+                    )
+                })?;
+            *slot += g;
+        }
+    }
+    Ok(())
 }
 
 /// Below this many outputs a pool stays on one thread (the split costs a wake-up).
 const PAR_MIN_OUTPUTS: usize = 1 << 15;
+
+/// Below this many input elements a pool's backward stays on one thread.
+const PAR_MIN_INPUTS: usize = 1 << 16;
 
 impl<T: Float> Tensor<T> {
     /// The largest element of each window of the last two dims of `self` (`[N, C, H, W]` or
@@ -172,6 +189,12 @@ impl<T: Float> Tensor<T> {
             ));
         }
         let (h, w) = (shape[nd - 2], shape[nd - 1]);
+        if h == 0 || w == 0 {
+            return Err(TensorError::invalid(
+                OP,
+                format!("expected a non-empty height and width, got shape {shape:?}"),
+            ));
+        }
         let planes: usize = shape[..nd - 2].iter().product();
         let MaxPool2dOptions {
             kernel_size: [kh, kw],
@@ -191,11 +214,11 @@ impl<T: Float> Tensor<T> {
                     format!("an output of {planes} x {oh} x {ow} is too large"),
                 )
             })?;
+        let mut out_shape = shape[..nd - 2].to_vec();
+        out_shape.extend([oh, ow]);
         let xs = self.row_major();
-        let mut values = with_capacity(total);
-        values.resize(total, T::zero());
-        let mut indices = with_capacity(total);
-        indices.resize(total, 0);
+        let mut values = crate::layout::try_vec(OP, &out_shape, total)?;
+        let mut indices = crate::layout::try_vec(OP, &out_shape, total)?;
         let simple = options.kernel_size == [2, 2]
             && options.stride == [2, 2]
             && options.padding == [0, 0]
@@ -204,28 +227,40 @@ impl<T: Float> Tensor<T> {
         let rows: Vec<Vec<usize>> = (0..oh).map(|o| taps(o, h, kh, sh, ph, dh)).collect();
         let cols: Vec<Vec<usize>> = (0..ow).map(|o| taps(o, w, kw, sw, pw, dw)).collect();
         let (area, per) = (h * w, oh * ow);
-        // Each plane's windows into its `per` outputs.
-        let run = |xs: &[T], vals: &mut [T], idx: &mut [i64]| {
-            let planes = xs.chunks_exact(area).zip(vals.chunks_exact_mut(per));
-            for ((plane, vals), idx) in planes.zip(idx.chunks_exact_mut(per)) {
-                if simple {
-                    pool_2x2(plane, w, ow, vals, idx);
-                } else {
-                    pool_any(plane, w, (&rows, &cols), vals, idx);
-                }
+        // Each plane's windows into its `per` outputs (all written).
+        let run = |xs: &[T], vals: &mut [MaybeUninit<T>], idx: &mut [MaybeUninit<i64>]| {
+            if simple {
+                two_by_two::forward(xs, (h, w), vals, idx);
+                return;
+            }
+            for (p, (vals, idx)) in vals
+                .chunks_exact_mut(per)
+                .zip(idx.chunks_exact_mut(per))
+                .enumerate()
+            {
+                let plane = &xs[p * area..(p + 1) * area];
+                pool_any(plane, w, (&rows, &cols), vals, idx);
             }
         };
+        let (vals, idx) = (
+            &mut values.spare_capacity_mut()[..total],
+            &mut indices.spare_capacity_mut()[..total],
+        );
         if planes >= 2 && total >= PAR_MIN_OUTPUTS && num_threads() >= 2 {
             let half = planes / 2;
             let (x0, x1) = xs.split_at(half * area);
-            let (v0, v1) = values.split_at_mut(half * per);
-            let (i0, i1) = indices.split_at_mut(half * per);
+            let (v0, v1) = vals.split_at_mut(half * per);
+            let (i0, i1) = idx.split_at_mut(half * per);
             join(|| run(x0, v0, i0), || run(x1, v1, i1));
         } else {
-            run(&xs, &mut values, &mut indices);
+            run(&xs, vals, idx);
         }
-        let mut out_shape = shape[..nd - 2].to_vec();
-        out_shape.extend([oh, ow]);
+        // SAFETY: `run` wrote all `per` outputs of every plane (`join` resumes a panic before
+        // this line).
+        unsafe {
+            values.set_len(total);
+            indices.set_len(total);
+        }
         Ok((
             Tensor::try_from_vec(values, &out_shape)?,
             Tensor::try_from_vec(indices, &out_shape)?,
@@ -242,40 +277,52 @@ impl<T: Float> Tensor<T> {
     ) -> Result<Tensor<T>> {
         const OP: &str = "max_pool2d_backward";
         let nd = input_shape.len();
-        let bad = |m: String| TensorError::invalid(OP, m);
         if !(3..=4).contains(&nd)
             || self.shape() != indices.shape()
             || self.ndim() != nd
             || self.shape()[..nd - 2] != input_shape[..nd - 2]
         {
-            return Err(bad(format!(
-                "the gradient {:?} and indices {:?} do not fit an input of shape {input_shape:?}",
-                self.shape(),
-                indices.shape()
-            )));
+            return Err(TensorError::invalid(
+                OP,
+                format!(
+                    "the gradient {:?} and indices {:?} do not fit an input of shape {input_shape:?}",
+                    self.shape(),
+                    indices.shape()
+                ),
+            ));
         }
-        let area = input_shape[nd - 2] * input_shape[nd - 1];
+        let (h, w) = (input_shape[nd - 2], input_shape[nd - 1]);
+        let (area, per) = (h * w, self.shape()[nd - 2] * self.shape()[nd - 1]);
         let planes: usize = input_shape[..nd - 2].iter().product();
-        let per = self.shape()[nd - 2] * self.shape()[nd - 1];
         let total = crate::layout::checked_numel(OP, input_shape)?;
-        let mut dx = crate::layout::try_vec(OP, input_shape, total)?;
-        dx.resize(total, T::zero());
         let (gs, is) = (self.row_major(), indices.row_major());
-        for p in 0..planes {
-            let plane = &mut dx[p * area..(p + 1) * area];
-            for (&g, &i) in gs[p * per..(p + 1) * per]
-                .iter()
-                .zip(&is[p * per..(p + 1) * per])
-            {
-                let slot = usize::try_from(i)
-                    .ok()
-                    .and_then(|i| plane.get_mut(i))
-                    .ok_or_else(|| {
-                        bad(format!("index {i} is outside a plane of {area} elements"))
-                    })?;
-                *slot += g;
+        if area == 0 {
+            // No plane to write: the first index of a plane, if any, is outside it.
+            if let (true, Some(&i)) = (planes > 0, is.first()) {
+                return Err(TensorError::invalid(
+                    OP,
+                    format!("index {i} is outside a plane of {area} elements"),
+                ));
             }
+            return Tensor::try_from_vec(Vec::new(), input_shape);
         }
+        let mut dx = crate::layout::try_vec(OP, input_shape, total)?;
+        let slots = &mut dx.spare_capacity_mut()[..total];
+        let run =
+            |gs: &[T], is: &[i64], dx: &mut [MaybeUninit<T>]| unpool((gs, is), (area, per), dx);
+        if planes >= 2 && total >= PAR_MIN_INPUTS && num_threads() >= 2 {
+            let half = planes / 2;
+            let (g0, g1) = gs.split_at(half * per);
+            let (i0, i1) = is.split_at(half * per);
+            let (d0, d1) = slots.split_at_mut(half * area);
+            let (mut r0, mut r1) = (Ok(()), Ok(()));
+            join(|| r0 = run(g0, i0, d0), || r1 = run(g1, i1, d1));
+            r0.and(r1)?;
+        } else {
+            run(&gs, &is, slots)?;
+        }
+        // SAFETY: `unpool` wrote every element of every plane, or returned an error above.
+        unsafe { dx.set_len(total) };
         Tensor::try_from_vec(dx, input_shape)
     }
 }

@@ -15,8 +15,9 @@ impl<T: Float> Var<T> {
     /// (`[N, C, H, W]` or `[C, H, W]`), its taps `dilation` apart, moving by `stride`, with
     /// implicit `-inf` `padding`, like `torch.nn.functional.max_pool2d(x, kernel_size, stride,
     /// padding, dilation, ceil_mode, return_indices=True)`: also returns the index of each
-    /// maximum within its `H x W` plane (the first one on ties; a NaN wins). Records
-    /// `MaxPool2DWithIndicesBackward0`, whose backward sends each gradient to that element.
+    /// maximum within its `H x W` plane (the first one on ties; the last NaN, if any, as
+    /// PyTorch). Records `MaxPool2DWithIndicesBackward0`, whose backward sends each gradient to
+    /// that element.
     ///
     /// ```
     /// use antorcha_autograd::Var;

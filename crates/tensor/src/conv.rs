@@ -610,37 +610,233 @@ fn init_rows<T: Copy>(
 /// (measured on W5's first layer: about 5 GFLOP/s through sgemm with k = 9).
 const SMALL_K: usize = 16;
 
-/// `c += a · b` with row-major `a` `[m, k]`, `b` `[k, n]` and `c` `[m, n]`, `k` small: each row
-/// of `c` gets `k` vectorised multiply-adds of a row of `b`.
-fn axpy_rows<T: Float>(a: &[T], b: &[T], c: &mut [T], dims: (usize, usize, usize)) {
+/// The instruction sets the small-`k` kernels below are compiled for, picked at run time on
+/// each call (the same on every thread, so a sample's numbers do not depend on the thread that
+/// runs it; the fused builds round differently from the portable one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Isa {
+    /// Any CPU (SSE2 on x86-64): separate multiplies and adds.
+    Portable,
+    /// AVX2 with fused multiply-adds: eight `f32` lanes, sixteen vector registers.
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2.
-        return unsafe { axpy_rows_avx2(a, b, c, dims) };
+    Avx2,
+    /// AVX-512 with fused multiply-adds: sixteen `f32` lanes, thirty-two vector registers.
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+}
+
+/// The widest of [`Isa`] this CPU runs.
+fn isa() -> Isa {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::is_x86_feature_detected as has;
+        if has!("avx512f") && has!("avx2") && has!("fma") {
+            return Isa::Avx512;
+        }
+        if has!("avx2") && has!("fma") {
+            return Isa::Avx2;
+        }
     }
-    axpy_rows_body(a, b, c, dims)
+    Isa::Portable
 }
 
-/// [`axpy_rows`] compiled for AVX2 (eight-lane vectors; the same additions in the same order,
-/// so the same numbers as the baseline build).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn axpy_rows_avx2<T: Float>(a: &[T], b: &[T], c: &mut [T], dims: (usize, usize, usize)) {
-    axpy_rows_body(a, b, c, dims)
-}
-
+/// `c + a·b`, fused (one rounding) when `FMA`, else a multiply then an add.
 #[inline(always)]
-fn axpy_rows_body<T: Float>(a: &[T], b: &[T], c: &mut [T], (m, k, n): (usize, usize, usize)) {
-    if n == 0 {
-        return;
+fn fmadd<T: Float, const FMA: bool>(a: T, b: T, c: T) -> T {
+    if FMA {
+        a.mul_add(b, c)
+    } else {
+        c + a * b
     }
-    for (i, crow) in c.chunks_exact_mut(n).take(m).enumerate() {
-        for p in 0..k {
-            let w = a[i * k + p];
-            for (d, &v) in crow.iter_mut().zip(&b[p * n..(p + 1) * n]) {
-                *d += w * v;
+}
+
+/// `L` elements of `s` from `at`, as an array (a vector register once compiled), without a
+/// bounds check (which would cost as much as the multiply-add in the kernels' inner loops).
+///
+/// # Safety
+/// `at + L <= s.len()`.
+#[inline(always)]
+unsafe fn load<T: Float, const L: usize>(s: &[T], at: usize) -> [T; L] {
+    debug_assert!(at + L <= s.len());
+    // SAFETY: the caller keeps `at..at + L` inside `s`; `[T; L]` has no alignment beyond T's
+    // and the read is unaligned anyway.
+    unsafe { s.as_ptr().add(at).cast::<[T; L]>().read_unaligned() }
+}
+
+/// Writes `v` to `s[at..at + L]` without a bounds check.
+///
+/// # Safety
+/// `at + L <= s.len()`.
+#[inline(always)]
+unsafe fn store<T: Float, const L: usize>(s: &mut [T], at: usize, v: [T; L]) {
+    debug_assert!(at + L <= s.len());
+    // SAFETY: as in `load`.
+    unsafe { s.as_mut_ptr().add(at).cast::<[T; L]>().write_unaligned(v) }
+}
+
+/// `s[at]` without a bounds check.
+///
+/// # Safety
+/// `at < s.len()`.
+#[inline(always)]
+unsafe fn get<T: Float>(s: &[T], at: usize) -> T {
+    debug_assert!(at < s.len());
+    // SAFETY: the caller keeps `at` inside `s`.
+    unsafe { *s.get_unchecked(at) }
+}
+
+/// `c += a · b` with row-major `a` `[m, k]` (the weight), `b` `[k, n]` (the window matrix)
+/// and `c` `[m, n]`, `k` small. Register-blocked: a tile of output channels times a few
+/// vectors of positions stays in registers while the `k` taps are added (each window vector
+/// loaded once per tile, each weight broadcast), then is stored once. Each element of `c` gets
+/// its `k` products added in tap order.
+fn axpy_rows<T: Float>(a: &[T], b: &[T], c: &mut [T], dims: (usize, usize, usize)) {
+    axpy_rows_on(isa(), a, b, c, dims)
+}
+
+/// [`axpy_rows`] with the build for `isa` (which the CPU must run).
+fn axpy_rows_on<T: Float>(isa: Isa, a: &[T], b: &[T], c: &mut [T], dims: (usize, usize, usize)) {
+    let f32s = std::mem::size_of::<T>() == 4;
+    match isa {
+        // SAFETY (both): `isa()` found these features on this CPU.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => unsafe { axpy_rows_avx512(a, b, c, dims) },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { axpy_rows_avx2(a, b, c, dims) },
+        Isa::Portable if f32s => axpy_rows_body::<T, false, 4, 4, 2>(a, b, c, dims),
+        Isa::Portable => axpy_rows_body::<T, false, 2, 4, 2>(a, b, c, dims),
+    }
+}
+
+/// [`axpy_rows`] compiled for AVX2 and FMA: tiles of 4 channels x 2 vectors.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn axpy_rows_avx2<T: Float>(a: &[T], b: &[T], c: &mut [T], dims: (usize, usize, usize)) {
+    if std::mem::size_of::<T>() == 4 {
+        axpy_rows_body::<T, true, 8, 4, 2>(a, b, c, dims)
+    } else {
+        axpy_rows_body::<T, true, 4, 4, 2>(a, b, c, dims)
+    }
+}
+
+/// [`axpy_rows`] compiled for AVX-512: tiles of 4 channels x 4 vectors.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn axpy_rows_avx512<T: Float>(a: &[T], b: &[T], c: &mut [T], dims: (usize, usize, usize)) {
+    if std::mem::size_of::<T>() == 4 {
+        axpy_rows_body::<T, true, 16, 4, 4>(a, b, c, dims)
+    } else {
+        axpy_rows_body::<T, true, 8, 4, 4>(a, b, c, dims)
+    }
+}
+
+/// The body of [`axpy_rows`] with vectors of `L` elements and tiles of `MR` channels x `NV`
+/// vectors; the last channels run as tiles of one, the last vectors as tiles of one vector,
+/// and the last positions (fewer than `L`) as one vector padded with zeros.
+#[inline(always)]
+fn axpy_rows_body<T: Float, const FMA: bool, const L: usize, const MR: usize, const NV: usize>(
+    a: &[T],
+    b: &[T],
+    c: &mut [T],
+    (m, k, n): (usize, usize, usize),
+) {
+    let (a, b, c) = (&a[..m * k], &b[..k * n], &mut c[..m * n]);
+    let tiles = n / (L * NV) * (L * NV);
+    let vecs = n / L * L;
+    let mut i = 0;
+    while i + MR <= m {
+        axpy_tile::<T, FMA, L, MR, NV>(a, b, c, i, (m, k, n), 0..tiles);
+        axpy_tile::<T, FMA, L, MR, 1>(a, b, c, i, (m, k, n), tiles..vecs);
+        i += MR;
+    }
+    for i in i..m {
+        axpy_tile::<T, FMA, L, 1, NV>(a, b, c, i, (m, k, n), 0..tiles);
+        axpy_tile::<T, FMA, L, 1, 1>(a, b, c, i, (m, k, n), tiles..vecs);
+    }
+    if vecs < n {
+        let mut i = 0;
+        while i + MR <= m {
+            axpy_tail::<T, FMA, L, MR>(a, b, c, i, (m, k, n));
+            i += MR;
+        }
+        for i in i..m {
+            axpy_tail::<T, FMA, L, 1>(a, b, c, i, (m, k, n));
+        }
+    }
+}
+
+/// The last `n % L` positions of rows `i..i + MR` of `c` as one vector padded with zeros.
+#[inline(always)]
+fn axpy_tail<T: Float, const FMA: bool, const L: usize, const MR: usize>(
+    a: &[T],
+    b: &[T],
+    c: &mut [T],
+    i: usize,
+    (_, k, n): (usize, usize, usize),
+) {
+    let j = n / L * L;
+    let mut acc: [[T; L]; MR] = std::array::from_fn(|r| padded(&c[(i + r) * n..][..n], j));
+    for p in 0..k {
+        let bv: [T; L] = padded(&b[p * n..][..n], j);
+        for (r, acc_r) in acc.iter_mut().enumerate() {
+            let w = a[(i + r) * k + p];
+            for (s, &x) in acc_r.iter_mut().zip(&bv) {
+                *s = fmadd::<T, FMA>(w, x, *s);
             }
         }
+    }
+    for (r, acc_r) in acc.iter().enumerate() {
+        c[(i + r) * n + j..(i + r + 1) * n].copy_from_slice(&acc_r[..n - j]);
+    }
+}
+
+/// `row[from..]` (fewer than `L` elements) followed by zeros.
+#[inline(always)]
+fn padded<T: Float, const L: usize>(row: &[T], from: usize) -> [T; L] {
+    let mut v = [T::zero(); L];
+    let tail = &row[from..];
+    v[..tail.len()].copy_from_slice(tail);
+    v
+}
+
+/// Rows `i..i + MR` of `c` at positions `cols` (a multiple of `NV·L` long), `NV·L` at a time.
+/// `a`, `b` and `c` are exactly `[m, k]`, `[k, n]` and `[m, n]` with `i + MR <= m` and
+/// `cols.end <= n`.
+#[inline(always)]
+fn axpy_tile<T: Float, const FMA: bool, const L: usize, const MR: usize, const NV: usize>(
+    a: &[T],
+    b: &[T],
+    c: &mut [T],
+    i: usize,
+    (m, k, n): (usize, usize, usize),
+    cols: std::ops::Range<usize>,
+) {
+    assert!(a.len() == m * k && b.len() == k * n && c.len() == m * n);
+    assert!(i + MR <= m && cols.end <= n);
+    let mut j = cols.start;
+    while j + NV * L <= cols.end {
+        // SAFETY (every access below): rows `i + r < m`, taps `p < k`, positions
+        // `j + v·L + L <= cols.end <= n`, inside the exact sizes checked above.
+        let mut acc: [[[T; L]; NV]; MR] = std::array::from_fn(|r| {
+            std::array::from_fn(|v| unsafe { load(c, (i + r) * n + j + v * L) })
+        });
+        for p in 0..k {
+            let bv: [[T; L]; NV] = std::array::from_fn(|v| unsafe { load(b, p * n + j + v * L) });
+            for (r, acc_r) in acc.iter_mut().enumerate() {
+                let w = unsafe { get(a, (i + r) * k + p) };
+                for (acc_v, bv_v) in acc_r.iter_mut().zip(&bv) {
+                    for (s, &x) in acc_v.iter_mut().zip(bv_v) {
+                        *s = fmadd::<T, FMA>(w, x, *s);
+                    }
+                }
+            }
+        }
+        for (r, acc_r) in acc.into_iter().enumerate() {
+            for (v, acc_v) in acc_r.into_iter().enumerate() {
+                unsafe { store(c, (i + r) * n + j + v * L, acc_v) };
+            }
+        }
+        j += NV * L;
     }
 }
 
@@ -662,32 +858,153 @@ fn lane_dot<T: Float>(xs: &[T], ys: &[T]) -> T {
     acc.iter().fold(tail, |s, &v| s + v)
 }
 
-/// `c += a · bᵀ` with row-major `a` `[m, n]`, `b` `[k, n]` and `c` `[m, k]`, `k` small: one
-/// vectorised dot product per element of `c`.
+/// `c += a · bᵀ` with row-major `a` `[m, n]` (the output's gradient), `b` `[k, n]` (the window
+/// matrix) and `c` `[m, k]`, `k` small. Register-blocked: a tile of channels times taps keeps
+/// one vector of running sums per element of `c` while the positions stream by (each vector
+/// of `a` and `b` loaded once per tile; the last positions, fewer than a vector, as one vector
+/// padded with zeros); the lanes are then added pairwise.
 fn dot_rows<T: Float>(a: &[T], b: &[T], c: &mut [T], dims: (usize, usize, usize)) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2.
-        return unsafe { dot_rows_avx2(a, b, c, dims) };
+    dot_rows_on(isa(), a, b, c, dims)
+}
+
+/// [`dot_rows`] with the build for `isa` (which the CPU must run).
+fn dot_rows_on<T: Float>(isa: Isa, a: &[T], b: &[T], c: &mut [T], dims: (usize, usize, usize)) {
+    let f32s = std::mem::size_of::<T>() == 4;
+    match isa {
+        // SAFETY (both): `isa()` found these features on this CPU.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => unsafe { dot_rows_avx512(a, b, c, dims) },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { dot_rows_avx2(a, b, c, dims) },
+        Isa::Portable if f32s => dot_rows_body::<T, false, 4, 2>(a, b, c, dims),
+        Isa::Portable => dot_rows_body::<T, false, 2, 2>(a, b, c, dims),
     }
-    dot_rows_body(a, b, c, dims)
 }
 
-/// [`dot_rows`] compiled for AVX2 (the same sums in the same order as the baseline build).
+/// [`dot_rows`] compiled for AVX2 and FMA: tiles of 3 channels x 3 taps.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,fma")]
 unsafe fn dot_rows_avx2<T: Float>(a: &[T], b: &[T], c: &mut [T], dims: (usize, usize, usize)) {
-    dot_rows_body(a, b, c, dims)
+    if std::mem::size_of::<T>() == 4 {
+        dot_rows_body::<T, true, 8, 3>(a, b, c, dims)
+    } else {
+        dot_rows_body::<T, true, 4, 3>(a, b, c, dims)
+    }
 }
 
+/// [`dot_rows`] compiled for AVX-512: tiles of 4 channels x 3 taps.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn dot_rows_avx512<T: Float>(a: &[T], b: &[T], c: &mut [T], dims: (usize, usize, usize)) {
+    if std::mem::size_of::<T>() == 4 {
+        dot_rows_body::<T, true, 16, 4>(a, b, c, dims)
+    } else {
+        dot_rows_body::<T, true, 8, 4>(a, b, c, dims)
+    }
+}
+
+/// The body of [`dot_rows`] with vectors of `L` elements and tiles of `MR` channels x 3 taps
+/// (a 3x3 kernel's 9 taps per input channel split evenly), taps outer (three rows of `b` stay
+/// in the L1 cache while the channels stream by); the last taps run as a tile of one or two,
+/// the last channels as tiles of one.
 #[inline(always)]
-fn dot_rows_body<T: Float>(a: &[T], b: &[T], c: &mut [T], (m, k, n): (usize, usize, usize)) {
-    for i in 0..m {
-        let arow = &a[i * n..(i + 1) * n];
-        for p in 0..k {
-            c[i * k + p] += lane_dot(arow, &b[p * n..(p + 1) * n]);
+fn dot_rows_body<T: Float, const FMA: bool, const L: usize, const MR: usize>(
+    a: &[T],
+    b: &[T],
+    c: &mut [T],
+    (m, k, n): (usize, usize, usize),
+) {
+    let (a, b, c) = (&a[..m * n], &b[..k * n], &mut c[..m * k]);
+    let mut p = 0;
+    while p + 3 <= k {
+        dot_channels::<T, FMA, L, MR, 3>(a, b, c, p, (m, k, n));
+        p += 3;
+    }
+    match k - p {
+        2 => dot_channels::<T, FMA, L, MR, 2>(a, b, c, p, (m, k, n)),
+        1 => dot_channels::<T, FMA, L, MR, 1>(a, b, c, p, (m, k, n)),
+        _ => {}
+    }
+}
+
+/// Taps `p..p + KP` of every row of `c`, `MR` rows at a time.
+#[inline(always)]
+fn dot_channels<T: Float, const FMA: bool, const L: usize, const MR: usize, const KP: usize>(
+    a: &[T],
+    b: &[T],
+    c: &mut [T],
+    p: usize,
+    (m, k, n): (usize, usize, usize),
+) {
+    let mut i = 0;
+    while i + MR <= m {
+        dot_tile::<T, FMA, L, MR, KP>(a, b, c, (i, p), (m, k, n));
+        i += MR;
+    }
+    for i in i..m {
+        dot_tile::<T, FMA, L, 1, KP>(a, b, c, (i, p), (m, k, n));
+    }
+}
+
+/// `c[i + r, p + q] += Σ_j a[i + r, j] · b[p + q, j]` for `r < MR`, `q < KP`.
+#[inline(always)]
+fn dot_tile<T: Float, const FMA: bool, const L: usize, const MR: usize, const KP: usize>(
+    a: &[T],
+    b: &[T],
+    c: &mut [T],
+    (i, p): (usize, usize),
+    (m, k, n): (usize, usize, usize),
+) {
+    assert!(a.len() == m * n && b.len() == k * n && c.len() == m * k);
+    assert!(i + MR <= m && p + KP <= k);
+    let vecs = n / L * L;
+    let mut acc = [[[T::zero(); L]; KP]; MR];
+    let mut j = 0;
+    while j < vecs {
+        // SAFETY: rows `i + r < m`, taps `p + q < k`, positions `j + L <= n`, inside the exact
+        // sizes checked above.
+        let av: [[T; L]; MR] = std::array::from_fn(|r| unsafe { load(a, (i + r) * n + j) });
+        for q in 0..KP {
+            let bv: [T; L] = unsafe { load(b, (p + q) * n + j) };
+            for (acc_r, av_r) in acc.iter_mut().zip(&av) {
+                for ((s, &x), &y) in acc_r[q].iter_mut().zip(av_r).zip(&bv) {
+                    *s = fmadd::<T, FMA>(x, y, *s);
+                }
+            }
+        }
+        j += L;
+    }
+    if vecs < n {
+        // The last positions as one vector padded with zeros.
+        let av: [[T; L]; MR] = std::array::from_fn(|r| padded(&a[(i + r) * n..][..n], vecs));
+        for q in 0..KP {
+            let bv: [T; L] = padded(&b[(p + q) * n..][..n], vecs);
+            for (acc_r, av_r) in acc.iter_mut().zip(&av) {
+                for ((s, &x), &y) in acc_r[q].iter_mut().zip(av_r).zip(&bv) {
+                    *s = fmadd::<T, FMA>(x, y, *s);
+                }
+            }
         }
     }
+    let sums = acc.map(|acc_r| acc_r.map(lane_sum));
+    for (r, sums_r) in sums.iter().enumerate() {
+        for (q, &sum) in sums_r.iter().enumerate() {
+            c[(i + r) * k + p + q] += sum;
+        }
+    }
+}
+
+/// The sum of `L` lanes (a power of two), added pairwise: half onto half until one is left.
+#[inline(always)]
+fn lane_sum<T: Float, const L: usize>(mut v: [T; L]) -> T {
+    let mut w = L;
+    while w > 1 {
+        w /= 2;
+        for e in 0..w {
+            v[e] += v[e + w];
+        }
+    }
+    v[0]
 }
 
 /// Hands out the items of a batch (samples, or chunks of samples) one at a time to whichever
@@ -1242,6 +1559,90 @@ mod tests {
             assert!(run(2) == one);
         }
         crate::set_num_threads(before);
+    }
+
+    /// The instruction sets of the small-`k` kernels this CPU runs.
+    fn isas() -> Vec<Isa> {
+        #[allow(unused_mut)]
+        let mut v = vec![Isa::Portable];
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::is_x86_feature_detected as has;
+            if has!("avx2") && has!("fma") {
+                v.push(Isa::Avx2);
+            }
+            if has!("avx512f") && has!("avx2") && has!("fma") {
+                v.push(Isa::Avx512);
+            }
+        }
+        v
+    }
+
+    /// Asserts `got` is `want` within `tol` times `scale` (the sum of the magnitudes of the
+    /// terms), element by element.
+    fn near(got: &[f64], want: &[(f64, f64)], tol: f64, what: &str) {
+        assert_eq!(got.len(), want.len());
+        for (e, (&x, &(y, scale))) in got.iter().zip(want).enumerate() {
+            assert!((x - y).abs() <= tol * scale, "{what} [{e}]: {x} vs {y}");
+        }
+    }
+
+    #[test]
+    fn small_k_kernels_match_triple_loops() {
+        // Sizes off every tile: m not a multiple of the channel tiles (3, 4, 6), n not a
+        // multiple of the vectors (2 to 16 lanes, tiles of up to 64 positions), and exactly one.
+        let sizes = [(1, 1), (5, 3), (7, 37), (4, 64), (13, 67), (32, 131)];
+        for isa in isas() {
+            for k in 1..SMALL_K {
+                for (s, &(m, n)) in sizes.iter().enumerate() {
+                    let seed = 100 * k as u64 + 10 * s as u64;
+                    let w = noise(&[m, k], seed + 1).to_vec();
+                    let cols = noise(&[k, n], seed + 2).to_vec();
+                    let y0 = noise(&[m, n], seed + 3).to_vec();
+                    let g = noise(&[m, n], seed + 4).to_vec();
+                    let dw0 = noise(&[m, k], seed + 5).to_vec();
+                    // y0 + w · cols and dw0 + g · colsᵀ, with the sums of the terms' magnitudes.
+                    let mut fwd = Vec::new();
+                    for i in 0..m {
+                        for j in 0..n {
+                            let (mut v, mut scale) = (y0[i * n + j], y0[i * n + j].abs());
+                            for p in 0..k {
+                                v += w[i * k + p] * cols[p * n + j];
+                                scale += (w[i * k + p] * cols[p * n + j]).abs();
+                            }
+                            fwd.push((v, scale));
+                        }
+                    }
+                    let mut wgt = Vec::new();
+                    for i in 0..m {
+                        for p in 0..k {
+                            let (mut v, mut scale) = (dw0[i * k + p], dw0[i * k + p].abs());
+                            for j in 0..n {
+                                v += g[i * n + j] * cols[p * n + j];
+                                scale += (g[i * n + j] * cols[p * n + j]).abs();
+                            }
+                            wgt.push((v, scale));
+                        }
+                    }
+                    let what = format!("{isa:?} m={m} k={k} n={n}");
+                    let mut y = y0.clone();
+                    axpy_rows_on(isa, &w, &cols, &mut y, (m, k, n));
+                    near(&y, &fwd, 1e-12, &format!("axpy_rows {what}"));
+                    let mut dw = dw0.clone();
+                    dot_rows_on(isa, &g, &cols, &mut dw, (m, k, n));
+                    near(&dw, &wgt, 1e-12, &format!("dot_rows {what}"));
+                    // The f32 builds (twice the lanes) against the same sums.
+                    let f = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+                    let back = |v: Vec<f32>| v.into_iter().map(f64::from).collect::<Vec<_>>();
+                    let mut y = f(&y0);
+                    axpy_rows_on(isa, &f(&w), &f(&cols), &mut y, (m, k, n));
+                    near(&back(y), &fwd, 1e-5, &format!("axpy_rows f32 {what}"));
+                    let mut dw = f(&dw0);
+                    dot_rows_on(isa, &f(&g), &f(&cols), &mut dw, (m, k, n));
+                    near(&back(dw), &wgt, 1e-5, &format!("dot_rows f32 {what}"));
+                }
+            }
+        }
     }
 
     #[test]

@@ -421,9 +421,9 @@ fn im2col<T: Float>(x: &ArrayView3<'_, T>, g: &Geom, col: &mut [T]) {
 }
 
 /// [`im2col`] of a row-major sample with column stride 1: each window row is one run of the
-/// input row. Where the next output row is written after it, a run is copied as whole blocks
-/// of eight even past its end (the spill lands in the next row's slot and is overwritten), so
-/// W5's rows of 11 take two vector moves rather than five.
+/// input row. A run that later rows follow is copied as whole blocks of eight even past its
+/// end (the spill lands in the slots of the rows after it, which are written later), so W5's
+/// rows of 11 take two vector moves rather than five.
 fn im2col_rows<T: Float>(xs: &[T], g: &Geom, col: &mut [T]) {
     let (ow, l, plane) = (g.ow, g.l(), g.h * g.w);
     let wide = ow.next_multiple_of(8);
@@ -437,7 +437,6 @@ fn im2col_rows<T: Float>(xs: &[T], g: &Geom, col: &mut [T]) {
                 let row = (c * g.kh + ki) * g.kw + kj;
                 let dst_row = &mut col[row * l..(row + 1) * l];
                 dst_row[..ylo * ow].fill(T::zero());
-                dst_row[yhi * ow..].fill(T::zero());
                 let (lo, hi) = valid_cols(g, kj);
                 let first = (lo * g.sw + kj * g.dw).wrapping_sub(g.pw);
                 let from = |y: usize| (r0 + (y - ylo) * g.sh) * g.w + first;
@@ -461,6 +460,8 @@ fn im2col_rows<T: Float>(xs: &[T], g: &Geom, col: &mut [T]) {
                         copy_short(&mut dst[lo..hi], &src_plane[f..f + (hi - lo)]);
                     }
                 }
+                // After the copies: a spill may have run into these rows.
+                dst_row[yhi * ow..].fill(T::zero());
             }
         }
     }
@@ -1481,6 +1482,8 @@ mod tests {
             // Output rows shorter than a block of eight, few of them.
             ([2, 2, 3, 3], [3, 2, 2, 2], o()),
             ([1, 1, 4, 3], [2, 1, 2, 1], o()),
+            // Padding rows after the last spilled one.
+            ([1, 1, 2, 5], [1, 1, 1, 3], o().padding([1, 0])),
             (
                 [5, 1, 9, 9],
                 [3, 1, 3, 3],

@@ -4,12 +4,13 @@
 //! `N * H * W` values (two passes, as PyTorch's CPU kernel), the normalised output, and the
 //! closed-form gradients of the input, weight and bias.
 //!
-//! Each channel is one task, done whole by one thread, with its sums in a fixed order; the two
-//! cores take channels from a shared counter. So the numbers do not depend on the thread count,
-//! and a channel's values (a few hundred KiB at most in a CNN) stay in cache from its first pass
-//! to its last.
+//! A group of consecutive channels is one task, done whole by one thread, with each channel's
+//! sums in a fixed order; the two cores take groups from a shared counter. So the numbers do not
+//! depend on the thread count (nor on the grouping), and each sample's values of a group are read
+//! as one contiguous run.
 
 use std::mem::MaybeUninit;
+use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -44,29 +45,34 @@ const LANES: usize = 16;
 /// `j` modulo [`LANES`]).
 #[inline(always)]
 fn accumulate<T: Float>(acc: &mut [T; LANES], xs: &[T], f: impl Fn(T) -> T) {
+    // A local copy, so the sums stay in registers (and vectorise) rather than in memory.
+    let mut sums = *acc;
     let mut chunks = xs.chunks_exact(LANES);
     for c in &mut chunks {
-        for (a, &v) in acc.iter_mut().zip(c) {
+        for (a, &v) in sums.iter_mut().zip(c) {
             *a += f(v);
         }
     }
-    for (a, &v) in acc.iter_mut().zip(chunks.remainder()) {
+    for (a, &v) in sums.iter_mut().zip(chunks.remainder()) {
         *a += f(v);
     }
+    *acc = sums;
 }
 
 /// Adds `f(x, y)` over two slices of one length into the lanes of `acc`.
 #[inline(always)]
 fn accumulate2<T: Float>(acc: &mut [T; LANES], xs: &[T], ys: &[T], f: impl Fn(T, T) -> T) {
+    let mut sums = *acc;
     let (mut cx, mut cy) = (xs.chunks_exact(LANES), ys.chunks_exact(LANES));
     for (a16, b16) in (&mut cx).zip(&mut cy) {
-        for ((a, &x), &y) in acc.iter_mut().zip(a16).zip(b16) {
+        for ((a, &x), &y) in sums.iter_mut().zip(a16).zip(b16) {
             *a += f(x, y);
         }
     }
-    for ((a, &x), &y) in acc.iter_mut().zip(cx.remainder()).zip(cy.remainder()) {
+    for ((a, &x), &y) in sums.iter_mut().zip(cx.remainder()).zip(cy.remainder()) {
         *a += f(x, y);
     }
+    *acc = sums;
 }
 
 /// The sum of the lanes, as a balanced tree.
@@ -105,7 +111,7 @@ fn write_map2<T: Float>(out: &mut [MaybeUninit<T>], xs: &[T], ys: &[T], f: impl 
     }
 }
 
-/// The layout of `[N, C, L]` (row-major), and the `L` values of sample `i` in channel `ch`.
+/// The layout of `[N, C, L]` (row-major).
 #[derive(Clone, Copy)]
 struct Dims {
     n: usize,
@@ -114,9 +120,9 @@ struct Dims {
 }
 
 impl Dims {
-    fn plane<'a, T>(&self, xs: &'a [T], i: usize, ch: usize) -> &'a [T] {
-        let start = (i * self.c + ch) * self.l;
-        &xs[start..start + self.l]
+    /// The values of sample `i` in channels `chs` (contiguous: `chs.len() * L` of them).
+    fn rows<'a, T>(&self, xs: &'a [T], i: usize, chs: &Range<usize>) -> &'a [T] {
+        &xs[(i * self.c + chs.start) * self.l..(i * self.c + chs.end) * self.l]
     }
 
     fn count<T: Float>(&self) -> T {
@@ -124,32 +130,41 @@ impl Dims {
     }
 }
 
-/// An output of `[N, C, L]` being written, handed out one channel (its `N` planes) at a time.
-struct ChannelPlanes<'a, T> {
-    channels: Vec<Mutex<Vec<&'a mut [MaybeUninit<T>]>>>,
+/// A group's share of an output being written: for each sample, the values of the group's
+/// channels (contiguous).
+type GroupOut<'a, T> = Vec<&'a mut [MaybeUninit<T>]>;
+
+/// An output of `[N, C, L]` being written, handed out one group of channels at a time.
+struct GroupPlanes<'a, T> {
+    groups: Vec<Mutex<GroupOut<'a, T>>>,
 }
 
-impl<'a, T> ChannelPlanes<'a, T> {
-    fn new(out: &'a mut [MaybeUninit<T>], d: Dims) -> Self {
-        let mut by_channel: Vec<Vec<&'a mut [MaybeUninit<T>]>> =
-            (0..d.c).map(|_| Vec::with_capacity(d.n)).collect();
-        if d.l == 0 {
-            for planes in &mut by_channel {
-                planes.extend((0..d.n).map(|_| <&mut [MaybeUninit<T>]>::default()));
+impl<'a, T> GroupPlanes<'a, T> {
+    fn new(out: &'a mut [MaybeUninit<T>], d: Dims, groups: &[Range<usize>]) -> Self {
+        let mut by_group: Vec<GroupOut<'a, T>> =
+            groups.iter().map(|_| Vec::with_capacity(d.n)).collect();
+        if d.c * d.l == 0 {
+            for rows in &mut by_group {
+                rows.extend((0..d.n).map(|_| <&mut [MaybeUninit<T>]>::default()));
             }
         } else {
-            for (k, plane) in out.chunks_exact_mut(d.l).enumerate() {
-                by_channel[k % d.c].push(plane);
+            for sample in out.chunks_exact_mut(d.c * d.l) {
+                let mut rest = sample;
+                for (rows, chs) in by_group.iter_mut().zip(groups) {
+                    let (mine, others) = std::mem::take(&mut rest).split_at_mut(chs.len() * d.l);
+                    rows.push(mine);
+                    rest = others;
+                }
             }
         }
-        ChannelPlanes {
-            channels: by_channel.into_iter().map(Mutex::new).collect(),
+        GroupPlanes {
+            groups: by_group.into_iter().map(Mutex::new).collect(),
         }
     }
 
-    /// The `N` planes of channel `ch` (taken: a second call gives none).
-    fn take(&self, ch: usize) -> Vec<&'a mut [MaybeUninit<T>]> {
-        let mut slot = self.channels[ch].lock().unwrap_or_else(|e| e.into_inner());
+    /// The rows of group `k` (taken: a second call gives none).
+    fn take(&self, k: usize) -> GroupOut<'a, T> {
+        let mut slot = self.groups[k].lock().unwrap_or_else(|e| e.into_inner());
         std::mem::take(&mut *slot)
     }
 }
@@ -159,37 +174,54 @@ impl<'a, T> ChannelPlanes<'a, T> {
 fn fill_new<T: Float>(len: usize, fill: impl FnOnce(&mut [MaybeUninit<T>])) -> Vec<T> {
     let mut out = with_capacity(len);
     fill(&mut out.spare_capacity_mut()[..len]);
-    // SAFETY: the callers write every slot: each channel's task writes all of its planes
-    // (`write_map` checks the lengths), every channel is run (`per_channel` returns only when
-    // all are done, and resumes a panic before this line), and the planes cover the output.
+    // SAFETY: the callers write every slot: each group's task writes all of its rows
+    // (`write_map` checks the lengths), every group is run (`per_group` returns only when all
+    // are done, and resumes a panic before this line), and the groups' rows cover the output.
     unsafe { out.set_len(len) };
     out
 }
 
-/// `work(ch)` for each channel `0..c`, in channel order; on both cores when `parallel`, each
-/// taking the next channel from a shared counter (so a descheduled thread holds up one channel
-/// at most). A channel's result does not depend on which thread ran it.
-fn per_channel<R: Send>(c: usize, parallel: bool, work: impl Fn(usize) -> R + Sync) -> Vec<R> {
+/// The channels `0..c` in groups of consecutive ones: all in one on one thread (each pass then
+/// reads the input front to back, which the prefetchers follow best: a channel at a time, a
+/// step of W5b ran at about half the speed), four when both cores share them (so a core that
+/// finishes first takes more). The grouping changes no number: each channel's sums run in the
+/// same order in any group.
+fn groups(c: usize, parallel: bool) -> Vec<Range<usize>> {
+    let size = if parallel { c.div_ceil(4) } else { c }.max(1);
+    (0..c)
+        .step_by(size)
+        .map(|start| start..(start + size).min(c))
+        .collect()
+}
+
+/// `work(k)` for each group `k`, each giving one result per channel of the group, collected in
+/// channel order; on both cores when `parallel`, each taking the next group from a shared
+/// counter (so a descheduled thread holds up one group at most).
+fn per_group<R: Send>(
+    groups: usize,
+    parallel: bool,
+    work: impl Fn(usize) -> Vec<R> + Sync,
+) -> Vec<R> {
     if !parallel {
-        return (0..c).map(work).collect();
+        return (0..groups).flat_map(work).collect();
     }
     let next = AtomicUsize::new(0);
     let drain = || {
         let mut done = Vec::new();
         loop {
-            let ch = next.fetch_add(1, Ordering::Relaxed);
-            if ch >= c {
+            let k = next.fetch_add(1, Ordering::Relaxed);
+            if k >= groups {
                 return done;
             }
-            done.push((ch, work(ch)));
+            done.push((k, work(k)));
         }
     };
     let (mut a, mut b) = (Vec::new(), Vec::new());
     join(|| a = drain(), || b = drain());
-    let mut all: Vec<(usize, R)> = a.into_iter().chain(b).collect();
-    all.sort_unstable_by_key(|&(ch, _)| ch);
-    debug_assert!(all.iter().enumerate().all(|(i, &(ch, _))| i == ch));
-    all.into_iter().map(|(_, r)| r).collect()
+    let mut all: Vec<(usize, Vec<R>)> = a.into_iter().chain(b).collect();
+    all.sort_unstable_by_key(|&(k, _)| k);
+    debug_assert!(all.iter().enumerate().all(|(i, &(k, _))| i == k));
+    all.into_iter().flat_map(|(_, r)| r).collect()
 }
 
 /// Whether a batch norm of `numel` values over `c` channels is worth both cores.
@@ -197,91 +229,186 @@ fn split(numel: usize, c: usize) -> bool {
     c >= 2 && numel >= PAR_MIN_ELEMENTS && num_threads() >= 2
 }
 
-/// Runs `body` compiled for AVX2 when the CPU has it (the same operations in the same order,
-/// so the same numbers; only the vectors are wider).
-#[inline(always)]
-fn fast<R>(body: impl FnOnce() -> R) -> R {
+/// What a forward task reads: the input, and per channel the running statistics (eval mode),
+/// weight and bias.
+struct Forward<'a, T> {
+    xs: &'a [T],
+    d: Dims,
+    running: Option<(&'a [T], &'a [T])>,
+    eps: T,
+    weight: Option<&'a [T]>,
+    bias: Option<&'a [T]>,
+}
+
+/// The forward of channels `chs`: their statistics (from the batch unless `running`), then
+/// their rows of the output. Returns `(mean, var, invstd)` per channel.
+fn forward_group<T: Float>(
+    f: &Forward<'_, T>,
+    chs: Range<usize>,
+    out: GroupOut<'_, T>,
+) -> Vec<(T, T, T)> {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
-        #[target_feature(enable = "avx2")]
-        unsafe fn avx2<R>(body: impl FnOnce() -> R) -> R {
-            body()
-        }
         // SAFETY: the CPU has AVX2.
-        return unsafe { avx2(body) };
+        return unsafe { forward_group_avx2(f, chs, out) };
     }
-    body()
+    forward_group_body(f, chs, out)
 }
 
-/// One channel's forward: its statistics (from the batch when `stats` is `None`), then its
-/// planes of the output. Returns `(mean, var, invstd)`.
+/// [`forward_group`] compiled for AVX2 (the same operations in the same order, so the same
+/// numbers; only the vectors are wider).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn forward_group_avx2<T: Float>(
+    f: &Forward<'_, T>,
+    chs: Range<usize>,
+    out: GroupOut<'_, T>,
+) -> Vec<(T, T, T)> {
+    forward_group_body(f, chs, out)
+}
+
 #[inline(always)]
-fn forward_channel<T: Float>(
-    xs: &[T],
-    d: Dims,
-    ch: usize,
-    stats: Option<(T, T)>,
-    (eps, w, b): (T, T, T),
-    mut out: Vec<&mut [MaybeUninit<T>]>,
-) -> (T, T, T) {
-    let (mean, var) = stats.unwrap_or_else(|| {
-        let mut acc = [T::zero(); LANES];
-        for i in 0..d.n {
-            accumulate(&mut acc, d.plane(xs, i, ch), |v| v);
+fn forward_group_body<T: Float>(
+    f: &Forward<'_, T>,
+    chs: Range<usize>,
+    mut out: GroupOut<'_, T>,
+) -> Vec<(T, T, T)> {
+    let (d, l) = (f.d, f.d.l);
+    let stats: Vec<(T, T)> = match f.running {
+        Some((m, v)) => chs.clone().map(|ch| (m[ch], v[ch])).collect(),
+        None => {
+            let mut acc = vec![[T::zero(); LANES]; chs.len()];
+            for i in 0..d.n {
+                let rows = d.rows(f.xs, i, &chs);
+                for (k, a) in acc.iter_mut().enumerate() {
+                    accumulate(a, &rows[k * l..(k + 1) * l], |v| v);
+                }
+            }
+            let means: Vec<T> = acc.iter().map(|a| total(a) / d.count()).collect();
+            let mut acc = vec![[T::zero(); LANES]; chs.len()];
+            for i in 0..d.n {
+                let rows = d.rows(f.xs, i, &chs);
+                for (k, (a, &m)) in acc.iter_mut().zip(&means).enumerate() {
+                    accumulate(a, &rows[k * l..(k + 1) * l], |v| (v - m) * (v - m));
+                }
+            }
+            let vars = acc.iter().map(|a| total(a) / d.count());
+            means.into_iter().zip(vars).collect()
         }
-        let mean = total(&acc) / d.count();
-        let mut acc = [T::zero(); LANES];
-        for i in 0..d.n {
-            accumulate(&mut acc, d.plane(xs, i, ch), |v| (v - mean) * (v - mean));
-        }
-        (mean, total(&acc) / d.count())
-    });
-    let invstd = T::one() / (var + eps).sqrt();
-    let scale = invstd * w;
+    };
+    let result: Vec<(T, T, T)> = stats
+        .iter()
+        .map(|&(m, v)| (m, v, T::one() / (v + f.eps).sqrt()))
+        .collect();
+    // Per channel: (mean, invstd * weight, bias).
+    let affine: Vec<(T, T, T)> = chs
+        .clone()
+        .zip(&result)
+        .map(|(ch, &(m, _, s))| {
+            let w = f.weight.map_or(T::one(), |w| w[ch]);
+            (m, s * w, f.bias.map_or(T::zero(), |b| b[ch]))
+        })
+        .collect();
     for (i, o) in out.iter_mut().enumerate() {
-        write_map(o, d.plane(xs, i, ch), |v| (v - mean) * scale + b);
+        let rows = d.rows(f.xs, i, &chs);
+        for (k, &(m, scale, shift)) in affine.iter().enumerate() {
+            let span = k * l..(k + 1) * l;
+            write_map(&mut o[span.clone()], &rows[span], |v| {
+                (v - m) * scale + shift
+            });
+        }
     }
-    (mean, var, invstd)
+    result
 }
 
-/// One channel's backward: `(sum(g), sum(g * xhat))` when `reduce`, then the planes of the
-/// input's gradient into `out` (if any).
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn backward_channel<T: Float>(
-    (gs, xs): (&[T], &[T]),
+/// What a backward task reads: the output's gradient, the input, and per channel the
+/// statistics and weight of the forward.
+struct Backward<'a, T> {
+    gs: &'a [T],
+    xs: &'a [T],
     d: Dims,
-    ch: usize,
-    (mean, invstd, w): (T, T, T),
+    mean: &'a [T],
+    invstd: &'a [T],
+    weight: Option<&'a [T]>,
     training: bool,
+    /// Whether the sums are needed (by the weight's or bias's gradient, or the input's in
+    /// training mode).
     reduce: bool,
-    mut out: Vec<&mut [MaybeUninit<T>]>,
-) -> (T, T) {
-    let (mut gsum, mut gxhat) = (T::zero(), T::zero());
-    if reduce {
-        let (mut a, mut b) = ([T::zero(); LANES], [T::zero(); LANES]);
+}
+
+/// The backward of channels `chs`: `(sum(g), sum(g * xhat))` per channel when `reduce` (else
+/// zeros), then their rows of the input's gradient into `out` (if any).
+fn backward_group<T: Float>(
+    b: &Backward<'_, T>,
+    chs: Range<usize>,
+    out: GroupOut<'_, T>,
+) -> Vec<(T, T)> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2.
+        return unsafe { backward_group_avx2(b, chs, out) };
+    }
+    backward_group_body(b, chs, out)
+}
+
+/// [`backward_group`] compiled for AVX2 (the same operations in the same order).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn backward_group_avx2<T: Float>(
+    b: &Backward<'_, T>,
+    chs: Range<usize>,
+    out: GroupOut<'_, T>,
+) -> Vec<(T, T)> {
+    backward_group_body(b, chs, out)
+}
+
+#[inline(always)]
+fn backward_group_body<T: Float>(
+    b: &Backward<'_, T>,
+    chs: Range<usize>,
+    mut out: GroupOut<'_, T>,
+) -> Vec<(T, T)> {
+    let (d, l) = (b.d, b.d.l);
+    let mut sums = vec![(T::zero(), T::zero()); chs.len()];
+    if b.reduce {
+        let mut acc = vec![([T::zero(); LANES], [T::zero(); LANES]); chs.len()];
         for i in 0..d.n {
-            let (g, x) = (d.plane(gs, i, ch), d.plane(xs, i, ch));
-            accumulate(&mut a, g, |v| v);
-            accumulate2(&mut b, g, x, |gv, xv| gv * (xv - mean));
+            let (g, x) = (d.rows(b.gs, i, &chs), d.rows(b.xs, i, &chs));
+            for (k, ((ga, xa), ch)) in acc.iter_mut().zip(chs.clone()).enumerate() {
+                let span = k * l..(k + 1) * l;
+                let m = b.mean[ch];
+                accumulate(ga, &g[span.clone()], |v| v);
+                accumulate2(xa, &g[span.clone()], &x[span], |gv, xv| gv * (xv - m));
+            }
         }
-        gsum = total(&a);
-        gxhat = total(&b) * invstd;
-    }
-    let scale = invstd * w;
-    if training {
-        let gm = gsum / d.count();
-        let k = invstd * (gxhat / d.count());
-        for (i, o) in out.iter_mut().enumerate() {
-            let (g, x) = (d.plane(gs, i, ch), d.plane(xs, i, ch));
-            write_map2(o, g, x, |gv, xv| (gv - gm - (xv - mean) * k) * scale);
-        }
-    } else {
-        for (i, o) in out.iter_mut().enumerate() {
-            write_map(o, d.plane(gs, i, ch), |gv| gv * scale);
+        for ((s, (ga, xa)), ch) in sums.iter_mut().zip(&acc).zip(chs.clone()) {
+            *s = (total(ga), total(xa) * b.invstd[ch]);
         }
     }
-    (gsum, gxhat)
+    // Per channel: (mean, invstd * weight, mean of g, invstd * mean of g * xhat).
+    let coef: Vec<(T, T, T, T)> = chs
+        .clone()
+        .zip(&sums)
+        .map(|(ch, &(gsum, gxhat))| {
+            let s = b.invstd[ch];
+            let scale = s * b.weight.map_or(T::one(), |w| w[ch]);
+            (b.mean[ch], scale, gsum / d.count(), s * (gxhat / d.count()))
+        })
+        .collect();
+    for (i, o) in out.iter_mut().enumerate() {
+        let (g, x) = (d.rows(b.gs, i, &chs), d.rows(b.xs, i, &chs));
+        for (k, &(m, scale, gm, xm)) in coef.iter().enumerate() {
+            let span = k * l..(k + 1) * l;
+            let o = &mut o[span.clone()];
+            if b.training {
+                let f = |gv: T, xv: T| (gv - gm - (xv - m) * xm) * scale;
+                write_map2(o, &g[span.clone()], &x[span], f);
+            } else {
+                write_map(o, &g[span], |gv| gv * scale);
+            }
+        }
+    }
+    sums
 }
 
 /// The `[N, C, L]` view of a `[N, C, *]` shape, or an error naming `op`.
@@ -358,19 +485,21 @@ impl<T: Float> Tensor<T> {
         };
         let xs = self.row_major();
         let numel = xs.len();
-        let eps = T::cast(eps);
+        let parallel = split(numel, d.c);
+        let groups = groups(d.c, parallel);
+        let task = Forward {
+            xs: &xs,
+            d,
+            running: stats.as_ref().map(|(m, v)| (&m[..], &v[..])),
+            eps: T::cast(eps),
+            weight: w.as_deref(),
+            bias: b.as_deref(),
+        };
         let mut results = Vec::new();
         let out = fill_new(numel, |slots| {
-            let planes = ChannelPlanes::new(slots, d);
-            results = per_channel(d.c, split(numel, d.c), |ch| {
-                let s = stats.as_ref().map(|(m, v)| (m[ch], v[ch]));
-                let wb = (
-                    eps,
-                    w.as_ref().map_or(T::one(), |w| w[ch]),
-                    b.as_ref().map_or(T::zero(), |b| b[ch]),
-                );
-                let out = planes.take(ch);
-                fast(|| forward_channel(&xs, d, ch, s, wb, out))
+            let planes = GroupPlanes::new(slots, d, &groups);
+            results = per_group(groups.len(), parallel, |k| {
+                forward_group(&task, groups[k].clone(), planes.take(k))
             });
         });
         let column =
@@ -429,23 +558,32 @@ impl<T: Float> Tensor<T> {
         let s = per_channel_values(OP, "save_invstd", d.c, Some(invstd))?.expect("given");
         let (gs, xs) = (self.row_major(), input.row_major());
         let numel = xs.len();
-        let reduce = (training && output_mask[0]) || output_mask[1] || output_mask[2];
         let parallel = split(numel, d.c);
-        let run = |planes: Option<&ChannelPlanes<'_, T>>| {
-            per_channel(d.c, parallel, |ch| {
-                let stats = (m[ch], s[ch], w.as_ref().map_or(T::one(), |w| w[ch]));
-                let out = planes.map_or_else(Vec::new, |p| p.take(ch));
-                fast(|| backward_channel((&gs, &xs), d, ch, stats, training, reduce, out))
+        let groups = groups(d.c, parallel);
+        let task = Backward {
+            gs: &gs,
+            xs: &xs,
+            d,
+            mean: &m,
+            invstd: &s,
+            weight: w.as_deref(),
+            training,
+            reduce: (training && output_mask[0]) || output_mask[1] || output_mask[2],
+        };
+        let run = |planes: Option<&GroupPlanes<'_, T>>| {
+            per_group(groups.len(), parallel, |k| {
+                let out = planes.map_or_else(Vec::new, |p| p.take(k));
+                backward_group(&task, groups[k].clone(), out)
             })
         };
         let mut sums = Vec::new();
         let gx = if output_mask[0] {
             let gx = fill_new(numel, |slots| {
-                sums = run(Some(&ChannelPlanes::new(slots, d)));
+                sums = run(Some(&GroupPlanes::new(slots, d, &groups)));
             });
             Some(Tensor::try_from_vec(gx, input.shape())?)
         } else {
-            if reduce {
+            if task.reduce {
                 sums = run(None);
             }
             None

@@ -182,8 +182,8 @@ fn fill_new<T: Float>(len: usize, fill: impl FnOnce(&mut [MaybeUninit<T>])) -> V
 }
 
 /// The channels `0..c` in groups of consecutive ones: all in one on one thread (each pass then
-/// reads the input front to back, which the prefetchers follow best: a channel at a time, a
-/// step of W5b ran at about half the speed), four when both cores share them (so a core that
+/// reads the input front to back, which the prefetchers follow best: a channel at a time, the
+/// kernels took 1.6 times as long on W5b), four when both cores share them (so a core that
 /// finishes first takes more). The grouping changes no number: each channel's sums run in the
 /// same order in any group.
 fn groups(c: usize, parallel: bool) -> Vec<Range<usize>> {

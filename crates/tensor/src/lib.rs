@@ -10,6 +10,7 @@
 
 #![warn(missing_docs)]
 
+mod batch_norm;
 mod binary;
 mod broadcast;
 pub mod buffer;
@@ -36,6 +37,7 @@ mod strided;
 mod tensor;
 mod unary;
 
+pub use batch_norm::BatchNormOutput;
 pub use broadcast::broadcast_shapes;
 pub use conv::Conv2dOptions;
 pub use element::{Element, Float};

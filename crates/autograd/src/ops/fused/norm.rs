@@ -79,56 +79,6 @@ fn lane_sum2<T: Float>(xs: &[T], ys: &[T], f: impl Fn(T, T) -> T) -> T {
     (a + c) + (b + d) + tail
 }
 
-/// `(x - mean) * invstd * w + b` over `[n, c, l]` laid out row-major, with per-channel
-/// `mean`, `invstd`, `w` and `b`.
-fn normalize_channels<T: Float>(
-    x: &[T],
-    (n, c, l): (usize, usize, usize),
-    mean: &[T],
-    invstd: &[T],
-    w: Option<&[T]>,
-    b: Option<&[T]>,
-) -> Vec<T> {
-    let mut out = with_capacity(x.len());
-    for i in 0..n {
-        for ch in 0..c {
-            let scale = invstd[ch] * w.map_or(T::one(), |w| w[ch]);
-            let shift = b.map_or(T::zero(), |b| b[ch]);
-            let m = mean[ch];
-            let base = (i * c + ch) * l;
-            out.extend(x[base..base + l].iter().map(|&v| (v - m) * scale + shift));
-        }
-    }
-    out
-}
-
-/// Per-channel mean and biased variance of `[n, c, l]` (two passes, as PyTorch's CPU kernel).
-fn channel_moments<T: Float>(x: &[T], (n, c, l): (usize, usize, usize)) -> (Vec<T>, Vec<T>) {
-    let count = T::cast((n * l) as f64);
-    let mut mean = vec![T::zero(); c];
-    for i in 0..n {
-        for (ch, m) in mean.iter_mut().enumerate() {
-            let base = (i * c + ch) * l;
-            *m += lane_sum(&x[base..base + l], |v| v);
-        }
-    }
-    for m in &mut mean {
-        *m /= count;
-    }
-    let mut var = vec![T::zero(); c];
-    for i in 0..n {
-        for (ch, s) in var.iter_mut().enumerate() {
-            let base = (i * c + ch) * l;
-            let m = mean[ch];
-            *s += lane_sum(&x[base..base + l], |v| (v - m) * (v - m));
-        }
-    }
-    for s in &mut var {
-        *s /= count;
-    }
-    (mean, var)
-}
-
 /// Sums a `[n, c, l]` var over dims 0 and 2, keeping them: `[1, c, 1]`.
 fn channel_sum<T: Float>(v: &Var<T>) -> Var<T> {
     v.sum_dim(0, true).sum_dim(2, true)
@@ -139,58 +89,6 @@ fn positions(has_weight: bool, has_bias: bool) -> (Option<usize>, Option<usize>)
     let w = has_weight.then_some(1);
     let b = has_bias.then_some(1 + usize::from(has_weight));
     (w, b)
-}
-
-/// The gradients of `batch_norm` as plain loops, for a backward that records nothing:
-/// `mean` and `invstd` are the statistics the forward normalised with (batch or running).
-#[allow(clippy::too_many_arguments)]
-fn batch_norm_grads<T: Float>(
-    g: &[T],
-    x: &[T],
-    w: Option<&[T]>,
-    mean: &[T],
-    invstd: &[T],
-    (n, c, l): (usize, usize, usize),
-    training: bool,
-    needs: [bool; 3],
-) -> [Option<Vec<T>>; 3] {
-    let mut gsum = vec![T::zero(); c];
-    let mut gxhat = vec![T::zero(); c];
-    if training || needs[1] || needs[2] {
-        for i in 0..n {
-            for ch in 0..c {
-                let base = (i * c + ch) * l;
-                let (m, s) = (mean[ch], invstd[ch]);
-                let (gs, xs) = (&g[base..base + l], &x[base..base + l]);
-                gsum[ch] += lane_sum(gs, |v| v);
-                gxhat[ch] += lane_sum2(gs, xs, |gv, xv| gv * (xv - m)) * s;
-            }
-        }
-    }
-    let gx = needs[0].then(|| {
-        let count = T::cast((n * l) as f64);
-        let mut out = with_capacity(g.len());
-        for i in 0..n {
-            for ch in 0..c {
-                let base = (i * c + ch) * l;
-                let (m, s) = (mean[ch], invstd[ch]);
-                let scale = s * w.map_or(T::one(), |w| w[ch]);
-                let (gm, xm) = (gsum[ch] / count, gxhat[ch] / count);
-                let gs = &g[base..base + l];
-                if training {
-                    out.extend(
-                        gs.iter()
-                            .zip(&x[base..base + l])
-                            .map(|(&gv, &xv)| (gv - gm - (xv - m) * s * xm) * scale),
-                    );
-                } else {
-                    out.extend(gs.iter().map(|&gv| gv * scale));
-                }
-            }
-        }
-        out
-    });
-    [gx, needs[1].then_some(gxhat), needs[2].then_some(gsum)]
 }
 
 /// The gradients of `layer_norm` as plain loops over `rows x cols`, for a backward that
@@ -287,41 +185,31 @@ impl<T: Float> Var<T> {
             check_vec(OP, "running_mean", &[c], Some(m.shape().to_vec()))?;
             check_vec(OP, "running_var", &[c], Some(v.shape().to_vec()))?;
         }
+        if training && n * l == 1 {
+            return Err(invalid(
+                OP,
+                format!(
+                    "expected more than 1 value per channel when training, got input of shape {shape:?}"
+                ),
+            ));
+        }
+        if !training && running.is_none() {
+            return Err(invalid(
+                OP,
+                "running_mean and running_var are needed in eval mode".into(),
+            ));
+        }
+        let (w, b) = (weight.map(|w| w.data()), bias.map(|b| b.data()));
         let x = self.data();
-        let xs = x.row_major();
-        let (mean, var, stats) = if training && n * l == 0 {
+        let bn = if training && n * l == 0 {
             // An empty batch: an empty output, no statistics to update (as PyTorch).
-            (vec![T::zero(); c], vec![T::one(); c], None)
-        } else if training {
-            if n * l == 1 {
-                return Err(invalid(
-                    OP,
-                    format!(
-                        "expected more than 1 value per channel when training, got input of shape {shape:?}"
-                    ),
-                ));
-            }
-            let (mean, var) = channel_moments(&xs, (n, c, l));
-            let stats = (
-                Tensor::from_vec(mean.clone(), &[c]),
-                Tensor::from_vec(var.clone(), &[c]),
-            );
-            (mean, var, Some(stats))
+            let (zeros, ones) = (Tensor::zeros(&[c]), Tensor::ones(&[c]));
+            x.try_native_batch_norm(w.as_ref(), b.as_ref(), Some((&zeros, &ones)), false, eps)?
         } else {
-            let Some((m, v)) = running else {
-                return Err(invalid(
-                    OP,
-                    "running_mean and running_var are needed in eval mode".into(),
-                ));
-            };
-            (values(m), values(v), None)
+            x.try_native_batch_norm(w.as_ref(), b.as_ref(), running, training, eps)?
         };
-        let eps_t = T::cast(eps);
-        let invstd: Vec<T> = var.iter().map(|&v| T::one() / (v + eps_t).sqrt()).collect();
-        let w = weight.map(|w| values(&w.data()));
-        let b = bias.map(|b| values(&b.data()));
-        let out = normalize_channels(&xs, (n, c, l), &mean, &invstd, w.as_deref(), b.as_deref());
-        let value = Tensor::from_vec(out, &shape);
+        let stats = (training && n * l > 0).then(|| (bn.mean.clone(), bn.var.clone()));
+        let value = bn.output;
         let mut inputs: SmallVec<[&Var<T>; 3]> = smallvec![self];
         inputs.extend(weight);
         inputs.extend(bias);
@@ -332,11 +220,11 @@ impl<T: Float> Var<T> {
         // In eval mode the statistics are constants: the running mean and 1/sqrt(var + eps).
         let eval_stats = (!training).then(|| {
             (
-                Tensor::from_vec(mean.clone(), &[1, c, 1]),
-                Tensor::from_vec(invstd.clone(), &[1, c, 1]),
+                bn.mean.reshape(&[1, c as isize, 1]),
+                bn.invstd.reshape(&[1, c as isize, 1]),
             )
         });
-        let direct = (mean, invstd);
+        let direct = (bn.mean, bn.invstd);
         let y = Var::from_op(
             value,
             "NativeBatchNormBackward0",
@@ -356,19 +244,22 @@ impl<T: Float> Var<T> {
                     // Nothing is recorded: the closed forms as loops.
                     let x = saved[0].as_ref().expect("saved").data();
                     let w = saved[1].as_ref().map(|w| w.data());
-                    let w = w.as_ref().map(|w| w.row_major());
-                    let grads = batch_norm_grads(
-                        &g.data().row_major(),
-                        &x.row_major(),
-                        w.as_deref(),
+                    let grads = g.data().try_native_batch_norm_backward(
+                        &x,
+                        w.as_ref(),
                         &direct.0,
                         &direct.1,
-                        (n, c, l),
                         training,
                         [needs[0], need_w, need_b],
-                    );
-                    let has = [wpos.is_some(), bpos.is_some()];
-                    return Ok(wrap(grads, [&shape, &[c], &[c]], has));
+                    )?;
+                    let mut out = Grads::new();
+                    let has = [true, wpos.is_some(), bpos.is_some()];
+                    for (gr, has) in grads.into_iter().zip(has) {
+                        if has {
+                            out.push(gr.map(Var::new));
+                        }
+                    }
+                    return Ok(out);
                 }
                 let x = saved[0]
                     .as_ref()

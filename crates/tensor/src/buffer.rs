@@ -5,8 +5,8 @@
 //! the heap), and the next allocation of that size page-faults and zeroes every page again: on
 //! W5 (a small CNN) that was a fifth of each step. Here a tensor's storage, when its last owner
 //! drops it, keeps its buffer on this thread's free list if the buffer is large (at least
-//! 64 KiB), not huge (at most 256 MiB: W5-eval's batch of 1000 makes 86 MB activations) and
-//! the list has room (256 MiB in all, the buffers put longest ago dropped first); [`with_capacity`] takes a buffer of exactly that capacity back
+//! 64 KiB), not huge (at most 64 MiB) and the list has room (128 MiB in all, the buffers put
+//! longest ago dropped first); [`with_capacity`] takes a buffer of exactly that capacity back
 //! before allocating. Small buffers never touch the cache: the C allocator keeps those itself.
 
 use std::any::{Any, TypeId};
@@ -17,9 +17,9 @@ use std::ops::{Deref, DerefMut};
 /// Buffers below this many bytes are left to the C allocator.
 const MIN_BYTES: usize = 64 << 10;
 /// Buffers above this many bytes are freed (a one-off giant is not kept alive).
-const MAX_BYTES: usize = 256 << 20;
+const MAX_BYTES: usize = 64 << 20;
 /// At most this many bytes wait on one thread's free list.
-const CAP_BYTES: usize = 256 << 20;
+const CAP_BYTES: usize = 128 << 20;
 
 /// A kept buffer: the tick it was put at, its size in bytes, and the `Vec<T>` (of length 0).
 type Kept = (u64, usize, Box<dyn Any>);

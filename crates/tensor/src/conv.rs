@@ -870,6 +870,12 @@ mod tests {
             ([1, 1, 4, 3], [2, 1, 2, 1], o()),
             // Padding rows after the last spilled one.
             ([1, 1, 2, 5], [1, 1, 1, 3], o().padding([1, 0])),
+            // Taps that see only padding (no valid column) in rows that do exist.
+            (
+                [1, 1, 3, 1],
+                [1, 1, 1, 3],
+                o().dilation([1, 2]).padding([0, 2]),
+            ),
             (
                 [5, 1, 9, 9],
                 [3, 1, 3, 3],

@@ -93,10 +93,13 @@ fn im2col_rows<T: Float>(xs: &[T], g: &Geom, col: &mut [T]) {
                 let first = (lo * g.sw + kj * g.dw).wrapping_sub(g.pw);
                 let from = |y: usize| (r0 + (y - ylo) * g.sh) * g.w + first;
                 let mut y = ylo;
-                // Whole rows, spilling: all but the last valid one, if the reads stay inside.
-                let inside =
-                    yhi > ylo + 1 && from(yhi - 2) + wide <= plane && (yhi - 2) * ow + wide <= l;
-                if (lo, hi) == (0, ow) && inside {
+                // Whole rows, spilling: all but the last valid one, if the reads stay inside
+                // (`first` is only an input column when some columns are valid).
+                let spill = (lo, hi) == (0, ow)
+                    && yhi > ylo + 1
+                    && from(yhi - 2) + wide <= plane
+                    && (yhi - 2) * ow + wide <= l;
+                if spill {
                     while y + 1 < yhi {
                         let f = from(y);
                         copy_blocks(&mut dst_row[y * ow..y * ow + wide], &src_plane[f..f + wide]);

@@ -748,6 +748,29 @@ fn slice_narrow_select_case(s: Vec<usize>, seed: u64) -> Check {
     Ok(())
 }
 
+/// `constant_pad_nd` with pads that add, remove or both, over the last 0 to all dims.
+fn constant_pad_nd_case(s: Vec<usize>, seed: u64) -> Check {
+    let mut rng = Rng::new(seed);
+    let x = [rng.tensor(&s, -2.0, 2.0)];
+    for _ in 0..3 {
+        let pairs = rng.below(s.len() + 1);
+        let mut pad = Vec::new();
+        for i in 0..pairs {
+            let size = s[s.len() - 1 - i] as isize;
+            let before = rng.int(-size, 2);
+            pad.extend([before, rng.int(-(size + before), 2)]);
+        }
+        let value = rng.uniform(-1.0, 1.0);
+        gradcheck(
+            &format!("constant_pad_nd({pad:?}, {value})"),
+            &x,
+            rng.next_u64(),
+            |v| v[0].constant_pad_nd(&pad, value),
+        )?;
+    }
+    Ok(())
+}
+
 /// In-place changes recorded in the graph: on a computed value (`AddBackward0`, …), through
 /// a slice or select of it (`CopySlices`), with constants that broadcast, and read back through
 /// another view made before the change (`AsStridedBackward0`).
@@ -1211,6 +1234,11 @@ proptest! {
     #[test]
     fn slice_narrow_select(s in shape(1, 3), seed in any::<u64>()) {
         slice_narrow_select_case(s, seed)?;
+    }
+
+    #[test]
+    fn constant_pad_nd(s in shape(0, 3), seed in any::<u64>()) {
+        constant_pad_nd_case(s, seed)?;
     }
 
     #[test]

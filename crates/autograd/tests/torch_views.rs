@@ -1,7 +1,7 @@
 //! Every case of `torch_views.json` (from `make_view_fixtures.py`, real PyTorch): a chain of
 //! view ops gives PyTorch's values, shape, strides and storage offset, shares the input's
 //! storage exactly when PyTorch's does, records PyTorch's grad_fn names and backpropagates
-//! PyTorch's gradient. And every case of `torch_view_inplace.json`
+//! PyTorch's gradient (constant padding, a copy, is checked the same way). And every case of `torch_view_inplace.json`
 //! (`make_view_inplace_fixtures.py`): in-place changes through a base or any of its views are
 //! seen by all of them, bump one shared version counter, fail where PyTorch's fail, and a value
 //! saved for backward and changed through another view stops backward as in PyTorch.
@@ -67,6 +67,11 @@ fn apply(y: &Var<f64>, step: &Step) -> Var<f64> {
         "select" => y.select(a[0], a[1]),
         "slice" => y.slice(a[0], a[1], a[2], a[3] as usize),
         "contiguous" => y.contiguous(),
+        // Pads, then the value: a copy, not a view.
+        "constant_pad_nd" => {
+            let (value, pad) = a.split_last().unwrap();
+            y.constant_pad_nd(pad, *value as f64)
+        }
         other => panic!("no view op {other}"),
     }
 }

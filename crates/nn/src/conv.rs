@@ -117,8 +117,11 @@ impl Padding {
     }
 }
 
-/// The tensor kernel's options for a kernel of `kernel` taps: `"same"` splits
-/// `dilation·(k - 1)` zeros as PyTorch does (the smaller half first).
+/// The tensor kernel's options for a kernel of `kernel` taps, and the zeros to add after the
+/// input's last rows and columns first: `"same"` splits `dilation·(k - 1)` zeros as PyTorch
+/// does (the smaller half first) and, where the halves differ, convolves with the smaller on
+/// both sides after padding the input by the difference (`ConstantPadNdBackward0`, as PyTorch
+/// records it).
 fn resolve(
     op: &'static str,
     kernel: Size2,
@@ -126,23 +129,33 @@ fn resolve(
     padding: &Padding,
     dilation: Size2,
     groups: usize,
-) -> Result<Conv2dOptions> {
+) -> Result<(Conv2dOptions, Option<[isize; 4]>)> {
     padding.check(op, stride)?;
     let o = Conv2dOptions::new()
         .stride(stride.pair())
         .dilation(dilation.pair())
         .groups(groups);
     Ok(match padding {
-        Padding::Size(p) => o.padding(p.pair()),
-        Padding::Valid | Padding::Unknown(_) => o,
+        Padding::Size(p) => (o.padding(p.pair()), None),
+        Padding::Valid | Padding::Unknown(_) => (o, None),
         Padding::Same => {
             let total = |k: usize, d: usize| {
-                k.saturating_sub(1).checked_mul(d).ok_or_else(|| {
-                    NnError::invalid(op, format!("dilation {d} times kernel size {k} overflows"))
-                })
+                k.saturating_sub(1)
+                    .checked_mul(d)
+                    .filter(|&t| t <= isize::MAX as usize)
+                    .ok_or_else(|| {
+                        NnError::invalid(
+                            op,
+                            format!("dilation {d} times kernel size {k} overflows"),
+                        )
+                    })
             };
             let (th, tw) = (total(kernel.0, dilation.0)?, total(kernel.1, dilation.1)?);
-            o.padding_asymmetric([th / 2, tw / 2], [th - th / 2, tw - tw / 2])
+            let extra = [0, (tw % 2) as isize, 0, (th % 2) as isize];
+            (
+                o.padding([th / 2, tw / 2]),
+                (th % 2 + tw % 2 > 0).then_some(extra),
+            )
         }
     })
 }
@@ -165,8 +178,13 @@ fn conv_forward<T: Float>(
             ))
         }
     };
-    let options = resolve(op, kernel, stride, padding, dilation, groups)?;
-    Ok(x.try_conv2d(weight, bias, &options)?)
+    let (options, extra) = resolve(op, kernel, stride, padding, dilation, groups)?;
+    match extra {
+        Some(pad) => Ok(x
+            .try_constant_pad_nd(&pad, T::zero())?
+            .try_conv2d(weight, bias, &options)?),
+        None => Ok(x.try_conv2d(weight, bias, &options)?),
+    }
 }
 
 /// A 2-D convolution (cross-correlation, as in PyTorch) of `x` (`[N, C, H, W]` or

@@ -33,6 +33,7 @@ mod max_pool;
 pub mod metrics;
 mod module;
 mod norm;
+mod pad;
 mod params;
 mod pool;
 pub mod pt;
@@ -69,6 +70,7 @@ pub mod functional {
         try_nll_loss,
     };
     pub use crate::max_pool::{max_pool2d, max_pool2d_with_indices, try_max_pool2d};
+    pub use crate::pad::{pad, try_pad};
     pub use crate::pool::{
         adaptive_avg_pool2d, avg_pool2d, try_adaptive_avg_pool2d, try_avg_pool2d,
     };

@@ -1,7 +1,8 @@
 //! `Conv2d` and `conv2d` against PyTorch (`tests/fixtures/conv_torch.json`, written by
 //! `tests/fixtures/make_conv_fixtures.py` with torch 2.15): every option (stride, numeric,
 //! `"same"` and `"valid"` padding, dilation, groups, bias, unbatched input), outputs and the
-//! input, weight and bias gradients in f64 to 1e-10; the node's name and attributes, the repr
+//! input, weight and bias gradients in f64 to 1e-10; the node's name and attributes, the nodes
+//! between it and the input (the padding of `"same"` with an even kernel), the repr
 //! and state-dict keys; second derivatives through `create_graph`; the default init with groups
 //! bit for bit; PyTorch's error messages.
 
@@ -133,6 +134,33 @@ fn conv2d_matches_pytorch_for_every_option() {
             };
             assert_eq!(got, Some(want), "{what}: attr {name}");
         }
+        // The nodes between the convolution and the input: `"same"` with an even kernel pads
+        // the input first (`ConstantPadNdBackward0`), as PyTorch does.
+        let mut chain = Vec::new();
+        let mut next = node.inputs().into_iter().next();
+        while let Some(input) = next {
+            next = None;
+            match input {
+                Input::Node(n) => {
+                    let pad = n.attrs().into_iter().find(|(k, _)| *k == "pad");
+                    chain.push((n.name().to_string(), pad.map(|(_, a)| a)));
+                    next = n.inputs().into_iter().next();
+                }
+                Input::Leaf(_) => chain.push(("torch::autograd::AccumulateGrad".into(), None)),
+            }
+        }
+        let want_chain: Vec<(String, Option<Attr>)> = case["input_chain"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["name"].as_str().unwrap().to_string(),
+                    e.get("pad").map(ints),
+                )
+            })
+            .collect();
+        assert_eq!(chain, want_chain, "{what}: nodes from the input");
 
         out.mul(&Var::new(tensor(&case["g"])))
             .sum()

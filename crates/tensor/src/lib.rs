@@ -28,6 +28,7 @@ mod max_pool;
 mod mt19937;
 mod ops;
 mod optim_kernels;
+mod pad;
 mod parallel;
 mod random;
 mod reduce;

@@ -11,6 +11,7 @@ mod index;
 mod join;
 mod matmul;
 mod operators;
+mod pad;
 mod reduce;
 mod shape;
 mod softmax;

@@ -40,6 +40,10 @@ pub struct BenchArgs {
     /// Also write every run's raw results (all repeats) to this JSON file.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Run at the top scheduling priority of this session (Linux autogroup, needs root): on a
+    /// shared machine other sessions' work then gets about 1% of the cores. Said in the notes.
+    #[arg(long)]
+    pub priority: bool,
 }
 
 /// The workloads in table order.
@@ -128,6 +132,7 @@ fn run(args: &BenchArgs) -> Result<(), String> {
         return Err("--threads needs counts >= 1".into());
     }
     let root = workspace_root();
+    let raised = args.priority.then(crate::priority::raise);
     let torch = if args.no_torch {
         Err("--no-torch".to_string())
     } else {
@@ -183,6 +188,13 @@ fn run(args: &BenchArgs) -> Result<(), String> {
     }
     let torch_version = torch.as_ref().ok().map(|(_, v)| v.as_str());
     print!("{}", report(&runs, torch_version, args.quick));
+    match &raised {
+        Some(Ok(_)) => println!(
+            "- Ran at autogroup nice -20 (`--priority`): other sessions' work got about 1% of the cores."
+        ),
+        Some(Err(why)) => println!("- `--priority` was not applied: {why}."),
+        None => {}
+    }
     Ok(())
 }
 

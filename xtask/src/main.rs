@@ -10,6 +10,7 @@ mod fuzz;
 mod graph;
 mod msrv;
 mod notebooks;
+mod priority;
 
 /// Antorcha's project chores.
 #[derive(Parser)]

@@ -179,12 +179,21 @@ fn conv_forward<T: Float>(
         }
     };
     let (options, extra) = resolve(op, kernel, stride, padding, dilation, groups)?;
-    match extra {
-        Some(pad) => Ok(x
-            .try_constant_pad_nd(&pad, T::zero())?
-            .try_conv2d(weight, bias, &options)?),
-        None => Ok(x.try_conv2d(weight, bias, &options)?),
-    }
+    // (An input of another rank gets the convolution's own error, about its shape as given.)
+    let Some(pad) = extra.filter(|_| matches!(x.ndim(), 3 | 4)) else {
+        return Ok(x.try_conv2d(weight, bias, &options)?);
+    };
+    // PyTorch batches an unbatched input before it pads it.
+    let unbatched = x.ndim() == 3;
+    let x = if unbatched {
+        x.try_unsqueeze(0)?
+    } else {
+        x.clone()
+    };
+    let y = x
+        .try_constant_pad_nd(&pad, T::zero())?
+        .try_conv2d(weight, bias, &options)?;
+    Ok(if unbatched { y.try_squeeze_dim(0)? } else { y })
 }
 
 /// A 2-D convolution (cross-correlation, as in PyTorch) of `x` (`[N, C, H, W]` or
@@ -653,5 +662,15 @@ mod tests {
         let x = Var::<f32>::zeros(&[1, 1, 3, 3]);
         let w = Var::<f32>::zeros(&[1, 1, 2, 2]);
         assert!(try_conv2d(&x, &w, Some(&Var::zeros(&[2])), 1, 0).is_err());
+        // "same" with an even kernel pads first, but a wrong rank is reported as given.
+        for shape in [&[5, 5][..], &[5]] {
+            let err = conv2d_with(&Var::<f32>::zeros(shape), &w, None, 1, "same", 1, 1)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(&format!("got input of size: {shape:?}")),
+                "{err}"
+            );
+        }
     }
 }

@@ -190,7 +190,8 @@ pub trait Tensors: Collate<Batch = Self> + Clone {
     fn first_dims(&self, out: &mut Vec<Option<usize>>);
     /// Row `index` of every tensor (`tensor[index]`), unchecked beyond the tensor's own checks.
     fn row(&self, index: usize) -> Result<Self>;
-    /// The rows `indices` of every tensor, one `index_select` each.
+    /// The rows `indices` of every tensor, one `index_select` each (split across both
+    /// threads for a large batch).
     fn rows(&self, indices: &[usize]) -> Result<Self>;
 }
 
@@ -202,7 +203,7 @@ impl<T: Element> Tensors for Tensor<T> {
         Ok(self.try_select(0, index as isize)?)
     }
     fn rows(&self, indices: &[usize]) -> Result<Self> {
-        Ok(self.try_index_select(0, indices)?)
+        crate::gather::index_select_rows(self, indices)
     }
 }
 
@@ -241,7 +242,8 @@ tensors_tuple!(A 0, B 1, C 2, E 3);
 /// `torch.utils.data.TensorDataset`. Item `i` is row `i` of each tensor, in the same form
 /// (a `Vec` of tensors for a `Vec`, a tuple for a tuple).
 ///
-/// A batch is gathered with one `index_select` per tensor, never by stacking rows.
+/// A batch is gathered with one `index_select` per tensor, never by stacking rows; with two
+/// threads ([`antorcha_tensor::set_num_threads`]) a large batch's rows are copied on both.
 ///
 /// ```
 /// use antorcha_data::{Dataset, TensorDataset};

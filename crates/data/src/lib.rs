@@ -52,6 +52,7 @@
 mod bounds;
 mod dataset;
 mod error;
+mod gather;
 pub mod idx;
 mod lent;
 mod loader;

@@ -28,7 +28,8 @@ type FetchFn<D, B> = dyn Fn(&D, &[usize]) -> Result<B> + Send + Sync;
 /// item is a `Result` so that a bad sample or a failing worker reaches the caller as an error.
 ///
 /// Batches of a [`TensorDataset`](crate::TensorDataset) (and subsets of it) are gathered with
-/// one `index_select` per tensor, not by stacking single items.
+/// one `index_select` per tensor, not by stacking single items; with two threads a large
+/// batch is gathered on both, so `next` still makes only the batch it returns.
 ///
 /// ```
 /// use antorcha_data::{DataLoader, TensorDataset};

@@ -335,8 +335,10 @@ impl<T: Float> Pass<'_, '_, T> {
         }
         let mut results: Vec<Option<Var<T>>> = vec![None; targets.map_or(0, |t| t.len())];
 
-        let mut pending: SmallVec<[Option<F>; 16]> = SmallVec::new();
-        pending.resize_with(self.order.len(), || None);
+        let mut pending_buf: SmallVec<[Option<F>; 16]> = SmallVec::new();
+        pending_buf.resize_with(self.order.len(), || None);
+        // Indexed as a plain slice: no inline-or-heap check per access.
+        let pending = &mut pending_buf[..];
         pending[0] = Some(F::from_tensor(seed));
 
         for (i, vertex) in self.order.iter().enumerate() {
@@ -395,7 +397,7 @@ impl<T: Float> Pass<'_, '_, T> {
 
     /// Runs a node's rule. Without `retain`, its rule and saved values are freed after it.
     fn run_node<F: Flow<T>>(&self, node: &NodeArc<T>, grad: F) -> Result<SmallVec<[Option<F>; 2]>> {
-        let needs: SmallVec<[bool; 8]> = node
+        let needs: SmallVec<[bool; 4]> = node
             .inputs
             .iter()
             .map(|e| !matches!(e, Edge::None))

@@ -57,6 +57,7 @@ thread_local! {
     static FREE: RefCell<FreeList> = RefCell::new(FreeList::default());
 }
 
+#[inline]
 fn cached_size<T>(capacity: usize) -> Option<usize> {
     let bytes = capacity.checked_mul(std::mem::size_of::<T>())?;
     (MIN_BYTES..=MAX_BYTES).contains(&bytes).then_some(bytes)
@@ -73,23 +74,36 @@ fn cached_size<T>(capacity: usize) -> Option<usize> {
 /// ```
 #[inline]
 pub fn with_capacity<T: 'static>(n: usize) -> Vec<T> {
-    reuse(n).unwrap_or_else(|| Vec::with_capacity(n))
+    match cached_size::<T>(n).and_then(|bytes| reuse(n, bytes)) {
+        Some(v) => v,
+        None => Vec::with_capacity(n),
+    }
 }
 
 /// [`with_capacity`], or `None` when the memory cannot be had.
 #[inline]
 pub fn try_with_capacity<T: 'static>(n: usize) -> Option<Vec<T>> {
-    if let Some(v) = reuse(n) {
-        return Some(v);
-    }
+    let Some(bytes) = cached_size::<T>(n) else {
+        if n.saturating_mul(std::mem::size_of::<T>()) < MIN_BYTES {
+            // Too small to cache or to fail (as every other small allocation): the plain
+            // allocation, without `try_reserve`'s slower growth path.
+            return Some(Vec::with_capacity(n));
+        }
+        return try_alloc(n);
+    };
+    reuse(n, bytes).or_else(|| try_alloc(n))
+}
+
+#[inline(never)]
+fn try_alloc<T>(n: usize) -> Option<Vec<T>> {
     let mut v = Vec::new();
     v.try_reserve_exact(n).ok()?;
     Some(v)
 }
 
-#[inline]
-fn reuse<T: 'static>(n: usize) -> Option<Vec<T>> {
-    let bytes = cached_size::<T>(n)?;
+/// A kept buffer of `n` elements (`bytes` in all), if this thread's free list holds one.
+#[inline(never)]
+fn reuse<T: 'static>(n: usize, bytes: usize) -> Option<Vec<T>> {
     FREE.try_with(|free| {
         let mut free = free.try_borrow_mut().ok()?;
         let key = (TypeId::of::<T>(), n);

@@ -13,6 +13,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 
 use crate::flow::Flow;
+use crate::rule::GradsOf;
 use crate::node::{lock, Edge, Node, NodeArc};
 use crate::var::{accumulate_into, Var, VarArc};
 
@@ -369,9 +370,13 @@ impl<T: Float> Pass<'_, '_, T> {
                     if !wanted.is_empty() {
                         hand_out(&wanted, vertex.key(), &grad, &mut results);
                     }
-                    let grads = self.run_node(node, grad)?;
-                    for (k, (edge, g)) in node.inputs.iter().zip(grads).enumerate() {
-                        let (Some(g), Some(input)) = (g, Vertex::from_edge(edge)) else {
+                    // Taken out of the rule's list in place (a gradient is moved once).
+                    let mut grads = self.run_node(node, grad)?;
+                    for (k, (edge, g)) in node.inputs.iter().zip(&mut grads).enumerate() {
+                        let Some(input) = Vertex::from_edge(edge) else {
+                            continue;
+                        };
+                        let Some(g) = g.take() else {
                             continue;
                         };
                         // A broadcast input's gradient comes at the output's shape: it is
@@ -396,28 +401,40 @@ impl<T: Float> Pass<'_, '_, T> {
     }
 
     /// Runs a node's rule. Without `retain`, its rule and saved values are freed after it.
-    fn run_node<F: Flow<T>>(&self, node: &NodeArc<T>, grad: F) -> Result<SmallVec<[Option<F>; 2]>> {
-        let needs: SmallVec<[bool; 4]> = node
-            .inputs
-            .iter()
-            .map(|e| !matches!(e, Edge::None))
-            .collect();
-        let freed = || AutogradError::FreedGraph {
-            node: node.name,
-            location: node.location_string(),
+    fn run_node<F: Flow<T>>(&self, node: &NodeArc<T>, grad: F) -> Result<GradsOf<F>> {
+        // Which inputs need a gradient: inline for the usual one or two inputs.
+        let mut few = [false; 2];
+        let many: Vec<bool>;
+        let needs = match node.inputs.len() {
+            n @ 0..=2 => {
+                for (need, e) in few.iter_mut().zip(&node.inputs) {
+                    *need = !matches!(e, Edge::None);
+                }
+                &few[..n]
+            }
+            _ => {
+                many = node.inputs.iter().map(|e| !matches!(e, Edge::None)).collect();
+                &many[..]
+            }
         };
         // The rule runs under the node's lock: it is this crate's code and never reaches back
         // into the node, and the rule and saved values stay in place (no copy of either).
         let mut state = lock(&node.state);
-        let rule = state.backward.as_ref().ok_or_else(freed)?;
-        let grads = F::run(node, rule, &state.saved, grad, &needs)?;
-        if !self.retain {
+        let Some(rule) = state.backward.as_ref() else {
+            return Err(AutogradError::FreedGraph {
+                node: node.name,
+                location: node.location_string(),
+            });
+        };
+        // Returned as the rule gave it (no unwrapping and rewrapping of the list).
+        let grads = F::run(node, rule, &state.saved, grad, needs);
+        if grads.is_ok() && !self.retain {
             // Freed once used, as PyTorch frees them; after an error the node stays as it
             // was, so the error can be fixed and backward rerun.
             state.backward = None;
             state.saved.clear();
         }
-        Ok(grads)
+        grads
     }
 }
 

@@ -13,8 +13,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 
 use crate::flow::Flow;
-use crate::rule::GradsOf;
 use crate::node::{lock, Edge, Node, NodeArc};
+use crate::rule::GradsOf;
 use crate::var::{accumulate_into, Var, VarArc};
 
 /// Options for a backward pass (`tensor.backward(gradient, retain_graph, create_graph)`).
@@ -413,7 +413,11 @@ impl<T: Float> Pass<'_, '_, T> {
                 &few[..n]
             }
             _ => {
-                many = node.inputs.iter().map(|e| !matches!(e, Edge::None)).collect();
+                many = node
+                    .inputs
+                    .iter()
+                    .map(|e| !matches!(e, Edge::None))
+                    .collect();
                 &many[..]
             }
         };

@@ -5,7 +5,6 @@ use ndarray::{ArrayViewMutD, IxDyn, Zip};
 use crate::element::Element;
 use crate::error::{Result, TensorError};
 use crate::layout::{same_shape, Run};
-use crate::parallel::collect_vec;
 use crate::tensor::Tensor;
 
 /// The shape two shapes broadcast to (aligned at the right; a size 1 stretches), or an error
@@ -43,6 +42,26 @@ pub fn broadcast_shapes(op: &'static str, lhs: &[usize], rhs: &[usize]) -> Resul
         };
     }
     Ok(out)
+}
+
+/// Below this many elements an elementwise op's result is built by one plain `extend`.
+const SMALL: usize = 1 << 12;
+
+/// The `n` elements that `part(range)` yields for each part of `0..n`, in order
+/// ([`crate::parallel::collect_vec`]); a small `n` (an op on a small tensor) is one plain
+/// `extend`, which the compiler vectorises, rather than the parallel path's slot writes.
+#[inline]
+pub(crate) fn collect<U, I>(n: usize, part: impl Fn(std::ops::Range<usize>) -> I + Sync) -> Vec<U>
+where
+    U: Send + 'static,
+    I: Iterator<Item = U>,
+{
+    if n > SMALL {
+        return crate::parallel::collect_vec(n, part);
+    }
+    let mut data = crate::buffer::with_capacity(n);
+    data.extend(part(0..n));
+    data
 }
 
 /// `f` applied to each pair of elements of `a` and `b` broadcast together.
@@ -99,7 +118,7 @@ pub(crate) fn zip_map_same<T: Element>(
     if same_shape(a.shape(), b.shape()) {
         match (a.as_slice(), b.as_slice()) {
             (Some(xs), Some(ys)) => {
-                let data = collect_vec(xs.len(), |r| {
+                let data = collect(xs.len(), |r| {
                     xs[r.clone()]
                         .iter()
                         .zip(&ys[r])

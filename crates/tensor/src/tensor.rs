@@ -344,7 +344,7 @@ impl<T: Element> Tensor<T> {
     pub(crate) fn map_same(&self, f: impl Fn(T) -> T + Sync) -> Tensor<T> {
         match self.as_slice() {
             Some(xs) => Tensor::from_contiguous(
-                crate::parallel::collect_vec(xs.len(), |r| xs[r].iter().map(|x| f(x.clone()))),
+                crate::broadcast::collect(xs.len(), |r| xs[r].iter().map(|x| f(x.clone()))),
                 self.shape(),
             ),
             None => self.map(|x| f(x.clone())),

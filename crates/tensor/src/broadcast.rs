@@ -108,7 +108,8 @@ pub(crate) fn zip_map<A: Element, B: Element, U: Element>(
 
 /// [`zip_map`] for ops whose operands and result share one element type: the result starts as
 /// a copy of the operand with the result's shape and is updated in place, which avoids
-/// building a new `IxDyn` array (the main cost of an op on a small tensor).
+/// building a new `IxDyn` array (the main cost of an op on a small tensor). Only the common
+/// layouts' loops are inline; the rest is out of line, so each op's copy of this stays small.
 pub(crate) fn zip_map_same<T: Element>(
     op: &'static str,
     a: &Tensor<T>,
@@ -148,19 +149,32 @@ pub(crate) fn zip_map_same<T: Element>(
             }
             _ => {}
         }
+    } else if b.numel() == 1 && b.ndim() <= a.ndim() {
+        let y = b.first();
+        return Ok(a.map_same(|x| f(x, y.clone())));
+    } else if a.numel() == 1 && a.ndim() <= b.ndim() {
+        let x = a.first();
+        return Ok(b.map_same(|y| f(x.clone(), y)));
+    }
+    zip_map_any(op, a, b, f)
+}
+
+/// [`zip_map_same`] for the other layouts (same shapes in layouts the run walk does not take,
+/// or a true broadcast).
+#[cold]
+#[inline(never)]
+fn zip_map_any<T: Element>(
+    op: &'static str,
+    a: &Tensor<T>,
+    b: &Tensor<T>,
+    f: impl Fn(T, T) -> T,
+) -> Result<Tensor<T>> {
+    if same_shape(a.shape(), b.shape()) {
         return Ok(Tensor::from_array(
             Zip::from(&a.view())
                 .and(&b.view())
                 .map_collect(|x, y| f(x.clone(), y.clone())),
         ));
-    }
-    if b.numel() == 1 && b.ndim() <= a.ndim() {
-        let y = b.row_major()[0].clone();
-        return Ok(a.map_same(|x| f(x, y.clone())));
-    }
-    if a.numel() == 1 && a.ndim() <= b.ndim() {
-        let x = a.row_major()[0].clone();
-        return Ok(b.map_same(|y| f(x.clone(), y)));
     }
     zip_map(op, a, b, f)
 }
@@ -196,7 +210,7 @@ pub(crate) fn zip_inplace<T: Element, B: Element>(
                 .for_each(|(x, y)| f(x, y.clone()))
         });
     } else if b.numel() == 1 {
-        let y = b.row_major()[0].clone();
+        let y = b.first();
         a.as_slice_mut().iter_mut().for_each(|x| f(x, y.clone()));
     } else {
         let shape = a.raw_dim();

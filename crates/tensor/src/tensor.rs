@@ -347,8 +347,21 @@ impl<T: Element> Tensor<T> {
                 crate::broadcast::collect(xs.len(), |r| xs[r].iter().map(|x| f(x.clone()))),
                 self.shape(),
             ),
-            None => self.map(|x| f(x.clone())),
+            None => self.map_strided(f),
         }
+    }
+
+    /// [`Tensor::map_same`] of a layout that is not row-major, out of line.
+    #[cold]
+    #[inline(never)]
+    fn map_strided(&self, f: impl Fn(T) -> T) -> Tensor<T> {
+        self.map(|x| f(x.clone()))
+    }
+
+    /// The element where the layout starts: the only one of a one-element tensor.
+    #[inline]
+    pub(crate) fn first(&self) -> T {
+        self.storage[self.offset].clone()
     }
 
     /// Whether two tensors share the same storage.

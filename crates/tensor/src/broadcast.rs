@@ -47,21 +47,29 @@ pub fn broadcast_shapes(op: &'static str, lhs: &[usize], rhs: &[usize]) -> Resul
 /// Below this many elements an elementwise op's result is built by one plain `extend`.
 const SMALL: usize = 1 << 12;
 
-/// The `n` elements that `part(range)` yields for each part of `0..n`, in order
-/// ([`crate::parallel::collect_vec`]); a small `n` (an op on a small tensor) is one plain
-/// `extend`, which the compiler vectorises, rather than the parallel path's slot writes.
+/// The row-major tensor of `shape` whose `n` elements `part(range)` yields for each part of
+/// `0..n`, in order ([`crate::parallel::collect_vec`]); a small `n` (an op on a small tensor)
+/// is one plain `extend`, which the compiler vectorises, rather than the parallel path's slot
+/// writes, and a single element is kept inline ([`Tensor::from_one`]).
 #[inline]
-pub(crate) fn collect<U, I>(n: usize, part: impl Fn(std::ops::Range<usize>) -> I + Sync) -> Vec<U>
+pub(crate) fn collect<T, I>(
+    shape: &[usize],
+    n: usize,
+    part: impl Fn(std::ops::Range<usize>) -> I + Sync,
+) -> Tensor<T>
 where
-    U: Send + 'static,
-    I: Iterator<Item = U>,
+    T: Element,
+    I: Iterator<Item = T>,
 {
+    if n == 1 {
+        return Tensor::from_one(part(0..1).next().expect("one element"), shape);
+    }
     if n > SMALL {
-        return crate::parallel::collect_vec(n, part);
+        return Tensor::from_contiguous(crate::parallel::collect_vec(n, part), shape);
     }
     let mut data = crate::buffer::with_capacity(n);
     data.extend(part(0..n));
-    data
+    Tensor::from_contiguous(data, shape)
 }
 
 /// `f` applied to each pair of elements of `a` and `b` broadcast together.
@@ -119,13 +127,12 @@ pub(crate) fn zip_map_same<T: Element>(
     if same_shape(a.shape(), b.shape()) {
         match (a.as_slice(), b.as_slice()) {
             (Some(xs), Some(ys)) => {
-                let data = collect(xs.len(), |r| {
+                return Ok(collect(a.shape(), xs.len(), |r| {
                     xs[r.clone()]
                         .iter()
                         .zip(&ys[r])
                         .map(|(x, y)| f(x.clone(), y.clone()))
-                });
-                return Ok(Tensor::from_contiguous(data, a.shape()));
+                }));
             }
             (None, Some(ys)) => {
                 // A strided `a` (an expanded gradient, a transpose) against a row-major `b`:
@@ -186,21 +193,8 @@ pub(crate) fn zip_inplace<T: Element, B: Element>(
     b: &Tensor<B>,
     f: impl Fn(&mut T, B) + Sync,
 ) -> Result<()> {
-    let out = if same_shape(a.shape(), b.shape()) {
-        None
-    } else {
-        Some(broadcast_shapes(op, a.shape(), b.shape())?).filter(|out| out != a.shape())
-    };
-    if let Some(out) = out {
-        return Err(TensorError::ShapeMismatch {
-            op,
-            lhs: a.shape().to_vec(),
-            rhs: b.shape().to_vec(),
-            reason: format!(
-                "the result would have shape {out:?}, but an in-place op cannot change the shape of its target"
-            ),
-            hint: None,
-        });
+    if !same_shape(a.shape(), b.shape()) {
+        fits_in_place(op, a.shape(), b.shape())?;
     }
     if let Some(ys) = b.as_slice().filter(|ys| ys.len() == a.numel()) {
         // Same number of elements: the same row-major order (the shapes differ by 1s at most).
@@ -213,11 +207,39 @@ pub(crate) fn zip_inplace<T: Element, B: Element>(
         let y = b.first();
         a.as_slice_mut().iter_mut().for_each(|x| f(x, y.clone()));
     } else {
-        let shape = a.raw_dim();
-        let target = ArrayViewMutD::from_shape(shape.clone(), a.as_slice_mut()).expect("row-major");
-        let bv = b.view();
-        let bb = bv.broadcast(shape).expect("shape checked");
-        Zip::from(target).and(&bb).for_each(|x, y| f(x, y.clone()));
+        zip_inplace_broadcast(a, b, f);
     }
     Ok(())
+}
+
+/// An error unless `rhs` broadcasts to `lhs` without growing it (the target of an in-place op).
+#[inline(never)]
+fn fits_in_place(op: &'static str, lhs: &[usize], rhs: &[usize]) -> Result<()> {
+    let out = broadcast_shapes(op, lhs, rhs)?;
+    if out == lhs {
+        return Ok(());
+    }
+    Err(TensorError::ShapeMismatch {
+        op,
+        lhs: lhs.to_vec(),
+        rhs: rhs.to_vec(),
+        reason: format!(
+            "the result would have shape {out:?}, but an in-place op cannot change the shape of its target"
+        ),
+        hint: None,
+    })
+}
+
+/// [`zip_inplace`] with `b` truly broadcast (more elements in `a`), out of line.
+#[inline(never)]
+fn zip_inplace_broadcast<T: Element, B: Element>(
+    a: &mut Tensor<T>,
+    b: &Tensor<B>,
+    f: impl Fn(&mut T, B),
+) {
+    let shape = a.raw_dim();
+    let target = ArrayViewMutD::from_shape(shape.clone(), a.as_slice_mut()).expect("row-major");
+    let bv = b.view();
+    let bb = bv.broadcast(shape).expect("shape checked");
+    Zip::from(target).and(&bb).for_each(|x, y| f(x, y.clone()));
 }

@@ -47,6 +47,18 @@ impl<T: Element> Tensor<T> {
         }
     }
 
+    /// A one-element tensor of `shape` (all 1s, or none), its element kept inline in the
+    /// storage (one allocation).
+    #[inline]
+    pub(crate) fn from_one(value: T, shape: &[usize]) -> Self {
+        debug_assert_eq!(shape.iter().product::<usize>(), 1);
+        Tensor {
+            storage: Arc::new(Buffer::One(value)),
+            dims: Dims::row_major(shape),
+            offset: 0,
+        }
+    }
+
     /// A tensor sharing this one's storage with another layout; the caller keeps every
     /// reachable element inside the storage.
     #[inline]
@@ -121,7 +133,7 @@ impl<T: Element> Tensor<T> {
 
     /// A 0-d tensor holding one value, like `torch.tensor(3.0)`.
     pub fn scalar(value: T) -> Self {
-        Self::from_contiguous(vec![value], &[])
+        Self::from_one(value, &[])
     }
 
     /// A tensor of `shape` with every element equal to `value`.
@@ -138,6 +150,9 @@ impl<T: Element> Tensor<T> {
     /// PyTorch raises), instead of aborting the process.
     pub fn try_full(shape: &[usize], value: T) -> Result<Self> {
         let n = checked_numel("full", shape)?;
+        if n == 1 {
+            return Ok(Self::from_one(value, shape));
+        }
         let mut data = try_vec("full", shape, n)?;
         data.resize(n, value);
         Ok(Self::from_contiguous(data, shape))
@@ -212,7 +227,7 @@ impl<T: Element> Tensor<T> {
         unsafe {
             ArrayViewD::from_shape_ptr(
                 self.raw_dim().strides(IxDyn(self.strides())),
-                self.storage.as_slice().as_ptr().add(self.offset),
+                self.storage[..].as_ptr().add(self.offset),
             )
         }
     }
@@ -282,7 +297,7 @@ impl<T: Element> Tensor<T> {
     /// The whole storage, made this tensor's own first (copied whole if shared, so the layout
     /// holds): for writes at an explicit layout.
     pub(crate) fn storage_mut(&mut self) -> &mut [T] {
-        Arc::make_mut(&mut self.storage).as_mut_slice()
+        &mut Arc::make_mut(&mut self.storage)[..]
     }
 
     /// How many elements the storage holds (a layout may reach fewer).
@@ -306,7 +321,7 @@ impl<T: Element> Tensor<T> {
     /// whole storage (no copy, like `Arc::get_mut`); `None` otherwise.
     pub fn get_mut(&mut self) -> Option<&mut [T]> {
         if self.owns_contiguous() {
-            Arc::get_mut(&mut self.storage).map(|v| v.as_mut_slice())
+            Arc::get_mut(&mut self.storage).map(|v| &mut v[..])
         } else {
             None
         }
@@ -343,10 +358,9 @@ impl<T: Element> Tensor<T> {
     #[inline]
     pub(crate) fn map_same(&self, f: impl Fn(T) -> T + Sync) -> Tensor<T> {
         match self.as_slice() {
-            Some(xs) => Tensor::from_contiguous(
-                crate::broadcast::collect(xs.len(), |r| xs[r].iter().map(|x| f(x.clone()))),
-                self.shape(),
-            ),
+            Some(xs) => crate::broadcast::collect(self.shape(), xs.len(), |r| {
+                xs[r].iter().map(|x| f(x.clone()))
+            }),
             None => self.map_strided(f),
         }
     }

@@ -30,9 +30,9 @@ use crate::layout::{checked_numel, try_vec, Dims};
 #[derive(Clone)]
 pub struct Tensor<T: Element = f32> {
     storage: Arc<Buffer<T>>,
-    /// The shape and the strides (non-negative, in elements; 0 along an expanded dimension).
+    /// The shape, the strides (non-negative, in elements; 0 along an expanded dimension) and
+    /// where the first element sits in the storage.
     dims: Dims,
-    offset: usize,
 }
 
 impl<T: Element> Tensor<T> {
@@ -43,7 +43,6 @@ impl<T: Element> Tensor<T> {
         Tensor {
             storage: Arc::new(Buffer::new(data)),
             dims: Dims::row_major(shape),
-            offset: 0,
         }
     }
 
@@ -55,7 +54,6 @@ impl<T: Element> Tensor<T> {
         Tensor {
             storage: Arc::new(Buffer::One(value)),
             dims: Dims::row_major(shape),
-            offset: 0,
         }
     }
 
@@ -72,8 +70,7 @@ impl<T: Element> Tensor<T> {
         );
         Tensor {
             storage: self.storage.clone(),
-            dims: Dims::new(shape, strides),
-            offset,
+            dims: Dims::new(shape, strides, offset),
         }
     }
 
@@ -103,8 +100,7 @@ impl<T: Element> Tensor<T> {
         let (data, offset) = array.into_raw_vec_and_offset();
         Tensor {
             storage: Arc::new(Buffer::new(data)),
-            dims: Dims::new(&shape, &strides),
-            offset: offset.unwrap_or(0),
+            dims: Dims::new(&shape, &strides, offset.unwrap_or(0)),
         }
     }
 
@@ -179,7 +175,7 @@ impl<T: Element> Tensor<T> {
     /// Where the first element sits in the storage, like `tensor.storage_offset()`.
     #[inline]
     pub fn storage_offset(&self) -> usize {
-        self.offset
+        self.dims.offset()
     }
 
     /// The shape as ndarray's dimension type (no allocation for up to 4 dims).
@@ -227,7 +223,7 @@ impl<T: Element> Tensor<T> {
         unsafe {
             ArrayViewD::from_shape_ptr(
                 self.raw_dim().strides(IxDyn(self.strides())),
-                self.storage[..].as_ptr().add(self.offset),
+                self.storage[..].as_ptr().add(self.dims.offset()),
             )
         }
     }
@@ -242,7 +238,10 @@ impl<T: Element> Tensor<T> {
         match self.numel() {
             // An empty view's offset may lie past the end of its storage, as in PyTorch.
             0 => Some(&[]),
-            n => Some(&self.storage[self.offset..self.offset + n]),
+            n => {
+                let offset = self.dims.offset();
+                Some(&self.storage[offset..offset + n])
+            }
         }
     }
 
@@ -259,7 +258,13 @@ impl<T: Element> Tensor<T> {
     /// Walks the elements in row-major order by runs ([`crate::layout::for_each_run`]);
     /// `false` (nothing done) for layouts with too many dims to walk this way.
     pub(crate) fn for_each_run<'a>(&'a self, f: impl FnMut(crate::layout::Run<'a, T>)) -> bool {
-        crate::layout::for_each_run(&self.storage, self.shape(), self.strides(), self.offset, f)
+        crate::layout::for_each_run(
+            &self.storage,
+            self.shape(),
+            self.strides(),
+            self.dims.offset(),
+            f,
+        )
     }
 
     /// `f` of every element in row-major order, walking the layout by runs (see
@@ -288,7 +293,7 @@ impl<T: Element> Tensor<T> {
     /// order: then writes go straight to it.
     #[inline]
     pub(crate) fn owns_contiguous(&self) -> bool {
-        self.offset == 0
+        self.dims.offset() == 0
             && self.storage.len() == self.numel()
             && self.is_contiguous()
             && self.storage.is_unique()
@@ -312,7 +317,6 @@ impl<T: Element> Tensor<T> {
             let data = self.to_vec();
             self.dims = Dims::row_major(self.shape());
             self.storage = Arc::new(Buffer::new(data));
-            self.offset = 0;
         }
         Arc::get_mut(&mut self.storage).expect("unique storage")
     }
@@ -375,7 +379,7 @@ impl<T: Element> Tensor<T> {
     /// The element where the layout starts: the only one of a one-element tensor.
     #[inline]
     pub(crate) fn first(&self) -> T {
-        self.storage[self.offset].clone()
+        self.storage[self.dims.offset()].clone()
     }
 
     /// Whether two tensors share the same storage.
@@ -412,7 +416,7 @@ impl<T: Element> Tensor<T> {
                 ),
             ));
         }
-        Ok(self.storage[self.offset].clone())
+        Ok(self.storage[self.dims.offset()].clone())
     }
 
     /// Applies `f` to every element, giving a new row-major tensor (of any element type).

@@ -88,28 +88,39 @@ impl Hasher for PtrHasher {
 
 type PtrMap<V> = HashMap<usize, V, BuildHasherDefault<PtrHasher>>;
 
-/// Vertex key -> position: a short inline list searched in place for small graphs (the
+/// Vertex key -> position: a short fixed array searched in place for small graphs (the
 /// notebook's have a handful of vertices), a hash map once it outgrows that.
 struct KeyIndex {
-    small: SmallVec<[(usize, usize); 16]>,
+    small: [(usize, usize); KeyIndex::SMALL],
+    len: usize,
     large: Option<PtrMap<usize>>,
 }
 
 impl KeyIndex {
-    const SMALL: usize = 32;
+    const SMALL: usize = 16;
 
     #[inline]
     fn new() -> Self {
         KeyIndex {
-            small: SmallVec::new(),
+            small: [(0, 0); Self::SMALL],
+            len: 0,
             large: None,
         }
+    }
+
+    /// The entries of the small array in use.
+    #[inline]
+    fn entries(&mut self) -> &mut [(usize, usize)] {
+        &mut self.small[..self.len]
     }
 
     #[inline]
     fn get(&self, key: usize) -> Option<usize> {
         match &self.large {
-            None => self.small.iter().find(|(k, _)| *k == key).map(|&(_, i)| i),
+            None => self.small[..self.len]
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|&(_, i)| i),
             Some(m) => m.get(&key).copied(),
         }
     }
@@ -126,15 +137,16 @@ impl KeyIndex {
                 }
             };
         }
-        if self.small.iter().any(|(k, _)| *k == key) {
+        if self.entries().iter().any(|(k, _)| *k == key) {
             return false;
         }
-        if self.small.len() < Self::SMALL {
-            self.small.push((key, value));
+        if self.len < Self::SMALL {
+            self.small[self.len] = (key, value);
+            self.len += 1;
         } else {
             let mut m: PtrMap<usize> =
-                PtrMap::with_capacity_and_hasher(4 * Self::SMALL, Default::default());
-            m.extend(self.small.drain(..));
+                PtrMap::with_capacity_and_hasher(8 * Self::SMALL, Default::default());
+            m.extend(self.small.iter().copied());
             m.insert(key, value);
             self.large = Some(m);
         }
@@ -145,7 +157,7 @@ impl KeyIndex {
     fn set(&mut self, key: usize, value: usize) {
         match &mut self.large {
             None => {
-                if let Some(slot) = self.small.iter_mut().find(|(k, _)| *k == key) {
+                if let Some(slot) = self.entries().iter_mut().find(|(k, _)| *k == key) {
                     slot.1 = value;
                 }
             }
@@ -157,7 +169,9 @@ impl KeyIndex {
 
     fn map_values(&mut self, f: impl Fn(usize) -> usize) {
         match &mut self.large {
-            None => self.small.iter_mut().for_each(|(_, i)| *i = f(*i)),
+            None => self.small[..self.len]
+                .iter_mut()
+                .for_each(|(_, i)| *i = f(*i)),
             Some(m) => m.values_mut().for_each(|i| *i = f(*i)),
         }
     }

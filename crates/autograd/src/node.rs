@@ -213,7 +213,7 @@ impl<T: Float> Node<T> {
     /// A new shared node. It is written straight into its allocation, field by field: a node
     /// is several hundred bytes, and building it on the stack first and moving it in cost a
     /// copy or more per recorded op.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn new_arc(
         name: &'static str,
         location: &'static Location<'static>,

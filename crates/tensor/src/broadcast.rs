@@ -116,8 +116,7 @@ pub(crate) fn zip_map<A: Element, B: Element, U: Element>(
 
 /// [`zip_map`] for ops whose operands and result share one element type: the result starts as
 /// a copy of the operand with the result's shape and is updated in place, which avoids
-/// building a new `IxDyn` array (the main cost of an op on a small tensor). Only the common
-/// layouts' loops are inline; the rest is out of line, so each op's copy of this stays small.
+/// building a new `IxDyn` array (the main cost of an op on a small tensor).
 pub(crate) fn zip_map_same<T: Element>(
     op: &'static str,
     a: &Tensor<T>,
@@ -163,26 +162,18 @@ pub(crate) fn zip_map_same<T: Element>(
         let x = a.first();
         return Ok(b.map_same(|y| f(x.clone(), y)));
     }
-    zip_map_any(op, a, b, f)
+    zip_map_cold(op, a, b, f)
 }
 
-/// [`zip_map_same`] for the other layouts (same shapes in layouts the run walk does not take,
-/// or a true broadcast).
+/// [`zip_map`] out of line, so each op's copy of [`zip_map_same`] stays small.
 #[cold]
 #[inline(never)]
-fn zip_map_any<T: Element>(
+fn zip_map_cold<T: Element>(
     op: &'static str,
     a: &Tensor<T>,
     b: &Tensor<T>,
     f: impl Fn(T, T) -> T,
 ) -> Result<Tensor<T>> {
-    if same_shape(a.shape(), b.shape()) {
-        return Ok(Tensor::from_array(
-            Zip::from(&a.view())
-                .and(&b.view())
-                .map_collect(|x, y| f(x.clone(), y.clone())),
-        ));
-    }
     zip_map(op, a, b, f)
 }
 
@@ -193,8 +184,21 @@ pub(crate) fn zip_inplace<T: Element, B: Element>(
     b: &Tensor<B>,
     f: impl Fn(&mut T, B) + Sync,
 ) -> Result<()> {
-    if !same_shape(a.shape(), b.shape()) {
-        fits_in_place(op, a.shape(), b.shape())?;
+    let out = if same_shape(a.shape(), b.shape()) {
+        None
+    } else {
+        Some(broadcast_shapes(op, a.shape(), b.shape())?).filter(|out| out != a.shape())
+    };
+    if let Some(out) = out {
+        return Err(TensorError::ShapeMismatch {
+            op,
+            lhs: a.shape().to_vec(),
+            rhs: b.shape().to_vec(),
+            reason: format!(
+                "the result would have shape {out:?}, but an in-place op cannot change the shape of its target"
+            ),
+            hint: None,
+        });
     }
     if let Some(ys) = b.as_slice().filter(|ys| ys.len() == a.numel()) {
         // Same number of elements: the same row-major order (the shapes differ by 1s at most).
@@ -207,39 +211,11 @@ pub(crate) fn zip_inplace<T: Element, B: Element>(
         let y = b.first();
         a.as_slice_mut().iter_mut().for_each(|x| f(x, y.clone()));
     } else {
-        zip_inplace_broadcast(a, b, f);
+        let shape = a.raw_dim();
+        let target = ArrayViewMutD::from_shape(shape.clone(), a.as_slice_mut()).expect("row-major");
+        let bv = b.view();
+        let bb = bv.broadcast(shape).expect("shape checked");
+        Zip::from(target).and(&bb).for_each(|x, y| f(x, y.clone()));
     }
     Ok(())
-}
-
-/// An error unless `rhs` broadcasts to `lhs` without growing it (the target of an in-place op).
-#[inline(never)]
-fn fits_in_place(op: &'static str, lhs: &[usize], rhs: &[usize]) -> Result<()> {
-    let out = broadcast_shapes(op, lhs, rhs)?;
-    if out == lhs {
-        return Ok(());
-    }
-    Err(TensorError::ShapeMismatch {
-        op,
-        lhs: lhs.to_vec(),
-        rhs: rhs.to_vec(),
-        reason: format!(
-            "the result would have shape {out:?}, but an in-place op cannot change the shape of its target"
-        ),
-        hint: None,
-    })
-}
-
-/// [`zip_inplace`] with `b` truly broadcast (more elements in `a`), out of line.
-#[inline(never)]
-fn zip_inplace_broadcast<T: Element, B: Element>(
-    a: &mut Tensor<T>,
-    b: &Tensor<B>,
-    f: impl Fn(&mut T, B),
-) {
-    let shape = a.raw_dim();
-    let target = ArrayViewMutD::from_shape(shape.clone(), a.as_slice_mut()).expect("row-major");
-    let bv = b.view();
-    let bb = bv.broadcast(shape).expect("shape checked");
-    Zip::from(target).and(&bb).for_each(|x, y| f(x, y.clone()));
 }

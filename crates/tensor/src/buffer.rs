@@ -83,19 +83,13 @@ pub fn with_capacity<T: 'static>(n: usize) -> Vec<T> {
 /// [`with_capacity`], or `None` when the memory cannot be had.
 #[inline]
 pub fn try_with_capacity<T: 'static>(n: usize) -> Option<Vec<T>> {
-    let Some(bytes) = cached_size::<T>(n) else {
-        if n.saturating_mul(std::mem::size_of::<T>()) < MIN_BYTES {
-            // Too small to cache or to fail (as every other small allocation): the plain
-            // allocation, without `try_reserve`'s slower growth path.
-            return Some(Vec::with_capacity(n));
-        }
-        return try_alloc(n);
-    };
-    reuse(n, bytes).or_else(|| try_alloc(n))
-}
-
-#[inline(never)]
-fn try_alloc<T>(n: usize) -> Option<Vec<T>> {
+    if let Some(v) = cached_size::<T>(n).and_then(|bytes| reuse(n, bytes)) {
+        return Some(v);
+    }
+    if n.saturating_mul(std::mem::size_of::<T>()) < MIN_BYTES {
+        // Too small to fail (as every other small allocation): no `try_reserve` growth path.
+        return Some(Vec::with_capacity(n));
+    }
     let mut v = Vec::new();
     v.try_reserve_exact(n).ok()?;
     Some(v)

@@ -14,6 +14,7 @@ use std::sync::Mutex;
 
 use crate::flow::Flow;
 use crate::node::{lock, Edge, Node, NodeArc};
+use crate::rule::GradsOf;
 use crate::var::{accumulate_into, Var, VarArc};
 
 /// Options for a backward pass (`tensor.backward(gradient, retain_graph, create_graph)`).
@@ -87,28 +88,39 @@ impl Hasher for PtrHasher {
 
 type PtrMap<V> = HashMap<usize, V, BuildHasherDefault<PtrHasher>>;
 
-/// Vertex key -> position: a short inline list searched in place for small graphs (the
+/// Vertex key -> position: a short fixed array searched in place for small graphs (the
 /// notebook's have a handful of vertices), a hash map once it outgrows that.
 struct KeyIndex {
-    small: SmallVec<[(usize, usize); 16]>,
+    small: [(usize, usize); KeyIndex::SMALL],
+    len: usize,
     large: Option<PtrMap<usize>>,
 }
 
 impl KeyIndex {
-    const SMALL: usize = 32;
+    const SMALL: usize = 16;
 
     #[inline]
     fn new() -> Self {
         KeyIndex {
-            small: SmallVec::new(),
+            small: [(0, 0); Self::SMALL],
+            len: 0,
             large: None,
         }
+    }
+
+    /// The entries of the small array in use.
+    #[inline]
+    fn entries(&mut self) -> &mut [(usize, usize)] {
+        &mut self.small[..self.len]
     }
 
     #[inline]
     fn get(&self, key: usize) -> Option<usize> {
         match &self.large {
-            None => self.small.iter().find(|(k, _)| *k == key).map(|&(_, i)| i),
+            None => self.small[..self.len]
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|&(_, i)| i),
             Some(m) => m.get(&key).copied(),
         }
     }
@@ -125,15 +137,16 @@ impl KeyIndex {
                 }
             };
         }
-        if self.small.iter().any(|(k, _)| *k == key) {
+        if self.entries().iter().any(|(k, _)| *k == key) {
             return false;
         }
-        if self.small.len() < Self::SMALL {
-            self.small.push((key, value));
+        if self.len < Self::SMALL {
+            self.small[self.len] = (key, value);
+            self.len += 1;
         } else {
             let mut m: PtrMap<usize> =
-                PtrMap::with_capacity_and_hasher(4 * Self::SMALL, Default::default());
-            m.extend(self.small.drain(..));
+                PtrMap::with_capacity_and_hasher(8 * Self::SMALL, Default::default());
+            m.extend(self.small.iter().copied());
             m.insert(key, value);
             self.large = Some(m);
         }
@@ -144,7 +157,7 @@ impl KeyIndex {
     fn set(&mut self, key: usize, value: usize) {
         match &mut self.large {
             None => {
-                if let Some(slot) = self.small.iter_mut().find(|(k, _)| *k == key) {
+                if let Some(slot) = self.entries().iter_mut().find(|(k, _)| *k == key) {
                     slot.1 = value;
                 }
             }
@@ -156,7 +169,9 @@ impl KeyIndex {
 
     fn map_values(&mut self, f: impl Fn(usize) -> usize) {
         match &mut self.large {
-            None => self.small.iter_mut().for_each(|(_, i)| *i = f(*i)),
+            None => self.small[..self.len]
+                .iter_mut()
+                .for_each(|(_, i)| *i = f(*i)),
             Some(m) => m.values_mut().for_each(|i| *i = f(*i)),
         }
     }
@@ -335,8 +350,10 @@ impl<T: Float> Pass<'_, '_, T> {
         }
         let mut results: Vec<Option<Var<T>>> = vec![None; targets.map_or(0, |t| t.len())];
 
-        let mut pending: SmallVec<[Option<F>; 16]> = SmallVec::new();
-        pending.resize_with(self.order.len(), || None);
+        let mut pending_buf: SmallVec<[Option<F>; 16]> = SmallVec::new();
+        pending_buf.resize_with(self.order.len(), || None);
+        // Indexed as a plain slice: no inline-or-heap check per access.
+        let pending = &mut pending_buf[..];
         pending[0] = Some(F::from_tensor(seed));
 
         for (i, vertex) in self.order.iter().enumerate() {
@@ -367,9 +384,13 @@ impl<T: Float> Pass<'_, '_, T> {
                     if !wanted.is_empty() {
                         hand_out(&wanted, vertex.key(), &grad, &mut results);
                     }
-                    let grads = self.run_node(node, grad)?;
-                    for (k, (edge, g)) in node.inputs.iter().zip(grads).enumerate() {
-                        let (Some(g), Some(input)) = (g, Vertex::from_edge(edge)) else {
+                    // Taken out of the rule's list in place (a gradient is moved once).
+                    let mut grads = self.run_node(node, grad)?;
+                    for (k, (edge, g)) in node.inputs.iter().zip(&mut grads).enumerate() {
+                        let Some(input) = Vertex::from_edge(edge) else {
+                            continue;
+                        };
+                        let Some(g) = g.take() else {
                             continue;
                         };
                         // A broadcast input's gradient comes at the output's shape: it is
@@ -394,28 +415,44 @@ impl<T: Float> Pass<'_, '_, T> {
     }
 
     /// Runs a node's rule. Without `retain`, its rule and saved values are freed after it.
-    fn run_node<F: Flow<T>>(&self, node: &NodeArc<T>, grad: F) -> Result<SmallVec<[Option<F>; 2]>> {
-        let needs: SmallVec<[bool; 8]> = node
-            .inputs
-            .iter()
-            .map(|e| !matches!(e, Edge::None))
-            .collect();
-        let freed = || AutogradError::FreedGraph {
-            node: node.name,
-            location: node.location_string(),
+    fn run_node<F: Flow<T>>(&self, node: &NodeArc<T>, grad: F) -> Result<GradsOf<F>> {
+        // Which inputs need a gradient: inline for the usual one or two inputs.
+        let mut few = [false; 2];
+        let many: Vec<bool>;
+        let needs = match node.inputs.len() {
+            n @ 0..=2 => {
+                for (need, e) in few.iter_mut().zip(&node.inputs) {
+                    *need = !matches!(e, Edge::None);
+                }
+                &few[..n]
+            }
+            _ => {
+                many = node
+                    .inputs
+                    .iter()
+                    .map(|e| !matches!(e, Edge::None))
+                    .collect();
+                &many[..]
+            }
         };
         // The rule runs under the node's lock: it is this crate's code and never reaches back
         // into the node, and the rule and saved values stay in place (no copy of either).
         let mut state = lock(&node.state);
-        let rule = state.backward.as_ref().ok_or_else(freed)?;
-        let grads = F::run(node, rule, &state.saved, grad, &needs)?;
-        if !self.retain {
+        let Some(rule) = state.backward.as_ref() else {
+            return Err(AutogradError::FreedGraph {
+                node: node.name,
+                location: node.location_string(),
+            });
+        };
+        // Returned as the rule gave it (no unwrapping and rewrapping of the list).
+        let grads = F::run(node, rule, &state.saved, grad, needs);
+        if grads.is_ok() && !self.retain {
             // Freed once used, as PyTorch frees them; after an error the node stays as it
             // was, so the error can be fixed and backward rerun.
             state.backward = None;
             state.saved.clear();
         }
-        Ok(grads)
+        grads
     }
 }
 

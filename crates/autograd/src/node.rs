@@ -58,10 +58,12 @@ pub(crate) enum Saved<T: Float> {
     /// The op's own result: re-attached to this node when unpacked, so that `create_graph`
     /// backward sees it as the differentiable function it is. Its version is the result's at
     /// the op, compared at backward with the node's `output_version`.
-    Output { value: Tensor<T>, version: u64 },
+    /// Boxed, as `Index`: both are rare, and every saved slot of every node is as large as
+    /// the largest kind.
+    Output { value: Box<Tensor<T>>, version: u64 },
     /// Integers the op kept (class targets), shown in pictures; a rule that needs them holds
     /// its own handle, so they unpack as `None`. Tensors never change, so no version.
-    Index(Tensor<i64>),
+    Index(Box<Tensor<i64>>),
 }
 
 impl<T: Float> Saved<T> {
@@ -69,6 +71,14 @@ impl<T: Float> Saved<T> {
         Saved::Var {
             var: var.clone(),
             version: var.version(),
+        }
+    }
+
+    /// The op's own result, saved at its version now (0: just made).
+    pub(crate) fn output(value: &Tensor<T>) -> Self {
+        Saved::Output {
+            value: Box::new(value.clone()),
+            version: 0,
         }
     }
 
@@ -203,7 +213,7 @@ impl<T: Float> Node<T> {
     /// A new shared node. It is written straight into its allocation, field by field: a node
     /// is several hundred bytes, and building it on the stack first and moving it in cost a
     /// copy or more per recorded op.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn new_arc(
         name: &'static str,
         location: &'static Location<'static>,

@@ -105,7 +105,7 @@ pub(crate) fn needs_graph<T: Float>(inputs: &[&Var<T>]) -> bool {
 
 impl<T: Float> VarInner<T> {
     /// A new shared var, written straight into its allocation (as [`Node::new_arc`]).
-    #[inline]
+    #[inline(always)]
     fn new_arc(data: Tensor<T>, requires_grad: bool, grad_fn: Option<NodeArc<T>>) -> VarArc<T> {
         let mut arc = triomphe::UniqueArc::new_uninit();
         arc.write(VarInner {

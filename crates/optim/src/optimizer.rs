@@ -492,7 +492,8 @@ impl<T: Float, A: Algorithm<T>> Core<T, A> {
                 let Some(grad) = p.grad() else { continue };
                 let options = &group.options;
                 let in_place = p.update_in_place_(|shape, data| {
-                    if shape != grad.shape() {
+                    // Compared in place (slice equality calls `memcmp`).
+                    if !shape.iter().eq(grad.shape()) {
                         return Err(shape.to_vec());
                     }
                     A::update(options, StepParam::InPlace(data), &grad, state);

@@ -5,7 +5,6 @@ use ndarray::{ArrayViewMutD, IxDyn, Zip};
 use crate::element::Element;
 use crate::error::{Result, TensorError};
 use crate::layout::{same_shape, Run};
-use crate::parallel::collect_vec;
 use crate::tensor::Tensor;
 
 /// The shape two shapes broadcast to (aligned at the right; a size 1 stretches), or an error
@@ -43,6 +42,34 @@ pub fn broadcast_shapes(op: &'static str, lhs: &[usize], rhs: &[usize]) -> Resul
         };
     }
     Ok(out)
+}
+
+/// Below this many elements an elementwise op's result is built by one plain `extend`.
+const SMALL: usize = 1 << 12;
+
+/// The row-major tensor of `shape` whose `n` elements `part(range)` yields for each part of
+/// `0..n`, in order ([`crate::parallel::collect_vec`]); a small `n` (an op on a small tensor)
+/// is one plain `extend`, which the compiler vectorises, rather than the parallel path's slot
+/// writes, and a single element is kept inline ([`Tensor::from_one`]).
+#[inline]
+pub(crate) fn collect<T, I>(
+    shape: &[usize],
+    n: usize,
+    part: impl Fn(std::ops::Range<usize>) -> I + Sync,
+) -> Tensor<T>
+where
+    T: Element,
+    I: Iterator<Item = T>,
+{
+    if n == 1 {
+        return Tensor::from_one(part(0..1).next().expect("one element"), shape);
+    }
+    if n > SMALL {
+        return Tensor::from_contiguous(crate::parallel::collect_vec(n, part), shape);
+    }
+    let mut data = crate::buffer::with_capacity(n);
+    data.extend(part(0..n));
+    Tensor::from_contiguous(data, shape)
 }
 
 /// `f` applied to each pair of elements of `a` and `b` broadcast together.
@@ -99,13 +126,12 @@ pub(crate) fn zip_map_same<T: Element>(
     if same_shape(a.shape(), b.shape()) {
         match (a.as_slice(), b.as_slice()) {
             (Some(xs), Some(ys)) => {
-                let data = collect_vec(xs.len(), |r| {
+                return Ok(collect(a.shape(), xs.len(), |r| {
                     xs[r.clone()]
                         .iter()
                         .zip(&ys[r])
                         .map(|(x, y)| f(x.clone(), y.clone()))
-                });
-                return Ok(Tensor::from_contiguous(data, a.shape()));
+                }));
             }
             (None, Some(ys)) => {
                 // A strided `a` (an expanded gradient, a transpose) against a row-major `b`:
@@ -129,20 +155,25 @@ pub(crate) fn zip_map_same<T: Element>(
             }
             _ => {}
         }
-        return Ok(Tensor::from_array(
-            Zip::from(&a.view())
-                .and(&b.view())
-                .map_collect(|x, y| f(x.clone(), y.clone())),
-        ));
-    }
-    if b.numel() == 1 && b.ndim() <= a.ndim() {
-        let y = b.row_major()[0].clone();
+    } else if b.numel() == 1 && b.ndim() <= a.ndim() {
+        let y = b.first();
         return Ok(a.map_same(|x| f(x, y.clone())));
-    }
-    if a.numel() == 1 && a.ndim() <= b.ndim() {
-        let x = a.row_major()[0].clone();
+    } else if a.numel() == 1 && a.ndim() <= b.ndim() {
+        let x = a.first();
         return Ok(b.map_same(|y| f(x.clone(), y)));
     }
+    zip_map_cold(op, a, b, f)
+}
+
+/// [`zip_map`] out of line, so each op's copy of [`zip_map_same`] stays small.
+#[cold]
+#[inline(never)]
+fn zip_map_cold<T: Element>(
+    op: &'static str,
+    a: &Tensor<T>,
+    b: &Tensor<T>,
+    f: impl Fn(T, T) -> T,
+) -> Result<Tensor<T>> {
     zip_map(op, a, b, f)
 }
 
@@ -177,7 +208,7 @@ pub(crate) fn zip_inplace<T: Element, B: Element>(
                 .for_each(|(x, y)| f(x, y.clone()))
         });
     } else if b.numel() == 1 {
-        let y = b.row_major()[0].clone();
+        let y = b.first();
         a.as_slice_mut().iter_mut().for_each(|x| f(x, y.clone()));
     } else {
         let shape = a.raw_dim();

@@ -57,6 +57,7 @@ thread_local! {
     static FREE: RefCell<FreeList> = RefCell::new(FreeList::default());
 }
 
+#[inline]
 fn cached_size<T>(capacity: usize) -> Option<usize> {
     let bytes = capacity.checked_mul(std::mem::size_of::<T>())?;
     (MIN_BYTES..=MAX_BYTES).contains(&bytes).then_some(bytes)
@@ -73,23 +74,30 @@ fn cached_size<T>(capacity: usize) -> Option<usize> {
 /// ```
 #[inline]
 pub fn with_capacity<T: 'static>(n: usize) -> Vec<T> {
-    reuse(n).unwrap_or_else(|| Vec::with_capacity(n))
+    match cached_size::<T>(n).and_then(|bytes| reuse(n, bytes)) {
+        Some(v) => v,
+        None => Vec::with_capacity(n),
+    }
 }
 
 /// [`with_capacity`], or `None` when the memory cannot be had.
 #[inline]
 pub fn try_with_capacity<T: 'static>(n: usize) -> Option<Vec<T>> {
-    if let Some(v) = reuse(n) {
+    if let Some(v) = cached_size::<T>(n).and_then(|bytes| reuse(n, bytes)) {
         return Some(v);
+    }
+    if n.saturating_mul(std::mem::size_of::<T>()) < MIN_BYTES {
+        // Too small to fail (as every other small allocation): no `try_reserve` growth path.
+        return Some(Vec::with_capacity(n));
     }
     let mut v = Vec::new();
     v.try_reserve_exact(n).ok()?;
     Some(v)
 }
 
-#[inline]
-fn reuse<T: 'static>(n: usize) -> Option<Vec<T>> {
-    let bytes = cached_size::<T>(n)?;
+/// A kept buffer of `n` elements (`bytes` in all), if this thread's free list holds one.
+#[inline(never)]
+fn reuse<T: 'static>(n: usize, bytes: usize) -> Option<Vec<T>> {
     FREE.try_with(|free| {
         let mut free = free.try_borrow_mut().ok()?;
         let key = (TypeId::of::<T>(), n);
@@ -135,41 +143,56 @@ fn give<T: 'static>(mut v: Vec<T>) {
 }
 
 /// A tensor's storage: its elements, whose buffer goes back to the free list when the last
-/// tensor sharing it is dropped.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Buffer<T: 'static>(Vec<T>);
+/// tensor sharing it is dropped. A single element (a scalar, a loss, a scalar parameter's
+/// gradient) is kept inline, in the storage's own allocation: no second allocation.
+#[derive(Clone, Debug)]
+pub(crate) enum Buffer<T: 'static> {
+    Heap(Vec<T>),
+    One(T),
+}
 
-impl<T: 'static> Buffer<T> {
+impl<T: Clone + 'static> Buffer<T> {
     pub(crate) fn new(v: Vec<T>) -> Self {
-        Buffer(v)
+        Buffer::Heap(v)
     }
 
     /// The elements, taken out (the buffer is then not cached).
     pub(crate) fn into_vec(mut self) -> Vec<T> {
-        std::mem::take(&mut self.0)
+        match &mut self {
+            Buffer::Heap(v) => std::mem::take(v),
+            Buffer::One(x) => vec![x.clone()],
+        }
     }
 }
 
 impl<T: 'static> Drop for Buffer<T> {
     fn drop(&mut self) {
-        if cached_size::<T>(self.0.capacity()).is_some() {
-            give(std::mem::take(&mut self.0));
+        if let Buffer::Heap(v) = self {
+            if cached_size::<T>(v.capacity()).is_some() {
+                give(std::mem::take(v));
+            }
         }
     }
 }
 
 impl<T: 'static> Deref for Buffer<T> {
-    type Target = Vec<T>;
+    type Target = [T];
     #[inline]
-    fn deref(&self) -> &Vec<T> {
-        &self.0
+    fn deref(&self) -> &[T] {
+        match self {
+            Buffer::Heap(v) => v,
+            Buffer::One(x) => std::slice::from_ref(x),
+        }
     }
 }
 
 impl<T: 'static> DerefMut for Buffer<T> {
     #[inline]
-    fn deref_mut(&mut self) -> &mut Vec<T> {
-        &mut self.0
+    fn deref_mut(&mut self) -> &mut [T] {
+        match self {
+            Buffer::Heap(v) => v,
+            Buffer::One(x) => std::slice::from_mut(x),
+        }
     }
 }
 
@@ -194,6 +217,20 @@ mod tests {
         // Taken once: the next one is fresh.
         let c: Vec<f32> = with_capacity(n);
         assert_ne!(c.as_ptr(), ptr);
+    }
+
+    #[test]
+    fn a_single_element_is_kept_inline_and_copied_on_write() {
+        use crate::Tensor;
+        assert!(matches!(Buffer::new(vec![1.0f32]), Buffer::Heap(_)));
+        let a = Tensor::full(&[1, 1], 2.0f32);
+        let mut b = a.clone();
+        assert!(a.ptr_eq(&b));
+        b.as_slice_mut()[0] = 3.0;
+        assert!(!a.ptr_eq(&b));
+        assert_eq!((a.to_vec(), a.shape()), (vec![2.0], &[1, 1][..]));
+        assert_eq!(b.into_vec(), vec![3.0]);
+        assert_eq!((&Tensor::scalar(4.0f64) * 0.5).item(), 2.0);
     }
 
     fn kept() -> usize {

@@ -3,50 +3,55 @@
 
 use crate::error::{Result, TensorError};
 
-/// A tensor's shape and strides (in elements), kept together: inline for up to two dims (a
-/// 40-byte value, no allocation), shared on the heap beyond (a clone bumps a count). Whether
-/// they are row-major is worked out once, when they are made, so the contiguous fast paths
-/// cost a load.
+/// A tensor's layout: its shape, strides (in elements) and storage offset, kept together:
+/// inline for up to two dims and an offset below 2^32 (a 40-byte value, no allocation), the
+/// shape and strides shared on the heap beyond (a clone bumps a count). Whether they are
+/// row-major is worked out once, when they are made, so the contiguous fast paths cost a load.
 #[derive(Clone)]
 pub(crate) enum Dims {
     Inline {
         ndim: u8,
         contiguous: bool,
+        offset: u32,
         /// The shape, then the strides.
         buf: [usize; 4],
     },
     Heap {
         contiguous: bool,
+        offset: usize,
         /// The shape, then the strides.
         buf: std::sync::Arc<[usize]>,
     },
 }
 
 impl Dims {
-    /// `shape` with `strides`.
+    /// `shape` with `strides`, from `offset`.
     #[inline]
-    pub(crate) fn new(shape: &[usize], strides: &[usize]) -> Self {
+    pub(crate) fn new(shape: &[usize], strides: &[usize], offset: usize) -> Self {
         debug_assert_eq!(shape.len(), strides.len());
         let contiguous = is_standard(shape, strides);
         let n = shape.len();
-        if n <= 2 {
-            let mut buf = [0; 4];
-            buf[..n].copy_from_slice(shape);
-            buf[n..2 * n].copy_from_slice(strides);
-            Dims::Inline {
-                ndim: n as u8,
-                contiguous,
-                buf,
+        match u32::try_from(offset) {
+            Ok(offset) if n <= 2 => {
+                let mut buf = [0; 4];
+                buf[..n].copy_from_slice(shape);
+                buf[n..2 * n].copy_from_slice(strides);
+                Dims::Inline {
+                    ndim: n as u8,
+                    contiguous,
+                    offset,
+                    buf,
+                }
             }
-        } else {
-            Dims::Heap {
+            _ => Dims::Heap {
                 contiguous,
+                offset,
                 buf: shape.iter().chain(strides).copied().collect(),
-            }
+            },
         }
     }
 
-    /// `shape` laid out row-major.
+    /// `shape` laid out row-major, from the storage's start.
     #[inline]
     pub(crate) fn row_major(shape: &[usize]) -> Self {
         let n = shape.len();
@@ -54,16 +59,19 @@ impl Dims {
             0 => Dims::Inline {
                 ndim: 0,
                 contiguous: true,
+                offset: 0,
                 buf: [0; 4],
             },
             1 => Dims::Inline {
                 ndim: 1,
                 contiguous: true,
+                offset: 0,
                 buf: [shape[0], 1, 0, 0],
             },
             2 => Dims::Inline {
                 ndim: 2,
                 contiguous: true,
+                offset: 0,
                 buf: [shape[0], shape[1], shape[1], 1],
             },
             _ => {
@@ -72,9 +80,19 @@ impl Dims {
                 standard_strides(shape, &mut buf[n..]);
                 Dims::Heap {
                     contiguous: true,
+                    offset: 0,
                     buf: buf.into(),
                 }
             }
+        }
+    }
+
+    /// Where the first element sits in the storage.
+    #[inline]
+    pub(crate) fn offset(&self) -> usize {
+        match self {
+            Dims::Inline { offset, .. } => *offset as usize,
+            Dims::Heap { offset, .. } => *offset,
         }
     }
 
@@ -350,21 +368,38 @@ mod tests {
         for shape in [&[][..], &[5], &[2, 3], &[2, 3, 4], &[1, 2, 3, 4, 5]] {
             let mut st = vec![0; shape.len()];
             standard_strides(shape, &mut st);
-            for d in [Dims::row_major(shape), Dims::new(shape, &st)] {
+            for d in [Dims::row_major(shape), Dims::new(shape, &st, 0)] {
                 assert_eq!((d.shape(), d.strides()), (shape, &st[..]));
                 assert_eq!(d.numel(), shape.iter().product::<usize>());
                 assert!(d.is_contiguous());
             }
         }
-        let t = Dims::new(&[3, 2], &[1, 3]);
+        let t = Dims::new(&[3, 2], &[1, 3], 0);
         assert_eq!(
             (t.shape(), t.strides(), t.is_contiguous()),
             (&[3, 2][..], &[1, 3][..], false)
         );
-        let t = Dims::new(&[2, 3, 4], &[1, 2, 6]);
+        let t = Dims::new(&[2, 3, 4], &[1, 2, 6], 5);
         assert_eq!(
             (t.shape(), t.strides(), t.is_contiguous()),
             (&[2, 3, 4][..], &[1, 2, 6][..], false)
+        );
+    }
+
+    #[test]
+    fn a_small_layout_stays_inline_in_40_bytes() {
+        assert_eq!(std::mem::size_of::<Dims>(), 40);
+        let d = Dims::new(&[2, 3], &[3, 1], 7);
+        assert!(matches!(d, Dims::Inline { .. }));
+        assert_eq!(
+            (d.shape(), d.strides(), d.offset()),
+            (&[2, 3][..], &[3, 1][..], 7)
+        );
+        let far = Dims::new(&[2], &[1], 1 << 40);
+        assert!(matches!(far, Dims::Heap { .. }));
+        assert_eq!(
+            (far.shape(), far.strides(), far.offset()),
+            (&[2][..], &[1][..], 1 << 40)
         );
     }
 

@@ -275,7 +275,7 @@ impl<T: Element> Tensor<T> {
 
     /// `broadcast_to` returning an error that names both shapes.
     pub fn try_broadcast_to(&self, shape: &[usize]) -> Result<Tensor<T>> {
-        if self.shape() == shape {
+        if crate::layout::same_shape(self.shape(), shape) {
             return Ok(self.clone());
         }
         let error = || TensorError::Broadcast {

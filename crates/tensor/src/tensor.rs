@@ -30,9 +30,9 @@ use crate::layout::{checked_numel, try_vec, Dims};
 #[derive(Clone)]
 pub struct Tensor<T: Element = f32> {
     storage: Arc<Buffer<T>>,
-    /// The shape and the strides (non-negative, in elements; 0 along an expanded dimension).
+    /// The shape, the strides (non-negative, in elements; 0 along an expanded dimension) and
+    /// where the first element sits in the storage.
     dims: Dims,
-    offset: usize,
 }
 
 impl<T: Element> Tensor<T> {
@@ -43,7 +43,17 @@ impl<T: Element> Tensor<T> {
         Tensor {
             storage: Arc::new(Buffer::new(data)),
             dims: Dims::row_major(shape),
-            offset: 0,
+        }
+    }
+
+    /// A one-element tensor of `shape` (all 1s, or none), its element kept inline in the
+    /// storage (one allocation).
+    #[inline]
+    pub(crate) fn from_one(value: T, shape: &[usize]) -> Self {
+        debug_assert_eq!(shape.iter().product::<usize>(), 1);
+        Tensor {
+            storage: Arc::new(Buffer::One(value)),
+            dims: Dims::row_major(shape),
         }
     }
 
@@ -60,8 +70,7 @@ impl<T: Element> Tensor<T> {
         );
         Tensor {
             storage: self.storage.clone(),
-            dims: Dims::new(shape, strides),
-            offset,
+            dims: Dims::new(shape, strides, offset),
         }
     }
 
@@ -91,8 +100,7 @@ impl<T: Element> Tensor<T> {
         let (data, offset) = array.into_raw_vec_and_offset();
         Tensor {
             storage: Arc::new(Buffer::new(data)),
-            dims: Dims::new(&shape, &strides),
-            offset: offset.unwrap_or(0),
+            dims: Dims::new(&shape, &strides, offset.unwrap_or(0)),
         }
     }
 
@@ -121,7 +129,7 @@ impl<T: Element> Tensor<T> {
 
     /// A 0-d tensor holding one value, like `torch.tensor(3.0)`.
     pub fn scalar(value: T) -> Self {
-        Self::from_contiguous(vec![value], &[])
+        Self::from_one(value, &[])
     }
 
     /// A tensor of `shape` with every element equal to `value`.
@@ -138,6 +146,9 @@ impl<T: Element> Tensor<T> {
     /// PyTorch raises), instead of aborting the process.
     pub fn try_full(shape: &[usize], value: T) -> Result<Self> {
         let n = checked_numel("full", shape)?;
+        if n == 1 {
+            return Ok(Self::from_one(value, shape));
+        }
         let mut data = try_vec("full", shape, n)?;
         data.resize(n, value);
         Ok(Self::from_contiguous(data, shape))
@@ -164,7 +175,7 @@ impl<T: Element> Tensor<T> {
     /// Where the first element sits in the storage, like `tensor.storage_offset()`.
     #[inline]
     pub fn storage_offset(&self) -> usize {
-        self.offset
+        self.dims.offset()
     }
 
     /// The shape as ndarray's dimension type (no allocation for up to 4 dims).
@@ -212,7 +223,7 @@ impl<T: Element> Tensor<T> {
         unsafe {
             ArrayViewD::from_shape_ptr(
                 self.raw_dim().strides(IxDyn(self.strides())),
-                self.storage.as_slice().as_ptr().add(self.offset),
+                self.storage[..].as_ptr().add(self.dims.offset()),
             )
         }
     }
@@ -227,7 +238,10 @@ impl<T: Element> Tensor<T> {
         match self.numel() {
             // An empty view's offset may lie past the end of its storage, as in PyTorch.
             0 => Some(&[]),
-            n => Some(&self.storage[self.offset..self.offset + n]),
+            n => {
+                let offset = self.dims.offset();
+                Some(&self.storage[offset..offset + n])
+            }
         }
     }
 
@@ -244,7 +258,13 @@ impl<T: Element> Tensor<T> {
     /// Walks the elements in row-major order by runs ([`crate::layout::for_each_run`]);
     /// `false` (nothing done) for layouts with too many dims to walk this way.
     pub(crate) fn for_each_run<'a>(&'a self, f: impl FnMut(crate::layout::Run<'a, T>)) -> bool {
-        crate::layout::for_each_run(&self.storage, self.shape(), self.strides(), self.offset, f)
+        crate::layout::for_each_run(
+            &self.storage,
+            self.shape(),
+            self.strides(),
+            self.dims.offset(),
+            f,
+        )
     }
 
     /// `f` of every element in row-major order, walking the layout by runs (see
@@ -273,7 +293,7 @@ impl<T: Element> Tensor<T> {
     /// order: then writes go straight to it.
     #[inline]
     pub(crate) fn owns_contiguous(&self) -> bool {
-        self.offset == 0
+        self.dims.offset() == 0
             && self.storage.len() == self.numel()
             && self.is_contiguous()
             && self.storage.is_unique()
@@ -282,7 +302,7 @@ impl<T: Element> Tensor<T> {
     /// The whole storage, made this tensor's own first (copied whole if shared, so the layout
     /// holds): for writes at an explicit layout.
     pub(crate) fn storage_mut(&mut self) -> &mut [T] {
-        Arc::make_mut(&mut self.storage).as_mut_slice()
+        &mut Arc::make_mut(&mut self.storage)[..]
     }
 
     /// How many elements the storage holds (a layout may reach fewer).
@@ -297,7 +317,6 @@ impl<T: Element> Tensor<T> {
             let data = self.to_vec();
             self.dims = Dims::row_major(self.shape());
             self.storage = Arc::new(Buffer::new(data));
-            self.offset = 0;
         }
         Arc::get_mut(&mut self.storage).expect("unique storage")
     }
@@ -306,7 +325,7 @@ impl<T: Element> Tensor<T> {
     /// whole storage (no copy, like `Arc::get_mut`); `None` otherwise.
     pub fn get_mut(&mut self) -> Option<&mut [T]> {
         if self.owns_contiguous() {
-            Arc::get_mut(&mut self.storage).map(|v| v.as_mut_slice())
+            Arc::get_mut(&mut self.storage).map(|v| &mut v[..])
         } else {
             None
         }
@@ -343,12 +362,24 @@ impl<T: Element> Tensor<T> {
     #[inline]
     pub(crate) fn map_same(&self, f: impl Fn(T) -> T + Sync) -> Tensor<T> {
         match self.as_slice() {
-            Some(xs) => Tensor::from_contiguous(
-                crate::parallel::collect_vec(xs.len(), |r| xs[r].iter().map(|x| f(x.clone()))),
-                self.shape(),
-            ),
-            None => self.map(|x| f(x.clone())),
+            Some(xs) => crate::broadcast::collect(self.shape(), xs.len(), |r| {
+                xs[r].iter().map(|x| f(x.clone()))
+            }),
+            None => self.map_strided(f),
         }
+    }
+
+    /// [`Tensor::map_same`] of a layout that is not row-major, out of line.
+    #[cold]
+    #[inline(never)]
+    fn map_strided(&self, f: impl Fn(T) -> T) -> Tensor<T> {
+        self.map(|x| f(x.clone()))
+    }
+
+    /// The element where the layout starts: the only one of a one-element tensor.
+    #[inline]
+    pub(crate) fn first(&self) -> T {
+        self.storage[self.dims.offset()].clone()
     }
 
     /// Whether two tensors share the same storage.
@@ -385,7 +416,7 @@ impl<T: Element> Tensor<T> {
                 ),
             ));
         }
-        Ok(self.storage[self.offset].clone())
+        Ok(self.storage[self.dims.offset()].clone())
     }
 
     /// Applies `f` to every element, giving a new row-major tensor (of any element type).

@@ -186,13 +186,7 @@ impl<T: Float> Var<T> {
         let saved = smallvec![
             ("exponent", Some(Saved::var(other))),
             ("self", Some(Saved::var(self))),
-            (
-                "result",
-                other.needs_grad().then(|| Saved::Output {
-                    value: value.clone(),
-                    version: 0,
-                }),
-            ),
+            ("result", other.needs_grad().then(|| Saved::output(&value)),),
         ];
         Ok(Var::from_op(
             value,

@@ -8,13 +8,6 @@ use crate::error::Result;
 use crate::node::{Attr, Saved};
 use crate::var::{needs_graph, Var};
 
-fn result<T: Float>(value: &antorcha_tensor::Tensor<T>) -> Option<Saved<T>> {
-    Some(Saved::Output {
-        value: value.clone(),
-        version: 0,
-    })
-}
-
 impl<T: Float> Var<T> {
     plain!(
         /// `exp(x) / sum(exp(x))` along `dim` (`SoftmaxBackward0`).
@@ -36,7 +29,7 @@ impl<T: Float> Var<T> {
         if !needs_graph(&[self]) {
             return Ok(Var::new(value));
         }
-        let saved = smallvec![("result", result(&value))];
+        let saved = smallvec![("result", Some(Saved::output(&value)))];
         Ok(Var::from_op(
             value,
             "SoftmaxBackward0",
@@ -59,7 +52,7 @@ impl<T: Float> Var<T> {
         if !needs_graph(&[self]) {
             return Ok(Var::new(value));
         }
-        let saved = smallvec![("result", result(&value))];
+        let saved = smallvec![("result", Some(Saved::output(&value)))];
         Ok(Var::from_op(
             value,
             "LogSoftmaxBackward0",
@@ -81,7 +74,10 @@ impl<T: Float> Var<T> {
         if !needs_graph(&[self]) {
             return Ok(Var::new(value));
         }
-        let saved = smallvec![("result", result(&value)), ("self", Some(Saved::var(self)))];
+        let saved = smallvec![
+            ("result", Some(Saved::output(&value))),
+            ("self", Some(Saved::var(self)))
+        ];
         let d = super::reduce::normalize(dim, self.ndim()) as isize;
         Ok(Var::from_op(
             value,

@@ -9,14 +9,6 @@ use crate::node::{Attr, Attrs, Saved};
 use crate::rule::{generic, Ctx, GradsOf, Rule};
 use crate::var::{needs_graph, Var};
 
-/// The op's result as a saved value (re-attached to its node at backward).
-fn output<T: Float>(value: &Tensor<T>) -> Option<Saved<T>> {
-    Some(Saved::Output {
-        value: value.clone(),
-        version: 0,
-    })
-}
-
 /// `g * mask`, for a constant mask (derivatives of piecewise functions).
 pub(crate) fn times_const<T: Float>(g: &Var<T>, mask: Tensor<T>) -> Var<T> {
     g.mul(&Var::new(mask))
@@ -33,7 +25,7 @@ macro_rules! unary_op {
             if !needs_graph(&[self]) {
                 return Var::new(value);
             }
-            let saved = if $saves_result { output(&value) } else { Some(Saved::var(self)) };
+            let saved = if $saves_result { Some(Saved::output(&value)) } else { Some(Saved::var(self)) };
             Var::from_op(
                 value,
                 $node,
@@ -168,7 +160,7 @@ impl<T: Float> Var<T> {
         if !needs_graph(&[self]) {
             return Var::new(value);
         }
-        let saved = smallvec![("result", output(&value))];
+        let saved = smallvec![("result", Some(Saved::output(&value)))];
         Var::from_op_rule(
             value,
             "ReluBackward0",
@@ -186,7 +178,7 @@ impl<T: Float> Var<T> {
         if !needs_graph(&[self]) {
             return Var::new(value);
         }
-        let saved = smallvec![("result", output(&value))];
+        let saved = smallvec![("result", Some(Saved::output(&value)))];
         Var::from_op(
             value,
             "ReciprocalBackward0",

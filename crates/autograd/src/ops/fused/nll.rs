@@ -148,7 +148,7 @@ impl<T: Float> Var<T> {
         let total_weight = Var::new(Tensor::scalar(T::cast(total)));
         let saved = smallvec![
             ("self", Some(Saved::var(self))),
-            ("target", Some(Saved::Index(target.clone()))),
+            ("target", Some(Saved::Index(Box::new(target.clone())))),
             ("total_weight", Some(Saved::var(&total_weight))),
             ("weight", weight.map(|w| Saved::var(&Var::new(w.clone())))),
         ];

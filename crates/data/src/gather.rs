@@ -10,6 +10,7 @@
 //! depend on the thread count; it is made entirely by the call that asks for it (no batch is
 //! made ahead).
 
+use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -40,15 +41,16 @@ pub(crate) fn index_select_rows<T: Element>(t: &Tensor<T>, indices: &[usize]) ->
     if !split || indices.iter().any(|&i| i >= rows) {
         return Ok(t.try_index_select(0, indices)?);
     }
-    let mut out = vec![T::default(); indices.len() * row];
+    // The output comes from the tensor crate's buffer cache (the last batch's buffer, already
+    // paged in) and each element is written once, by whichever thread copies its chunk.
+    let n = indices.len() * row;
+    let mut out: Vec<T> = antorcha_tensor::buffer::with_capacity(n);
     let chunk_rows = CHUNK_BYTES
         .div_ceil(row_bytes)
         .min(indices.len().div_ceil(2));
-    // Each chunk of indices with its part of the output, taken by whichever thread claims
-    // its number first (so each lock is taken once, never contended).
-    let chunks: Vec<Mutex<(&[usize], &mut [T])>> = indices
+    let chunks: Vec<Chunk<'_, T>> = indices
         .chunks(chunk_rows)
-        .zip(out.chunks_mut(chunk_rows * row))
+        .zip(out.spare_capacity_mut()[..n].chunks_mut(chunk_rows * row))
         .map(Mutex::new)
         .collect();
     let next = AtomicUsize::new(0);
@@ -61,18 +63,27 @@ pub(crate) fn index_select_rows<T: Element>(t: &Tensor<T>, indices: &[usize]) ->
     };
     antorcha_tensor::join(work, work);
     drop(chunks);
+    // SAFETY: `join` returned (a panic in either side is resumed before this line), so both
+    // sides ran `work` until every chunk was taken, and each taken chunk was written whole:
+    // the chunks cover `out[..n]`.
+    unsafe { out.set_len(n) };
     let mut out_shape = shape.to_vec();
     out_shape[0] = indices.len();
     Ok(Tensor::try_from_vec(out, &out_shape)?)
 }
 
+/// A chunk of a batch: its row indices and the part of the output they go to.
+type Chunk<'a, T> = Mutex<(&'a [usize], &'a mut [MaybeUninit<T>])>;
+
 /// Copies rows `indices` (of `row` elements each) of `src` into `out`, one after another.
-fn copy_rows<T: Clone>(src: &[T], row: usize, indices: &[usize], out: &mut [T]) {
+fn copy_rows<T: Clone>(src: &[T], row: usize, indices: &[usize], out: &mut [MaybeUninit<T>]) {
     if row == 0 {
         return;
     }
     for (&i, dst) in indices.iter().zip(out.chunks_exact_mut(row)) {
-        dst.clone_from_slice(&src[i * row..(i + 1) * row]);
+        for (d, s) in dst.iter_mut().zip(&src[i * row..(i + 1) * row]) {
+            d.write(s.clone());
+        }
     }
 }
 

@@ -93,10 +93,7 @@ impl<T: Float> Flow<T> for Var<T> {
     }
 
     fn threshold_backward(self, x: &Self, threshold: T) -> Self {
-        let mask = x
-            .data()
-            .map(|&x| if x <= threshold { T::zero() } else { T::one() });
-        Var::mul(&self, &Var::new(mask))
+        crate::ops::threshold_backward(&self, x, threshold)
     }
 
     fn from_tensor(t: Tensor<T>) -> Self {

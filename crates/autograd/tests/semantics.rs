@@ -1,7 +1,8 @@
 //! PyTorch's autograd semantics: accumulation, no_grad, hooks, errors, double backward.
 
 use antorcha_autograd::{
-    detect_anomaly, grad, no_grad, with_no_grad, AutogradError, BackwardOptions, Tensor, Var,
+    detect_anomaly, grad, no_grad, with_no_grad, Attr, AutogradError, BackwardOptions, Input,
+    Tensor, Var,
 };
 
 fn v(data: &[f64], shape: &[usize]) -> Var<f64> {
@@ -439,7 +440,35 @@ fn relu_lets_the_gradient_of_a_nan_through_like_pytorch() {
         .clone()
         .unwrap();
     assert!(g.needs_grad());
+    // The recorded backward is PyTorch's node, on the gradient and the saved result, and its
+    // own gradient gives torch's second derivative [2, 0, 0, 2].
+    let node = g.grad_fn().unwrap();
+    assert_eq!(node.name(), "ThresholdBackwardBackward0");
+    assert_eq!(node.attrs(), vec![("threshold", Attr::Int(0))]);
+    let inputs: Vec<&str> = node
+        .inputs()
+        .into_iter()
+        .map(|i| match i {
+            Input::Node(n) => n.name(),
+            Input::Leaf(_) => "AccumulateGrad",
+        })
+        .collect();
+    assert_eq!(inputs, ["MulBackward0", "ReluBackward0"]);
+    let h = grad(&g.sum(), &[&x], None, BackwardOptions::default()).unwrap()[0]
+        .clone()
+        .unwrap();
+    assert_eq!(h.to_vec(), vec![2.0, 0.0, 0.0, 2.0]);
     let g = g.to_vec();
     assert!(g[0].is_nan());
     assert_eq!(g[1..], [0.0, 0.0, 4.0]);
+    // A NaN gradient is stopped where the result is not above 0 (torch: [0, nan, 0]), not
+    // multiplied by a zero mask.
+    let x = v(&[-1.0, 2.0, 0.0], &[3]).requires_grad();
+    let go = Tensor::from_vec(vec![f64::NAN; 3], &[3]);
+    let g = grad(&x.relu(), &[&x], Some(&go), create).unwrap()[0]
+        .clone()
+        .unwrap()
+        .to_vec();
+    assert_eq!((g[0], g[2]), (0.0, 0.0));
+    assert!(g[1].is_nan());
 }

@@ -16,6 +16,7 @@ mod reduce;
 mod shape;
 mod softmax;
 mod unary;
+pub(crate) use unary::threshold_backward;
 
 /// Defines the panicking form of a `try_` op: same arguments, `#[track_caller]`, the error's
 /// message as the panic message.

@@ -305,6 +305,38 @@ fn threshold_rule<T: Float, F: Flow<T>>(
     Ok(smallvec![Some(g.threshold_backward(r, c.number()))])
 }
 
+/// ReLU's backward as a recorded op, what a `create_graph` backward through ReLU records
+/// (`ThresholdBackwardBackward0`, as PyTorch): `g` where the saved result `x` is above
+/// `threshold` (a NaN result lets it through), zero elsewhere. Linear in `g`, so its own
+/// gradient is the same op on `gg`; `x` only selects, so its gradient is zero.
+pub(crate) fn threshold_backward<T: Float>(g: &Var<T>, x: &Var<T>, threshold: T) -> Var<T> {
+    let mut value = g.data();
+    value.zip_apply_(&x.data(), |g, x| if x <= threshold { T::zero() } else { g });
+    if !needs_graph(&[g, x]) {
+        return Var::new(value);
+    }
+    // ReLU passes PyTorch's integer 0, which its graphs show as `threshold: 0`.
+    let attr = if threshold == T::zero() {
+        Attr::Int(0)
+    } else {
+        Attr::Float(threshold.as_f64())
+    };
+    Var::from_op(
+        value,
+        "ThresholdBackwardBackward0",
+        &[g, x],
+        smallvec![("self", Some(Saved::var(x)))],
+        smallvec![("threshold", attr)],
+        Box::new(move |gg, saved, needs| {
+            let x = saved[0].as_ref().expect("saved self");
+            Ok(smallvec![
+                needs[0].then(|| threshold_backward(gg, x, threshold)),
+                needs[1].then(|| Var::new(gg.data().zeros_like())),
+            ])
+        }),
+    )
+}
+
 /// `x * s`: the gradient is multiplied by the number.
 fn times_rule<T: Float, F: Flow<T>>(
     c: &Ctx<T>,

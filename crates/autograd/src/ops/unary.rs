@@ -310,8 +310,8 @@ fn threshold_rule<T: Float, F: Flow<T>>(
 /// `threshold` (a NaN result lets it through), zero elsewhere. Linear in `g`, so its own
 /// gradient is the same op on `gg`; `x` only selects, so its gradient is zero.
 pub(crate) fn threshold_backward<T: Float>(g: &Var<T>, x: &Var<T>, threshold: T) -> Var<T> {
-    let mut value = g.data();
-    value.zip_apply_(&x.data(), |g, x| if x <= threshold { T::zero() } else { g });
+    // The plain-tensor rule computes the value (a copy only because `g` is shared).
+    let value = Flow::threshold_backward(g.data(), &x.data(), threshold);
     if !needs_graph(&[g, x]) {
         return Var::new(value);
     }

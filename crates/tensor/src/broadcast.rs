@@ -2,6 +2,7 @@
 
 use ndarray::{ArrayViewMutD, IxDyn, Zip};
 
+use crate::buffer::fill;
 use crate::element::Element;
 use crate::error::{Result, TensorError};
 use crate::layout::{same_shape, Run};
@@ -67,9 +68,7 @@ where
     if n > SMALL {
         return Tensor::from_contiguous(crate::parallel::collect_vec(n, part), shape);
     }
-    let mut data = crate::buffer::with_capacity(n);
-    data.extend(part(0..n));
-    Tensor::from_contiguous(data, shape)
+    Tensor::from_contiguous(crate::buffer::collect_n(n, part(0..n)), shape)
 }
 
 /// `f` applied to each pair of elements of `a` and `b` broadcast together.
@@ -136,20 +135,27 @@ pub(crate) fn zip_map_same<T: Element>(
             (None, Some(ys)) => {
                 // A strided `a` (an expanded gradient, a transpose) against a row-major `b`:
                 // each run of `a` against the matching stretch of `b`.
-                let mut data = crate::buffer::with_capacity(ys.len());
-                let mut rest = ys;
+                let n = ys.len();
+                let mut data = crate::buffer::with_capacity(n);
+                let (mut slots, mut rest) = (&mut data.spare_capacity_mut()[..n], ys);
                 let f = &f;
                 let walked = a.for_each_run(|run| {
-                    let (yc, tail) = rest.split_at(run.len());
-                    rest = tail;
+                    let len = run.len();
+                    let (yc, y_tail) = rest.split_at(len);
+                    let (out, out_tail) = std::mem::take(&mut slots).split_at_mut(len);
+                    (rest, slots) = (y_tail, out_tail);
                     let g = |(x, y): (&T, &T)| f(x.clone(), y.clone());
-                    match run {
-                        Run::Slice(xs) => data.extend(xs.iter().zip(yc).map(g)),
-                        Run::Repeat(x, _) => data.extend(yc.iter().map(|y| g((x, y)))),
-                        Run::Step(xs, step) => data.extend(xs.iter().step_by(step).zip(yc).map(g)),
-                    }
+                    let written = match run {
+                        Run::Slice(xs) => fill(out, xs.iter().zip(yc).map(g)),
+                        Run::Repeat(x, _) => fill(out, yc.iter().map(|y| g((x, y)))),
+                        Run::Step(xs, step) => fill(out, xs.iter().step_by(step).zip(yc).map(g)),
+                    };
+                    assert_eq!(written, len, "a run is as long as its stretch of `b`");
                 });
                 if walked {
+                    assert!(slots.is_empty(), "the runs cover `a`");
+                    // SAFETY: the runs wrote all `n` slots, in order (asserted above).
+                    unsafe { data.set_len(n) };
                     return Ok(Tensor::from_contiguous(data, a.shape()));
                 }
             }

@@ -12,6 +12,7 @@
 use std::any::{Any, TypeId};
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::mem::MaybeUninit;
 use std::ops::{Deref, DerefMut};
 
 /// Buffers below this many bytes are left to the C allocator.
@@ -140,6 +141,33 @@ fn give<T: 'static>(mut v: Vec<T>) {
             .or_default()
             .push((tick, bytes, Box::new(v)));
     });
+}
+
+/// Writes `values` into `slots` in order and returns how many it wrote (the shorter length).
+/// Out of line on purpose: as a real function's `&mut` parameter the slots are known not to
+/// alias anything the iterator's closures read, so their captured values stay in registers
+/// and the loop vectorises. Inlined, or writing through a `Vec`'s pointer as `extend` does,
+/// the compiler reloads them for every element and the loop stays scalar.
+#[inline(never)]
+pub(crate) fn fill<T>(slots: &mut [MaybeUninit<T>], values: impl Iterator<Item = T>) -> usize {
+    let mut written = 0;
+    for (slot, v) in slots.iter_mut().zip(values) {
+        slot.write(v);
+        written += 1;
+    }
+    written
+}
+
+/// A vector of `n` elements that `values` yields (exactly `n`: panics otherwise), written
+/// once each through [`fill`], in a buffer from the cache.
+#[inline(always)]
+pub(crate) fn collect_n<T: 'static>(n: usize, values: impl Iterator<Item = T>) -> Vec<T> {
+    let mut out = with_capacity(n);
+    let written = fill(&mut out.spare_capacity_mut()[..n], values);
+    assert_eq!(written, n, "an elementwise kernel yielded too few elements");
+    // SAFETY: the first `n` slots were just written.
+    unsafe { out.set_len(n) };
+    out
 }
 
 /// A tensor's storage: its elements, whose buffer goes back to the free list when the last

@@ -125,6 +125,14 @@ impl Dims {
         }
     }
 
+    /// Whether both describe the same layout.
+    #[inline]
+    pub(crate) fn same(&self, other: &Dims) -> bool {
+        self.offset() == other.offset()
+            && same_shape(self.shape(), other.shape())
+            && same_shape(self.strides(), other.strides())
+    }
+
     /// Whether the strides are row-major (PyTorch's `is_contiguous`).
     #[inline]
     pub(crate) fn is_contiguous(&self) -> bool {

@@ -185,11 +185,7 @@ where
     I: Iterator<Item = U>,
 {
     fn write<U>(slots: &mut [std::mem::MaybeUninit<U>], values: impl Iterator<Item = U>) {
-        let mut written = 0;
-        for (slot, v) in slots.iter_mut().zip(values) {
-            slot.write(v);
-            written += 1;
-        }
+        let written = crate::buffer::fill(slots, values);
         assert_eq!(written, slots.len(), "a part yielded too few elements");
     }
     let mut out = crate::buffer::with_capacity(n);

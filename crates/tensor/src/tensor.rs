@@ -4,9 +4,12 @@
 //! (copy-on-write), so a `Tensor` behaves as a value.
 //!
 //! The storage's `Arc` is triomphe's: no weak count, so dropping a tensor is one atomic
-//! operation and the uniqueness check before an in-place write is a plain load.
+//! operation and the uniqueness check before an in-place write is a plain load. The storage
+//! also keeps the layout it was made with, which every fresh result uses: such a tensor is two
+//! pointers (16 bytes), which the engine moves in registers rather than through memory.
 
 use std::borrow::Cow;
+use std::ops::{Deref, DerefMut};
 
 use triomphe::Arc;
 
@@ -29,21 +32,59 @@ use crate::layout::{checked_numel, try_vec, Dims};
 /// ```
 #[derive(Clone)]
 pub struct Tensor<T: Element = f32> {
-    storage: Arc<Buffer<T>>,
-    /// The shape, the strides (non-negative, in elements; 0 along an expanded dimension) and
-    /// where the first element sits in the storage.
+    storage: Arc<Storage<T>>,
+    /// The layout when it is not the storage's own (a view): the shape, the strides
+    /// (non-negative, in elements; 0 along an expanded dimension) and where the first element
+    /// sits in the storage.
+    layout: Option<Arc<Dims>>,
+}
+
+/// A tensor's elements and the layout they were made with.
+#[derive(Clone)]
+pub(crate) struct Storage<T: 'static> {
     dims: Dims,
+    buf: Buffer<T>,
+}
+
+impl<T: 'static> Deref for Storage<T> {
+    type Target = [T];
+    #[inline]
+    fn deref(&self) -> &[T] {
+        &self.buf
+    }
+}
+
+impl<T: 'static> DerefMut for Storage<T> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut [T] {
+        &mut self.buf
+    }
 }
 
 impl<T: Element> Tensor<T> {
+    /// A tensor over new storage, with the storage's own layout.
+    #[inline]
+    fn new_storage(buf: Buffer<T>, dims: Dims) -> Self {
+        Tensor {
+            storage: Arc::new(Storage { dims, buf }),
+            layout: None,
+        }
+    }
+
+    /// The layout: the tensor's own, or its storage's.
+    #[inline]
+    fn dims(&self) -> &Dims {
+        match &self.layout {
+            Some(dims) => dims,
+            None => &self.storage.dims,
+        }
+    }
+
     /// Row-major data of `shape`, whose length the caller has made right.
     #[inline]
     pub(crate) fn from_contiguous(data: Vec<T>, shape: &[usize]) -> Self {
         debug_assert_eq!(data.len(), shape.iter().product::<usize>());
-        Tensor {
-            storage: Arc::new(Buffer::new(data)),
-            dims: Dims::row_major(shape),
-        }
+        Self::new_storage(Buffer::new(data), Dims::row_major(shape))
     }
 
     /// A one-element tensor of `shape` (all 1s, or none), its element kept inline in the
@@ -51,10 +92,7 @@ impl<T: Element> Tensor<T> {
     #[inline]
     pub(crate) fn from_one(value: T, shape: &[usize]) -> Self {
         debug_assert_eq!(shape.iter().product::<usize>(), 1);
-        Tensor {
-            storage: Arc::new(Buffer::One(value)),
-            dims: Dims::row_major(shape),
-        }
+        Self::new_storage(Buffer::One(value), Dims::row_major(shape))
     }
 
     /// A tensor sharing this one's storage with another layout; the caller keeps every
@@ -68,9 +106,11 @@ impl<T: Element> Tensor<T> {
             "layout {shape:?}/{strides:?}+{offset} outside a storage of {}",
             self.storage.len()
         );
+        let dims = Dims::new(shape, strides, offset);
+        let layout = (!dims.same(&self.storage.dims)).then(|| Arc::new(dims));
         Tensor {
             storage: self.storage.clone(),
-            dims: Dims::new(shape, strides, offset),
+            layout,
         }
     }
 
@@ -98,10 +138,10 @@ impl<T: Element> Tensor<T> {
         }
         let strides: Vec<usize> = array.strides().iter().map(|&s| s as usize).collect();
         let (data, offset) = array.into_raw_vec_and_offset();
-        Tensor {
-            storage: Arc::new(Buffer::new(data)),
-            dims: Dims::new(&shape, &strides, offset.unwrap_or(0)),
-        }
+        Self::new_storage(
+            Buffer::new(data),
+            Dims::new(&shape, &strides, offset.unwrap_or(0)),
+        )
     }
 
     /// Builds a tensor from row-major data and a shape.
@@ -162,20 +202,20 @@ impl<T: Element> Tensor<T> {
     /// The size of each dimension.
     #[inline]
     pub fn shape(&self) -> &[usize] {
-        self.dims.shape()
+        self.dims().shape()
     }
 
     /// The step in elements between neighbours along each dimension, like `tensor.stride()`
     /// (0 along an expanded dimension).
     #[inline]
     pub fn strides(&self) -> &[usize] {
-        self.dims.strides()
+        self.dims().strides()
     }
 
     /// Where the first element sits in the storage, like `tensor.storage_offset()`.
     #[inline]
     pub fn storage_offset(&self) -> usize {
-        self.dims.offset()
+        self.dims().offset()
     }
 
     /// The shape as ndarray's dimension type (no allocation for up to 4 dims).
@@ -193,7 +233,7 @@ impl<T: Element> Tensor<T> {
     /// The number of elements.
     #[inline]
     pub fn numel(&self) -> usize {
-        self.dims.numel()
+        self.dims().numel()
     }
 
     /// The size of dimension `dim` (negative counts from the end).
@@ -223,7 +263,7 @@ impl<T: Element> Tensor<T> {
         unsafe {
             ArrayViewD::from_shape_ptr(
                 self.raw_dim().strides(IxDyn(self.strides())),
-                self.storage[..].as_ptr().add(self.dims.offset()),
+                self.storage[..].as_ptr().add(self.dims().offset()),
             )
         }
     }
@@ -231,7 +271,7 @@ impl<T: Element> Tensor<T> {
     /// The elements as one row-major slice, when they are laid out that way.
     #[inline]
     pub fn as_slice(&self) -> Option<&[T]> {
-        if !self.dims.is_contiguous() {
+        if !self.dims().is_contiguous() {
             // (Empty layouts count as contiguous.)
             return None;
         }
@@ -239,7 +279,7 @@ impl<T: Element> Tensor<T> {
             // An empty view's offset may lie past the end of its storage, as in PyTorch.
             0 => Some(&[]),
             n => {
-                let offset = self.dims.offset();
+                let offset = self.dims().offset();
                 Some(&self.storage[offset..offset + n])
             }
         }
@@ -262,7 +302,7 @@ impl<T: Element> Tensor<T> {
             &self.storage,
             self.shape(),
             self.strides(),
-            self.dims.offset(),
+            self.dims().offset(),
             f,
         )
     }
@@ -286,14 +326,14 @@ impl<T: Element> Tensor<T> {
     /// Whether the elements sit in row-major (C) order, like `tensor.is_contiguous()`.
     #[inline]
     pub fn is_contiguous(&self) -> bool {
-        self.dims.is_contiguous()
+        self.dims().is_contiguous()
     }
 
     /// Whether the storage is this tensor's alone and holds exactly its elements in row-major
     /// order: then writes go straight to it.
     #[inline]
     pub(crate) fn owns_contiguous(&self) -> bool {
-        self.dims.offset() == 0
+        self.dims().offset() == 0
             && self.storage.len() == self.numel()
             && self.is_contiguous()
             && self.storage.is_unique()
@@ -315,8 +355,7 @@ impl<T: Element> Tensor<T> {
     pub fn as_slice_mut(&mut self) -> &mut [T] {
         if !self.owns_contiguous() {
             let data = self.to_vec();
-            self.dims = Dims::row_major(self.shape());
-            self.storage = Arc::new(Buffer::new(data));
+            *self = Self::from_contiguous(data, self.shape());
         }
         Arc::get_mut(&mut self.storage).expect("unique storage")
     }
@@ -351,7 +390,7 @@ impl<T: Element> Tensor<T> {
     pub fn into_vec(self) -> Vec<T> {
         if self.owns_contiguous() {
             return match Arc::try_unwrap(self.storage) {
-                Ok(buffer) => buffer.into_vec(),
+                Ok(storage) => storage.buf.into_vec(),
                 Err(shared) => shared.to_vec(),
             };
         }
@@ -379,7 +418,7 @@ impl<T: Element> Tensor<T> {
     /// The element where the layout starts: the only one of a one-element tensor.
     #[inline]
     pub(crate) fn first(&self) -> T {
-        self.storage[self.dims.offset()].clone()
+        self.storage[self.dims().offset()].clone()
     }
 
     /// Whether two tensors share the same storage.
@@ -416,7 +455,7 @@ impl<T: Element> Tensor<T> {
                 ),
             ));
         }
-        Ok(self.storage[self.dims.offset()].clone())
+        Ok(self.storage[self.dims().offset()].clone())
     }
 
     /// Applies `f` to every element, giving a new row-major tensor (of any element type).
@@ -608,5 +647,25 @@ impl<T: Element> Default for Tensor<T> {
     /// A 0-d tensor holding `T::default()`.
     fn default() -> Self {
         Self::scalar(T::default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tensor_with_its_storages_layout_is_two_pointers() {
+        assert_eq!(std::mem::size_of::<Tensor<f32>>(), 16);
+        assert_eq!(std::mem::size_of::<Option<Tensor<f64>>>(), 16);
+        let x = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]);
+        assert!(x.layout.is_none());
+        // A view keeps its own layout; one that lands back on the storage's does not.
+        let t = x.t();
+        assert!(t.layout.is_some());
+        assert_eq!(t.to_vec(), vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
+        let back = t.t();
+        assert!(back.layout.is_none() && back.ptr_eq(&x));
+        assert_eq!(back.to_vec(), x.to_vec());
     }
 }

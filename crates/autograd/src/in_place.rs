@@ -169,7 +169,7 @@ impl<T: Float> Var<T> {
                     op.name(),
                     location,
                     self.inner.shape.clone(),
-                    smallvec![self.edge()],
+                    [self.edge()],
                     op.saved(),
                     op.attrs(),
                     Rule::Vars(Box::new(move |g, _, _| Ok(smallvec![Some(op.backward(g))]))),
@@ -192,7 +192,7 @@ impl<T: Float> Var<T> {
                     "CopySlices",
                     location,
                     IxDyn(&base_geometry.shape),
-                    smallvec![base.edge()],
+                    [base.edge()],
                     saved,
                     smallvec![],
                     Rule::Vars(Box::new(move |g, _, _| {
@@ -235,7 +235,7 @@ fn as_strided_node<T: Float>(base: NodeArc<T>, geometry: Geometry, view: Geometr
         "AsStridedBackward0",
         Location::caller(),
         IxDyn(&view.shape),
-        smallvec![crate::node::Edge::Node(base)],
+        [crate::node::Edge::Node(base)],
         smallvec![],
         attrs,
         Rule::Vars(Box::new(move |g, _, _| {

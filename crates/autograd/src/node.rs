@@ -218,7 +218,7 @@ impl<T: Float> Node<T> {
         name: &'static str,
         location: &'static Location<'static>,
         shape: IxDyn,
-        inputs: Inputs<T>,
+        inputs: impl IntoIterator<Item = Edge<T>>,
         saved: SavedList<T>,
         attrs: Attrs,
         backward: Rule<T>,
@@ -233,7 +233,12 @@ impl<T: Float> Node<T> {
             addr_of_mut!((*node).name).write(name);
             addr_of_mut!((*node).location).write(location);
             addr_of_mut!((*node).shape).write(shape);
-            addr_of_mut!((*node).inputs).write(inputs);
+            // The edges are pushed where they stay (a collected list is moved in whole).
+            let edges = addr_of_mut!((*node).inputs);
+            edges.write(Inputs::new());
+            for e in inputs {
+                (*edges).push(e);
+            }
             addr_of_mut!((*node).attrs).write(attrs);
             addr_of_mut!((*node).state).write(Mutex::new(NodeState {
                 backward: Some(backward),

@@ -794,7 +794,7 @@ impl<T: Float> Var<T> {
             name,
             Location::caller(),
             value.raw_dim(),
-            inputs.iter().map(|v| v.edge()).collect(),
+            inputs.iter().map(|v| v.edge()),
             saved,
             attrs,
             rule,

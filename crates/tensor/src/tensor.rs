@@ -62,11 +62,22 @@ impl<T: 'static> DerefMut for Storage<T> {
 }
 
 impl<T: Element> Tensor<T> {
-    /// A tensor over new storage, with the storage's own layout.
-    #[inline]
+    /// A tensor over new storage, with the storage's own layout. The storage is written
+    /// straight into its allocation: built on the stack and moved in, it cost a copy whose
+    /// reads stalled on the writes just before them.
+    #[inline(always)]
     fn new_storage(buf: Buffer<T>, dims: Dims) -> Self {
+        let mut arc = triomphe::UniqueArc::<Storage<T>>::new_uninit();
+        let storage = std::mem::MaybeUninit::as_mut_ptr(&mut *arc);
+        // SAFETY: both fields of the allocated storage are written, in place, before it is
+        // taken as initialised.
+        let storage = unsafe {
+            std::ptr::addr_of_mut!((*storage).dims).write(dims);
+            std::ptr::addr_of_mut!((*storage).buf).write(buf);
+            triomphe::UniqueArc::assume_init(arc).shareable()
+        };
         Tensor {
-            storage: Arc::new(Storage { dims, buf }),
+            storage,
             layout: None,
         }
     }

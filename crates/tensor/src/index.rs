@@ -107,8 +107,20 @@ fn walk(
     }
 }
 
+/// The row-major strides of `shape` with dimension `d`'s set to 0, and `d`'s stride.
+fn strides_but(shape: &[usize], d: usize) -> (Vec<usize>, usize) {
+    let mut strides = standard_strides(shape);
+    let dim_stride = strides.get_mut(d).map_or(0, std::mem::take);
+    (strides, dim_stride)
+}
+
 /// An index out of range error for dimension `dim` of `shape`.
-fn out_of_range(op: &'static str, index: i64, dim: usize, shape: &[usize]) -> TensorError {
+pub(crate) fn out_of_range(
+    op: &'static str,
+    index: i64,
+    dim: usize,
+    shape: &[usize],
+) -> TensorError {
     TensorError::IndexOutOfRange {
         op,
         index,
@@ -398,11 +410,7 @@ impl<T: Element> Tensor<T> {
         let idx = &*idx;
         let shape = self.shape();
         let size = shape.get(d).copied().unwrap_or(1);
-        let mut strides = standard_strides(shape);
-        let dim_stride = strides.get(d).copied().unwrap_or(0);
-        if let Some(s) = strides.get_mut(d) {
-            *s = 0;
-        }
+        let (strides, dim_stride) = strides_but(shape, d);
         let mut out = Vec::with_capacity(idx.len());
         walk(index.shape(), &strides, &strides, |k, off, _| {
             let i = idx[k];
@@ -658,7 +666,7 @@ impl<T: Float> Tensor<T> {
         check_indices("index_add", indices, d, self.shape(), size)?;
         let src = source.row_major();
         let src = &*src;
-        let dst = contiguous_mut(self);
+        let dst = self.as_slice_mut();
         let n = indices.len();
         for o in 0..outer {
             for (k, &i) in indices.iter().enumerate() {
@@ -739,22 +747,13 @@ impl<T: Float> Tensor<T> {
         let s = src.row_major();
         let s = &*s;
         let src_strides = standard_strides(src.shape());
-        let mut dst_strides = standard_strides(&shape);
-        let dim_stride = dst_strides.get(d).copied().unwrap_or(0);
-        if let Some(x) = dst_strides.get_mut(d) {
-            *x = 0;
-        }
-        let dst = contiguous_mut(self);
+        let (dst_strides, dim_stride) = strides_but(&shape, d);
+        let dst = self.as_slice_mut();
         walk(index.shape(), &dst_strides, &src_strides, |k, off, soff| {
             dst[off + idx[k] as usize * dim_stride] += s[soff];
             Ok(())
         })
     }
-}
-
-/// `t`'s data as a mutable row-major slice, reordering it first if it is strided.
-fn contiguous_mut<T: Element>(t: &mut Tensor<T>) -> &mut [T] {
-    t.as_slice_mut()
 }
 
 #[cfg(test)]

@@ -9,18 +9,8 @@ use ndarray::{ArrayD, ArrayViewD, Axis, CowArray, IxDyn};
 
 use crate::element::Float;
 use crate::error::{ok, Result, TensorError};
+use crate::shape::split_at_dim;
 use crate::tensor::Tensor;
-
-/// The sizes before, at and after `axis` of `shape`: a row-major array of that shape is `outer`
-/// blocks of `n` rows of `inner` elements.
-pub(crate) fn split_at_axis(shape: &[usize], axis: usize) -> (usize, usize, usize) {
-    if shape.is_empty() {
-        return (1, 1, 1);
-    }
-    let outer = shape[..axis].iter().product();
-    let inner = shape[axis + 1..].iter().product();
-    (outer, shape[axis], inner)
-}
 
 /// The shape left after reducing `axis` (kept as size 1 with `keepdim`); a 0-d shape stays 0-d.
 pub(crate) fn reduced_shape(shape: &[usize], axis: usize, keepdim: bool) -> Vec<usize> {
@@ -138,15 +128,6 @@ fn sum_elements<T: Float>(t: &Tensor<T>) -> T {
         Some(xs) => slice_sum(xs),
         None => sum_all(&t.view()),
     }
-}
-
-fn from_shape_vec<U: crate::element::Element>(shape: &[usize], data: Vec<U>) -> Tensor<U> {
-    assert_eq!(
-        data.len(),
-        shape.iter().product::<usize>(),
-        "length matches shape"
-    );
-    Tensor::from_contiguous(data, shape)
 }
 
 /// Sums the row-major `data` over the dims whose `keep` is false, giving the keepdim-shaped
@@ -668,7 +649,7 @@ impl<T: Float> Tensor<T> {
         keepdim: bool,
     ) -> Result<(Tensor<T>, Tensor<i64>)> {
         let axis = self.dim_index(op, dim)?;
-        let (outer, n, inner) = split_at_axis(self.shape(), axis);
+        let (outer, n, inner) = split_at_dim(self.shape(), axis);
         if n == 0 {
             return Err(TensorError::invalid(
                 op,
@@ -683,8 +664,8 @@ impl<T: Float> Tensor<T> {
         let data = a.as_slice().expect("row-major");
         let (vals, idx) = arg_reduce::<E, T>(data, (outer, n, inner));
         Ok((
-            from_shape_vec(&out_shape, vals),
-            from_shape_vec(&out_shape, idx),
+            Tensor::from_vec(vals, &out_shape),
+            Tensor::from_vec(idx, &out_shape),
         ))
     }
 
@@ -730,7 +711,7 @@ impl<T: Float> Tensor<T> {
     /// `var_dim` returning an error for a dim out of range.
     pub fn try_var_dim(&self, dim: isize, correction: usize, keepdim: bool) -> Result<Tensor<T>> {
         let axis = self.dim_index("var_dim", dim)?;
-        let (outer, n, inner) = split_at_axis(self.shape(), axis);
+        let (outer, n, inner) = split_at_dim(self.shape(), axis);
         let out_shape = reduced_shape(self.shape(), axis, keepdim);
         let divisor = T::cast(n.saturating_sub(correction) as f64);
         let nf = T::cast(n as f64);
@@ -768,7 +749,7 @@ impl<T: Float> Tensor<T> {
                 acc.iter_mut().for_each(|s| *s /= divisor);
             }
         }
-        Ok(from_shape_vec(&out_shape, out))
+        Ok(Tensor::from_vec(out, &out_shape))
     }
 
     /// The standard deviation of all elements with Bessel's `correction` (PyTorch's default is

@@ -352,11 +352,14 @@ fn matmul_views<T: Float>(
     if sb.len() >= 2 {
         final_shape.push(n);
     }
+    let finish = |out: ArrayD<T>| {
+        Ok(out
+            .into_shape_with_order(IxDyn(&final_shape))
+            .expect("same length"))
+    };
     let mut out = ArrayD::<T>::zeros(IxDyn(&full));
     if out.is_empty() || k == 0 {
-        return Ok(out
-            .into_shape_with_order(IxDyn(&final_shape))
-            .expect("same length"));
+        return finish(out);
     }
 
     // Fast path: the right operand is one matrix (no batch dims, or only size-1 ones not wider
@@ -370,9 +373,7 @@ fn matmul_views<T: Float>(
                 .into_shape_with_order((bsz * m, n))
                 .expect("fresh row-major output");
             gemm_views(&a2, &b2, T::zero(), &mut c2);
-            return Ok(out
-                .into_shape_with_order(IxDyn(&final_shape))
-                .expect("same length"));
+            return finish(out);
         }
     }
 
@@ -399,9 +400,7 @@ fn matmul_views<T: Float>(
             idx[d] = 0;
         }
     }
-    Ok(out
-        .into_shape_with_order(IxDyn(&final_shape))
-        .expect("same length"))
+    finish(out)
 }
 
 /// A matrix operand of the GEMM core: a pointer to element `[0, 0]` and strides in elements
@@ -441,42 +440,37 @@ impl<T> MatRef<T> {
             cs: s[1],
         }
     }
-
-    /// Columns `start..start + len` (pointer arithmetic only: the caller keeps it in bounds).
-    fn cols(self, start: usize, len: usize) -> Self {
-        MatRef {
-            ptr: self.ptr.wrapping_offset(start as isize * self.cs),
-            cols: len,
-            ..self
-        }
-    }
-
-    fn rows(self, start: usize, len: usize) -> Self {
-        MatRef {
-            ptr: self.ptr.wrapping_offset(start as isize * self.rs),
-            rows: len,
-            ..self
-        }
-    }
 }
 
-impl<T> MatMut<T> {
-    fn cols(self, start: usize, len: usize) -> Self {
-        MatMut {
-            ptr: self.ptr.wrapping_offset(start as isize * self.cs),
-            cols: len,
-            ..self
-        }
-    }
+/// Sub-matrices of both operand kinds (pointer arithmetic only: the caller keeps them in
+/// bounds).
+macro_rules! blocks {
+    ($($mat:ident),*) => {$(
+        impl<T> $mat<T> {
+            /// Columns `start..start + len`.
+            fn cols(self, start: usize, len: usize) -> Self {
+                let ptr = self.ptr.wrapping_offset(start as isize * self.cs);
+                $mat {
+                    ptr,
+                    cols: len,
+                    ..self
+                }
+            }
 
-    fn rows(self, start: usize, len: usize) -> Self {
-        MatMut {
-            ptr: self.ptr.wrapping_offset(start as isize * self.rs),
-            rows: len,
-            ..self
+            /// Rows `start..start + len`.
+            fn rows(self, start: usize, len: usize) -> Self {
+                let ptr = self.ptr.wrapping_offset(start as isize * self.rs);
+                $mat {
+                    ptr,
+                    rows: len,
+                    ..self
+                }
+            }
         }
-    }
+    )*};
 }
+
+blocks!(MatRef, MatMut);
 
 /// Products with at least this many multiply-adds are split across two threads (about 25 µs
 /// of work on one core: well above the cost of waking the helper).
@@ -542,40 +536,31 @@ unsafe fn gemm_serial<T: Float>(a: MatRef<T>, b: MatRef<T>, beta: T, c: MatMut<T
         }
         return;
     }
+    // matrixmultiply's `sgemm`/`dgemm` on the operands cast to the element type `$t`.
+    macro_rules! blas {
+        ($gemm:ident, $t:ty) => {
+            matrixmultiply::$gemm(
+                m,
+                k,
+                n,
+                1.0,
+                a.ptr.cast(),
+                a.rs,
+                a.cs,
+                b.ptr.cast(),
+                b.rs,
+                b.cs,
+                beta.as_f64() as $t,
+                c.ptr.cast(),
+                c.rs,
+                c.cs,
+            )
+        };
+    }
     if TypeId::of::<T>() == TypeId::of::<f32>() {
-        matrixmultiply::sgemm(
-            m,
-            k,
-            n,
-            1.0,
-            a.ptr.cast(),
-            a.rs,
-            a.cs,
-            b.ptr.cast(),
-            b.rs,
-            b.cs,
-            beta.as_f64() as f32,
-            c.ptr.cast(),
-            c.rs,
-            c.cs,
-        );
+        blas!(sgemm, f32);
     } else if TypeId::of::<T>() == TypeId::of::<f64>() {
-        matrixmultiply::dgemm(
-            m,
-            k,
-            n,
-            1.0,
-            a.ptr.cast(),
-            a.rs,
-            a.cs,
-            b.ptr.cast(),
-            b.rs,
-            b.cs,
-            beta.as_f64(),
-            c.ptr.cast(),
-            c.rs,
-            c.cs,
-        );
+        blas!(dgemm, f64);
     } else {
         for i in 0..m {
             for j in 0..n {

@@ -118,11 +118,6 @@ impl Generator {
         }
     }
 
-    /// `n` standard normal values the way PyTorch fills a tensor (`torch.randn`).
-    fn normals<T: Float>(&mut self, n: usize) -> Vec<T> {
-        self.normal_fill(n, 0.0, 1.0)
-    }
-
     /// `n` samples of `U(from, to)` as PyTorch's CPU `uniform_` draws them for `T`: 24 random
     /// bits per `f32`, 53 per `f64`, scaled with one fused multiply-add in `T`
     /// (`torch.empty(n).uniform_(from, to, generator=g)`).
@@ -312,7 +307,7 @@ impl<T: Float> Tensor<T> {
     /// (`torch.randn(shape, generator=g)`).
     pub fn randn_from(shape: &[usize], g: &mut Generator) -> Self {
         let n = shape.iter().product();
-        Self::from_vec(g.normals(n), shape)
+        Self::from_vec(g.normal_fill(n, 0.0, 1.0), shape)
     }
 
     /// Samples of `U(low, high)` from the global generator, like

@@ -9,7 +9,7 @@ use crate::broadcast::zip_map;
 use crate::element::{Element, Float};
 use crate::error::{ok, Result, TensorError};
 use crate::index_arg::IndexArg;
-use crate::shape::{from_row_major, split_at_dim, standard_strides};
+use crate::shape::{split_at_dim, standard_strides};
 use crate::tensor::Tensor;
 
 /// Rows `start, start + step, …` (`count` of them) of a dimension.
@@ -139,13 +139,7 @@ fn check_index_shape(
     src: Option<&[usize]>,
     d: usize,
 ) -> Result<()> {
-    let mismatch = |other: &[usize], reason: String| TensorError::ShapeMismatch {
-        op,
-        lhs: other.to_vec(),
-        rhs: index.to_vec(),
-        reason,
-        hint: None,
-    };
+    let mismatch = |other: &[usize], reason: String| TensorError::shapes(op, other, index, reason);
     if index.len() != data.len() {
         return Err(mismatch(
             data,
@@ -376,7 +370,7 @@ impl<T: Element> Tensor<T> {
         let src = self.row_major();
         let data = take_indexed(&src, outer, size, inner, indices);
         shape[d] = indices.len();
-        Ok(Tensor::from_array(from_row_major(&shape, data)))
+        Ok(Tensor::from_vec(data, &shape))
     }
 
     /// Picks, along `dim`, the element `index` names for every position of `index`, like
@@ -420,7 +414,7 @@ impl<T: Element> Tensor<T> {
             out.push(src[off + i as usize * dim_stride].clone());
             Ok(())
         })?;
-        Ok(Tensor::from_array(from_row_major(index.shape(), out)))
+        Ok(Tensor::from_vec(out, index.shape()))
     }
 
     /// `value` where `mask` is true and `self` elsewhere; `mask` and `self` broadcast together,
@@ -542,13 +536,12 @@ impl<T: Element> Tensor<T> {
         expected: &[usize],
     ) -> Result<Tensor<T>> {
         if src.shape() != expected {
-            return Err(TensorError::ShapeMismatch {
+            return Err(TensorError::shapes(
                 op,
-                lhs: self.shape().to_vec(),
-                rhs: src.shape().to_vec(),
-                reason: format!("src must have shape {expected:?}"),
-                hint: None,
-            });
+                self.shape(),
+                src.shape(),
+                format!("src must have shape {expected:?}"),
+            ));
         }
         let (outer, size, inner) = split_at_dim(self.shape(), d);
         let mut out = self.contiguous();
@@ -652,16 +645,15 @@ impl<T: Float> Tensor<T> {
             None => expected = vec![indices.len()],
         }
         if source.shape() != expected {
-            return Err(TensorError::ShapeMismatch {
-                op: "index_add",
-                lhs: self.shape().to_vec(),
-                rhs: source.shape().to_vec(),
-                reason: format!(
+            return Err(TensorError::shapes(
+                "index_add",
+                self.shape(),
+                source.shape(),
+                format!(
                     "source must have shape {expected:?} for {} indices along dimension {d}",
                     indices.len()
                 ),
-                hint: None,
-            });
+            ));
         }
         check_indices("index_add", indices, d, self.shape(), size)?;
         let src = source.row_major();

@@ -19,16 +19,6 @@ use crate::tensor::Tensor;
 
 const TRANSPOSE_HINT: &str = "did you mean `a.matmul(&b.t())`?";
 
-fn mismatch(op: &'static str, a: &[usize], b: &[usize], reason: String) -> TensorError {
-    TensorError::ShapeMismatch {
-        op,
-        lhs: a.to_vec(),
-        rhs: b.to_vec(),
-        reason,
-        hint: None,
-    }
-}
-
 impl<T: Float> Tensor<T> {
     /// The matrix product with `torch.matmul`'s rules: 1-D·1-D is a dot product (0-d result);
     /// 2-D·2-D a matrix product; a 1-D left operand is a row (`[1, k]`) and a 1-D right operand
@@ -83,7 +73,7 @@ impl<T: Float> Tensor<T> {
     /// `mm` returning an error when an operand is not 2-D or the inner dims differ.
     pub fn try_mm(&self, other: &Tensor<T>) -> Result<Tensor<T>> {
         if self.ndim() != 2 || other.ndim() != 2 {
-            return Err(mismatch(
+            return Err(TensorError::shapes(
                 "mm",
                 self.shape(),
                 other.shape(),
@@ -133,7 +123,7 @@ impl<T: Float> Tensor<T> {
             a.into_dimensionality::<Ix2>(),
             b.into_dimensionality::<Ix2>(),
         ) else {
-            return Err(mismatch(
+            return Err(TensorError::shapes(
                 "mm_t",
                 self.shape(),
                 other.shape(),
@@ -146,7 +136,7 @@ impl<T: Float> Tensor<T> {
         };
         let (a, b) = (maybe_t(a, transpose_self), maybe_t(b, transpose_other));
         if a.ncols() != b.nrows() {
-            return Err(mismatch(
+            return Err(TensorError::shapes(
                 "mm_t",
                 self.shape(),
                 other.shape(),
@@ -205,7 +195,7 @@ impl<T: Float> Tensor<T> {
     /// `self` is not `weight`'s second, or `bias` is not `[out]`.
     pub fn try_linear(&self, weight: &Tensor<T>, bias: Option<&Tensor<T>>) -> Result<Tensor<T>> {
         let shape = self.shape();
-        let bad = |reason: String| mismatch("linear", shape, weight.shape(), reason);
+        let bad = |reason: String| TensorError::shapes("linear", shape, weight.shape(), reason);
         if weight.ndim() != 2 {
             return Err(bad(format!(
                 "the weight must be 2-D [out_features, in_features], got {}-D",
@@ -277,7 +267,7 @@ fn matmul_views<T: Float>(
 ) -> Result<ArrayD<T>> {
     let (sa, sb) = (a.shape().to_vec(), b.shape().to_vec());
     if sa.is_empty() || sb.is_empty() {
-        return Err(mismatch(
+        return Err(TensorError::shapes(
             op,
             &sa,
             &sb,
@@ -286,7 +276,7 @@ fn matmul_views<T: Float>(
     }
     if sa.len() == 1 && sb.len() == 1 {
         if sa[0] != sb[0] {
-            return Err(mismatch(
+            return Err(TensorError::shapes(
                 op,
                 &sa,
                 &sb,
@@ -334,7 +324,7 @@ fn matmul_views<T: Float>(
     }
     let (a_batch, b_batch) = (&av.shape()[..na - 2], &bv.shape()[..nb - 2]);
     let batch = broadcast_shapes(op, a_batch, b_batch).map_err(|_| {
-        mismatch(
+        TensorError::shapes(
             op,
             &sa,
             &sb,

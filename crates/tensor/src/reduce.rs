@@ -388,15 +388,14 @@ impl<T: Float> Tensor<T> {
                 .zip(&own[lead..])
                 .all(|(&s, &o)| s == o || s == 1);
         if !fits {
-            return Err(TensorError::ShapeMismatch {
-                op: "sum_to",
-                lhs: own.to_vec(),
-                rhs: shape.to_vec(),
-                reason: format!(
+            return Err(TensorError::shapes(
+                "sum_to",
+                own,
+                shape,
+                format!(
                     "a tensor of shape {own:?} cannot have been broadcast from shape {shape:?}"
                 ),
-                hint: None,
-            });
+            ));
         }
         // A gradient summed to one element (a scalar parameter's): one pass, no bookkeeping.
         if shape.iter().all(|&s| s == 1) {

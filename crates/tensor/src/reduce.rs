@@ -182,19 +182,14 @@ fn sum_walk<T: Float>(groups: &[(usize, bool)], data: &[T], out: &mut [T]) {
     }
 }
 
-/// Sums `a` over the dims whose `keep` is false (keepdim shape: those dims become 1).
-fn sum_keep<T: Float>(a: &ArrayViewD<'_, T>, keep: &[bool]) -> ArrayD<T> {
-    let kept_shape: Vec<usize> = a
-        .shape()
-        .iter()
-        .zip(keep)
-        .map(|(&s, &k)| if k { s } else { 1 })
-        .collect();
-    if let Some(data) = a.as_slice() {
-        let out = sum_keep_contiguous(data, a.shape(), keep);
-        return ArrayD::from_shape_vec(IxDyn(&kept_shape), out).expect("length matches shape");
+/// Sums `t` over the dims whose `keep` is false, as a tensor of `shape`: the keepdim shape, or
+/// one with the same row-major data (fewer size-1 dims).
+fn sum_keep<T: Float>(t: &Tensor<T>, keep: &[bool], shape: &[usize]) -> Tensor<T> {
+    if let Some(data) = t.as_slice() {
+        return Tensor::from_contiguous(sum_keep_contiguous(data, t.shape(), keep), shape);
     }
     // Other layouts: ndarray's sum_axis walks any strides without copying the input.
+    let a = t.view();
     let mut r: Option<ArrayD<T>> = None;
     for axis in (0..keep.len()).rev().filter(|&d| !keep[d]) {
         let summed = match &r {
@@ -204,11 +199,15 @@ fn sum_keep<T: Float>(a: &ArrayViewD<'_, T>, keep: &[bool]) -> ArrayD<T> {
         r = Some(summed.insert_axis(Axis(axis)));
     }
     let r = r.unwrap_or_else(|| a.to_owned());
-    if r.is_standard_layout() {
+    let r = if r.is_standard_layout() {
         r
     } else {
         r.as_standard_layout().into_owned()
-    }
+    };
+    Tensor::from_array(
+        r.into_shape_with_order(IxDyn(shape))
+            .expect("row-major result"),
+    )
 }
 
 /// The extreme of each `n`-long lane of the row-major `data` split as `(outer, n, inner)`, and
@@ -336,22 +335,14 @@ impl<T: Float> Tensor<T> {
             // Nothing to reduce: a 0-d tensor summed over its dim 0 / -1 is itself.
             return Ok(self.clone());
         }
-        let summed = sum_keep(&self.view(), &keep);
-        if keepdim {
-            return Ok(Tensor::from_array(summed));
-        }
         let shape: Vec<usize> = self
             .shape()
             .iter()
             .zip(&keep)
-            .filter(|(_, &k)| k)
-            .map(|(&s, _)| s)
+            .filter(|&(_, &k)| k || keepdim)
+            .map(|(&s, &k)| if k { s } else { 1 })
             .collect();
-        Ok(Tensor::from_array(
-            summed
-                .into_shape_with_order(IxDyn(&shape))
-                .expect("row-major result"),
-        ))
+        Ok(sum_keep(self, &keep, &shape))
     }
 
     /// Sums a tensor that was broadcast from `shape` back to `shape`: over the leading dims
@@ -404,20 +395,8 @@ impl<T: Float> Tensor<T> {
         let keep: Vec<bool> = (0..own.len())
             .map(|i| i >= lead && shape[i - lead] == own[i])
             .collect();
-        if let Some(data) = self.as_slice() {
-            // The keepdim result differs from `shape` only by leading 1s: same row-major data.
-            return Ok(Tensor::from_contiguous(
-                sum_keep_contiguous(data, own, &keep),
-                shape,
-            ));
-        }
-        let summed = sum_keep(&self.view(), &keep);
         // The keepdim result differs from `shape` only by leading 1s: same row-major data.
-        Ok(Tensor::from_array(
-            summed
-                .into_shape_with_order(IxDyn(shape))
-                .expect("row-major result"),
-        ))
+        Ok(sum_keep(self, &keep, shape))
     }
 
     /// The mean of all elements as a 0-d tensor (NaN for an empty tensor, as in PyTorch), like

@@ -236,22 +236,12 @@ fn float_value<T: 'static>(x: &T) -> Option<f64> {
         .or_else(|| any.downcast_ref::<f64>().copied())
 }
 
-/// A non-float element as Python's `str` prints it: `3`, `True`.
+/// A non-float element as Python's `str` prints it: `3` (an integer's `Debug` form), `True`.
 fn text_value<T: Element>(x: &T) -> String {
-    let any: &dyn Any = x;
-    if let Some(&b) = any.downcast_ref::<bool>() {
-        return if b { "True" } else { "False" }.to_string();
+    match (x as &dyn Any).downcast_ref::<bool>() {
+        Some(&b) => if b { "True" } else { "False" }.to_string(),
+        None => format!("{x:?}"),
     }
-    if let Some(v) = any.downcast_ref::<i64>() {
-        return v.to_string();
-    }
-    if let Some(v) = any.downcast_ref::<i32>() {
-        return v.to_string();
-    }
-    if let Some(v) = any.downcast_ref::<u8>() {
-        return v.to_string();
-    }
-    format!("{x:?}")
 }
 
 /// PyTorch's `_Formatter`: every shown element as a string right-aligned to the common width,

@@ -661,11 +661,10 @@ impl<T: Float> Tensor<T> {
         let a = self.view();
         let n = a.len();
         let mean = a.sum() / T::cast(n as f64);
+        let sq = |acc: T, &x: &T| acc + (x - mean) * (x - mean);
         let ss = match a.as_slice_memory_order() {
-            Some(s) => s
-                .iter()
-                .fold(T::zero(), |acc, &x| acc + (x - mean) * (x - mean)),
-            None => a.fold(T::zero(), |acc, &x| acc + (x - mean) * (x - mean)),
+            Some(s) => s.iter().fold(T::zero(), sq),
+            None => a.fold(T::zero(), sq),
         };
         Tensor::scalar(ss / T::cast(n.saturating_sub(correction) as f64))
     }

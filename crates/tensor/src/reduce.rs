@@ -5,7 +5,7 @@
 //! split of the shape, which needs no index arithmetic per element. Sums over other layouts use
 //! ndarray's `sum_axis` without copying; the other reductions copy such inputs to row-major first.
 
-use ndarray::{ArrayD, ArrayViewD, Axis, CowArray, IxDyn};
+use ndarray::{ArrayD, Axis, IxDyn};
 
 use crate::element::Float;
 use crate::error::{ok, Result, TensorError};
@@ -24,15 +24,6 @@ pub(crate) fn reduced_shape(shape: &[usize], axis: usize, keepdim: bool) -> Vec<
         out.remove(axis);
     }
     out
-}
-
-/// The data of `a` in row-major order, borrowed when `a` already is row-major.
-pub(crate) fn standard<T: Float>(a: ArrayViewD<'_, T>) -> CowArray<'_, T, IxDyn> {
-    if a.is_standard_layout() {
-        CowArray::from(a)
-    } else {
-        CowArray::from(a.as_standard_layout().into_owned())
-    }
 }
 
 /// Maximum or minimum, as a type, so that each reduction is compiled (and vectorized) for it.
@@ -111,22 +102,13 @@ fn slice_sum<T: Float>(xs: &[T]) -> T {
     ndarray::aview1(xs).sum()
 }
 
-/// The sum of all elements: ndarray's own sum, reached through a row-major slice when there is
-/// one (the same unrolled loop, same result, without ndarray's `IxDyn` contiguity check, which
-/// costs more than summing a small tensor).
-#[inline]
-fn sum_all<T: Float>(a: &ArrayViewD<'_, T>) -> T {
-    match a.as_slice() {
-        Some(xs) => slice_sum(xs),
-        None => a.sum(),
-    }
-}
-
-/// The sum of every element: the contiguous slice when there is one (no view to build).
+/// The sum of every element: ndarray's own sum, through the contiguous slice when there is one
+/// (the same unrolled loop, same result, without building a view and ndarray's `IxDyn`
+/// contiguity check, which cost more than summing a small tensor).
 fn sum_elements<T: Float>(t: &Tensor<T>) -> T {
     match t.as_slice() {
         Some(xs) => slice_sum(xs),
-        None => sum_all(&t.view()),
+        None => t.view().sum(),
     }
 }
 
@@ -543,8 +525,7 @@ impl<T: Float> Tensor<T> {
                 ),
             ));
         }
-        let a = standard(self.view());
-        let data = a.as_slice().expect("row-major");
+        let data = &*self.row_major();
         let (v, i) = arg_reduce::<E, T>(data, (1, data.len(), 1));
         Ok((v[0], i[0]))
     }
@@ -638,8 +619,7 @@ impl<T: Float> Tensor<T> {
             ));
         }
         let out_shape = reduced_shape(self.shape(), axis, keepdim);
-        let a = standard(self.view());
-        let data = a.as_slice().expect("row-major");
+        let data = &*self.row_major();
         let (vals, idx) = arg_reduce::<E, T>(data, (outer, n, inner));
         Ok((
             Tensor::from_vec(vals, &out_shape),
@@ -696,8 +676,7 @@ impl<T: Float> Tensor<T> {
             let nan = T::nan();
             return Ok(Tensor::full(&out_shape, nan));
         }
-        let a = standard(self.view());
-        let data = a.as_slice().expect("row-major");
+        let data = &*self.row_major();
         let mut out = Vec::with_capacity(outer * inner);
         if inner == 1 {
             for lane in data.chunks_exact(n) {

@@ -3,7 +3,7 @@
 
 use crate::element::Float;
 use crate::error::{ok, Result};
-use crate::reduce::{keep_extreme, reduced_shape, slice_max, standard, Max};
+use crate::reduce::{keep_extreme, reduced_shape, slice_max, Max};
 use crate::shape::split_at_dim;
 use crate::tensor::Tensor;
 
@@ -94,8 +94,7 @@ impl<T: Float> Tensor<T> {
         if n == 0 {
             return Ok(Tensor::full(&out_shape, T::neg_infinity()));
         }
-        let a = standard(self.view());
-        let data = a.as_slice().expect("row-major");
+        let data = &*self.row_major();
         let mut out = Vec::with_capacity(outer * inner);
         if inner == 1 {
             for lane in data.chunks_exact(n) {
@@ -127,8 +126,7 @@ impl<T: Float> Tensor<T> {
     fn softmax_impl(&self, op: &'static str, dim: isize, kind: Kind) -> Result<Tensor<T>> {
         let axis = self.dim_index(op, dim)?;
         let (_, n, inner) = split_at_dim(self.shape(), axis);
-        let a = standard(self.view());
-        let data = a.as_slice().expect("row-major");
+        let data = &*self.row_major();
         let mut out = vec![T::zero(); data.len()];
         if data.is_empty() {
             return Ok(Tensor::from_vec(out, self.shape()));

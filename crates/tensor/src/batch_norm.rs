@@ -14,6 +14,7 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+use crate::avx2::avx2_dispatch;
 use crate::buffer::with_capacity;
 use crate::element::Float;
 use crate::error::{Result, TensorError};
@@ -240,31 +241,14 @@ struct Forward<'a, T> {
     bias: Option<&'a [T]>,
 }
 
-/// The forward of channels `chs`: their statistics (from the batch unless `running`), then
-/// their rows of the output. Returns `(mean, var, invstd)` per channel.
-fn forward_group<T: Float>(
-    f: &Forward<'_, T>,
-    chs: Range<usize>,
-    out: GroupOut<'_, T>,
-) -> Vec<(T, T, T)> {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2.
-        return unsafe { forward_group_avx2(f, chs, out) };
-    }
-    forward_group_body(f, chs, out)
-}
-
-/// [`forward_group`] compiled for AVX2 (the same operations in the same order, so the same
-/// numbers; only the vectors are wider).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn forward_group_avx2<T: Float>(
-    f: &Forward<'_, T>,
-    chs: Range<usize>,
-    out: GroupOut<'_, T>,
-) -> Vec<(T, T, T)> {
-    forward_group_body(f, chs, out)
+avx2_dispatch! {
+    /// The forward of channels `chs`: their statistics (from the batch unless `running`), then
+    /// their rows of the output. Returns `(mean, var, invstd)` per channel.
+    fn forward_group / forward_group_avx2<T: Float>(
+        f: &Forward<'_, T>,
+        chs: Range<usize>,
+        out: GroupOut<'_, T>,
+    ) -> Vec<(T, T, T)> => forward_group_body;
 }
 
 #[inline(always)]
@@ -336,30 +320,14 @@ struct Backward<'a, T> {
     reduce: bool,
 }
 
-/// The backward of channels `chs`: `(sum(g), sum(g * xhat))` per channel when `reduce` (else
-/// zeros), then their rows of the input's gradient into `out` (if any).
-fn backward_group<T: Float>(
-    b: &Backward<'_, T>,
-    chs: Range<usize>,
-    out: GroupOut<'_, T>,
-) -> Vec<(T, T)> {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2.
-        return unsafe { backward_group_avx2(b, chs, out) };
-    }
-    backward_group_body(b, chs, out)
-}
-
-/// [`backward_group`] compiled for AVX2 (the same operations in the same order).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn backward_group_avx2<T: Float>(
-    b: &Backward<'_, T>,
-    chs: Range<usize>,
-    out: GroupOut<'_, T>,
-) -> Vec<(T, T)> {
-    backward_group_body(b, chs, out)
+avx2_dispatch! {
+    /// The backward of channels `chs`: `(sum(g), sum(g * xhat))` per channel when `reduce`
+    /// (else zeros), then their rows of the input's gradient into `out` (if any).
+    fn backward_group / backward_group_avx2<T: Float>(
+        b: &Backward<'_, T>,
+        chs: Range<usize>,
+        out: GroupOut<'_, T>,
+    ) -> Vec<(T, T)> => backward_group_body;
 }
 
 #[inline(always)]

@@ -101,24 +101,22 @@ impl<T: Element> Tensor<T> {
                     .zip(xs.iter().zip(ys))
                     .map(|(&c, (x, y))| if c { x.clone() } else { y.clone() })
                     .collect();
-                return Ok(Tensor::from_array(
-                    ndarray::ArrayD::from_shape_vec(c.raw_dim(), data).expect("same length"),
-                ));
+                return Ok(Tensor::from_vec(data, c.shape()));
             }
         }
         let ab = broadcast_shapes("where", x.shape(), y.shape())?;
-        let shape =
-            broadcast_shapes("where", c.shape(), &ab).map_err(|_| TensorError::ShapeMismatch {
-                op: "where",
-                lhs: c.shape().to_vec(),
-                rhs: ab.clone(),
-                reason: format!(
+        let shape = broadcast_shapes("where", c.shape(), &ab).map_err(|_| {
+            TensorError::shapes(
+                "where",
+                c.shape(),
+                &ab,
+                format!(
                     "the condition does not broadcast with the inputs (shapes {:?} and {:?})",
                     x.shape(),
                     y.shape()
                 ),
-                hint: None,
-            })?;
+            )
+        })?;
         let dim = IxDyn(&shape);
         let cb = c.broadcast(dim.clone()).expect("shape checked");
         let xb = x.broadcast(dim.clone()).expect("shape checked");

@@ -169,37 +169,21 @@ impl Geom {
     }
 }
 
-fn shapes_err(op: &'static str, x: &[usize], w: &[usize], reason: String) -> TensorError {
-    TensorError::ShapeMismatch {
-        op,
-        lhs: x.to_vec(),
-        rhs: w.to_vec(),
-        reason,
-        hint: None,
-    }
-}
-
 /// Checks the input and weight shapes and the options; every size is computed with checked
 /// arithmetic, so a huge padding or dilation is an error, never a wrapped size.
 fn geometry<T>(op: &'static str, x: &[usize], wt: &[usize], opt: &Conv2dOptions) -> Result<Geom> {
+    let bad = |reason: String| TensorError::shapes(op, x, wt, reason);
     if x.len() != 4 {
-        return Err(shapes_err(
-            op,
-            x,
-            wt,
-            format!("expected a 4-D input [N, C, H, W], got {}-D", x.len()),
-        ));
+        return Err(bad(format!(
+            "expected a 4-D input [N, C, H, W], got {}-D",
+            x.len()
+        )));
     }
     if wt.len() != 4 {
-        return Err(shapes_err(
-            op,
-            x,
-            wt,
-            format!(
-                "expected a 4-D weight [out_channels, in_channels/groups, kH, kW], got {}-D",
-                wt.len()
-            ),
-        ));
+        return Err(bad(format!(
+            "expected a 4-D weight [out_channels, in_channels/groups, kH, kW], got {}-D",
+            wt.len()
+        )));
     }
     let inv = |m: String| TensorError::invalid(op, m);
     let g = opt.groups;
@@ -221,31 +205,18 @@ fn geometry<T>(op: &'static str, x: &[usize], wt: &[usize], opt: &Conv2dOptions)
     let (n, c, h, w) = (x[0], x[1], x[2], x[3]);
     let (o, ci, kh, kw) = (wt[0], wt[1], wt[2], wt[3]);
     if o % g != 0 {
-        return Err(shapes_err(
-            op,
-            x,
-            wt,
-            format!("Given groups={g}, expected weight to be divisible by {g} at dimension 0, but got weight of size {wt:?} instead"),
-        ));
+        return Err(bad(format!(
+            "Given groups={g}, expected weight to be divisible by {g} at dimension 0, but got weight of size {wt:?} instead"
+        )));
     }
     if ci.checked_mul(g) != Some(c) {
-        return Err(shapes_err(
-            op,
-            x,
-            wt,
-            format!(
-                "Given groups={g}, weight of size {wt:?}, expected input{x:?} to have {} channels, but got {c} channels instead",
-                ci.saturating_mul(g)
-            ),
-        ));
+        return Err(bad(format!(
+            "Given groups={g}, weight of size {wt:?}, expected input{x:?} to have {} channels, but got {c} channels instead",
+            ci.saturating_mul(g)
+        )));
     }
     if kh == 0 || kw == 0 {
-        return Err(shapes_err(
-            op,
-            x,
-            wt,
-            "the kernel size must be positive".into(),
-        ));
+        return Err(bad("the kernel size must be positive".into()));
     }
     let padded = |n: usize, a: usize, b: usize| n.checked_add(a)?.checked_add(b);
     let span = |k: usize, d: usize| (k - 1).checked_mul(d)?.checked_add(1);
@@ -265,12 +236,9 @@ fn geometry<T>(op: &'static str, x: &[usize], wt: &[usize], opt: &Conv2dOptions)
         )));
     };
     if hp < eh || wp < ew {
-        return Err(shapes_err(
-            op,
-            x,
-            wt,
-            format!("Calculated padded input size per channel: ({hp} x {wp}). Kernel size: ({eh} x {ew}). Kernel size can't be greater than actual input size"),
-        ));
+        return Err(bad(format!(
+            "Calculated padded input size per channel: ({hp} x {wp}). Kernel size: ({eh} x {ew}). Kernel size can't be greater than actual input size"
+        )));
     }
     let geom = Geom {
         n,
@@ -302,15 +270,10 @@ fn geometry<T>(op: &'static str, x: &[usize], wt: &[usize], opt: &Conv2dOptions)
         || prod(&[c, kh, kw, geom.oh, geom.ow]).is_none()
         || prod(&[o, ci, kh, kw]).is_none()
     {
-        return Err(shapes_err(
-            op,
-            x,
-            wt,
-            format!(
-                "an output of {} x {} positions with a {kh} x {kw} kernel is too large",
-                geom.oh, geom.ow
-            ),
-        ));
+        return Err(bad(format!(
+            "an output of {} x {} positions with a {kh} x {kw} kernel is too large",
+            geom.oh, geom.ow
+        )));
     }
     Ok(geom)
 }
@@ -502,7 +465,7 @@ impl<T: Float> Tensor<T> {
         let g = geometry::<T>(OP, self.shape(), weight.shape(), options)?;
         if let Some(b) = bias {
             if b.shape() != [g.o] {
-                return Err(shapes_err(
+                return Err(TensorError::shapes(
                     OP,
                     self.shape(),
                     weight.shape(),
@@ -639,7 +602,7 @@ fn check_grad<T: Float>(
 ) -> Result<()> {
     let want = [g.n, g.o, g.oh, g.ow];
     if grad.shape() != want {
-        return Err(shapes_err(
+        return Err(TensorError::shapes(
             op,
             grad.shape(),
             input,

@@ -210,9 +210,7 @@ fn layout(
             for k in 0..count {
                 if k > 0 {
                     out.push(',');
-                    for _ in 0..shape.len() - 1 {
-                        out.push('\n');
-                    }
+                    out.extend(std::iter::repeat_n('\n', shape.len() - 1));
                     push_spaces(out, indent + 1);
                 }
                 if tail.is_some() && k == head.len() {
@@ -227,9 +225,7 @@ fn layout(
 }
 
 fn push_spaces(out: &mut String, n: usize) {
-    for _ in 0..n {
-        out.push(' ');
-    }
+    out.extend(std::iter::repeat_n(' ', n));
 }
 
 /// The value of a float element widened to `f64` (exact), or `None` for other element types.
@@ -240,22 +236,12 @@ fn float_value<T: 'static>(x: &T) -> Option<f64> {
         .or_else(|| any.downcast_ref::<f64>().copied())
 }
 
-/// A non-float element as Python's `str` prints it: `3`, `True`.
+/// A non-float element as Python's `str` prints it: `3` (an integer's `Debug` form), `True`.
 fn text_value<T: Element>(x: &T) -> String {
-    let any: &dyn Any = x;
-    if let Some(&b) = any.downcast_ref::<bool>() {
-        return if b { "True" } else { "False" }.to_string();
+    match (x as &dyn Any).downcast_ref::<bool>() {
+        Some(&b) => if b { "True" } else { "False" }.to_string(),
+        None => format!("{x:?}"),
     }
-    if let Some(v) = any.downcast_ref::<i64>() {
-        return v.to_string();
-    }
-    if let Some(v) = any.downcast_ref::<i32>() {
-        return v.to_string();
-    }
-    if let Some(v) = any.downcast_ref::<u8>() {
-        return v.to_string();
-    }
-    format!("{x:?}")
 }
 
 /// PyTorch's `_Formatter`: every shown element as a string right-aligned to the common width,
@@ -346,16 +332,9 @@ fn format_float(v: f64, mode: FloatMode) -> String {
     }
 }
 
+/// `s` right-aligned to `width` characters.
 fn pad_left(s: String, width: usize) -> String {
-    let len = s.chars().count();
-    if len >= width {
-        s
-    } else {
-        let mut padded = String::with_capacity(width);
-        push_spaces(&mut padded, width - len);
-        padded.push_str(&s);
-        padded
-    }
+    format!("{s:>width$}")
 }
 
 #[cfg(test)]

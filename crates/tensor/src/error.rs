@@ -81,6 +81,17 @@ pub enum TensorError {
 pub type Result<T, E = TensorError> = std::result::Result<T, E>;
 
 impl TensorError {
+    /// A [`TensorError::ShapeMismatch`] without a hint.
+    pub(crate) fn shapes(op: &'static str, lhs: &[usize], rhs: &[usize], reason: String) -> Self {
+        TensorError::ShapeMismatch {
+            op,
+            lhs: lhs.to_vec(),
+            rhs: rhs.to_vec(),
+            reason,
+            hint: None,
+        }
+    }
+
     pub(crate) fn invalid(op: &'static str, message: impl Into<String>) -> Self {
         TensorError::InvalidArgument {
             op,

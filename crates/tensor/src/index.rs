@@ -9,7 +9,7 @@ use crate::broadcast::zip_map;
 use crate::element::{Element, Float};
 use crate::error::{ok, Result, TensorError};
 use crate::index_arg::IndexArg;
-use crate::shape::{from_row_major, split_at_dim, standard_strides};
+use crate::shape::{split_at_dim, standard_strides};
 use crate::tensor::Tensor;
 
 /// Rows `start, start + step, …` (`count` of them) of a dimension.
@@ -107,8 +107,20 @@ fn walk(
     }
 }
 
+/// The row-major strides of `shape` with dimension `d`'s set to 0, and `d`'s stride.
+fn strides_but(shape: &[usize], d: usize) -> (Vec<usize>, usize) {
+    let mut strides = standard_strides(shape);
+    let dim_stride = strides.get_mut(d).map_or(0, std::mem::take);
+    (strides, dim_stride)
+}
+
 /// An index out of range error for dimension `dim` of `shape`.
-fn out_of_range(op: &'static str, index: i64, dim: usize, shape: &[usize]) -> TensorError {
+pub(crate) fn out_of_range(
+    op: &'static str,
+    index: i64,
+    dim: usize,
+    shape: &[usize],
+) -> TensorError {
     TensorError::IndexOutOfRange {
         op,
         index,
@@ -127,13 +139,7 @@ fn check_index_shape(
     src: Option<&[usize]>,
     d: usize,
 ) -> Result<()> {
-    let mismatch = |other: &[usize], reason: String| TensorError::ShapeMismatch {
-        op,
-        lhs: other.to_vec(),
-        rhs: index.to_vec(),
-        reason,
-        hint: None,
-    };
+    let mismatch = |other: &[usize], reason: String| TensorError::shapes(op, other, index, reason);
     if index.len() != data.len() {
         return Err(mismatch(
             data,
@@ -364,7 +370,7 @@ impl<T: Element> Tensor<T> {
         let src = self.row_major();
         let data = take_indexed(&src, outer, size, inner, indices);
         shape[d] = indices.len();
-        Ok(Tensor::from_array(from_row_major(&shape, data)))
+        Ok(Tensor::from_vec(data, &shape))
     }
 
     /// Picks, along `dim`, the element `index` names for every position of `index`, like
@@ -398,11 +404,7 @@ impl<T: Element> Tensor<T> {
         let idx = &*idx;
         let shape = self.shape();
         let size = shape.get(d).copied().unwrap_or(1);
-        let mut strides = standard_strides(shape);
-        let dim_stride = strides.get(d).copied().unwrap_or(0);
-        if let Some(s) = strides.get_mut(d) {
-            *s = 0;
-        }
+        let (strides, dim_stride) = strides_but(shape, d);
         let mut out = Vec::with_capacity(idx.len());
         walk(index.shape(), &strides, &strides, |k, off, _| {
             let i = idx[k];
@@ -412,7 +414,7 @@ impl<T: Element> Tensor<T> {
             out.push(src[off + i as usize * dim_stride].clone());
             Ok(())
         })?;
-        Ok(Tensor::from_array(from_row_major(index.shape(), out)))
+        Ok(Tensor::from_vec(out, index.shape()))
     }
 
     /// `value` where `mask` is true and `self` elsewhere; `mask` and `self` broadcast together,
@@ -534,13 +536,12 @@ impl<T: Element> Tensor<T> {
         expected: &[usize],
     ) -> Result<Tensor<T>> {
         if src.shape() != expected {
-            return Err(TensorError::ShapeMismatch {
+            return Err(TensorError::shapes(
                 op,
-                lhs: self.shape().to_vec(),
-                rhs: src.shape().to_vec(),
-                reason: format!("src must have shape {expected:?}"),
-                hint: None,
-            });
+                self.shape(),
+                src.shape(),
+                format!("src must have shape {expected:?}"),
+            ));
         }
         let (outer, size, inner) = split_at_dim(self.shape(), d);
         let mut out = self.contiguous();
@@ -644,21 +645,20 @@ impl<T: Float> Tensor<T> {
             None => expected = vec![indices.len()],
         }
         if source.shape() != expected {
-            return Err(TensorError::ShapeMismatch {
-                op: "index_add",
-                lhs: self.shape().to_vec(),
-                rhs: source.shape().to_vec(),
-                reason: format!(
+            return Err(TensorError::shapes(
+                "index_add",
+                self.shape(),
+                source.shape(),
+                format!(
                     "source must have shape {expected:?} for {} indices along dimension {d}",
                     indices.len()
                 ),
-                hint: None,
-            });
+            ));
         }
         check_indices("index_add", indices, d, self.shape(), size)?;
         let src = source.row_major();
         let src = &*src;
-        let dst = contiguous_mut(self);
+        let dst = self.as_slice_mut();
         let n = indices.len();
         for o in 0..outer {
             for (k, &i) in indices.iter().enumerate() {
@@ -739,22 +739,13 @@ impl<T: Float> Tensor<T> {
         let s = src.row_major();
         let s = &*s;
         let src_strides = standard_strides(src.shape());
-        let mut dst_strides = standard_strides(&shape);
-        let dim_stride = dst_strides.get(d).copied().unwrap_or(0);
-        if let Some(x) = dst_strides.get_mut(d) {
-            *x = 0;
-        }
-        let dst = contiguous_mut(self);
+        let (dst_strides, dim_stride) = strides_but(&shape, d);
+        let dst = self.as_slice_mut();
         walk(index.shape(), &dst_strides, &src_strides, |k, off, soff| {
             dst[off + idx[k] as usize * dim_stride] += s[soff];
             Ok(())
         })
     }
-}
-
-/// `t`'s data as a mutable row-major slice, reordering it first if it is strided.
-fn contiguous_mut<T: Element>(t: &mut Tensor<T>) -> &mut [T] {
-    t.as_slice_mut()
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@
 use std::borrow::Cow;
 
 use crate::error::{Result, TensorError};
+use crate::index::out_of_range;
 use crate::Tensor;
 
 /// An integer type an index list may hold.
@@ -27,7 +28,9 @@ pub trait IndexElement: Copy {
     fn to_i64(self) -> i64;
 
     /// The list itself when it already holds `usize` (no copy needed).
-    fn as_positions(list: &[Self]) -> Option<&[usize]>;
+    fn as_positions(_list: &[Self]) -> Option<&[usize]> {
+        None
+    }
 }
 
 impl IndexElement for usize {
@@ -44,19 +47,11 @@ impl IndexElement for i64 {
     fn to_i64(self) -> i64 {
         self
     }
-
-    fn as_positions(_: &[i64]) -> Option<&[usize]> {
-        None
-    }
 }
 
 impl IndexElement for i32 {
     fn to_i64(self) -> i64 {
         self as i64
-    }
-
-    fn as_positions(_: &[i32]) -> Option<&[usize]> {
-        None
     }
 }
 
@@ -97,13 +92,7 @@ fn positions<E: IndexElement>(
     list.iter()
         .map(|&i| {
             let i = i.to_i64();
-            usize::try_from(i).map_err(|_| TensorError::IndexOutOfRange {
-                op,
-                index: i,
-                dim,
-                size: shape.get(dim).copied().unwrap_or(1),
-                shape: shape.to_vec(),
-            })
+            usize::try_from(i).map_err(|_| out_of_range(op, i, dim, shape))
         })
         .collect()
 }
@@ -127,35 +116,27 @@ impl<E: IndexElement> IndexArg for [E] {
     }
 }
 
-impl<E: IndexElement, const N: usize> IndexArg for [E; N] {
-    fn to_index_tensor(&self) -> Cow<'_, Tensor<i64>> {
-        self[..].to_index_tensor()
-    }
+/// Arrays and vectors index as their slice.
+macro_rules! index_as_slice {
+    ($($t:ty => [$($g:tt)*]),*) => {$(
+        impl<$($g)*> IndexArg for $t {
+            fn to_index_tensor(&self) -> Cow<'_, Tensor<i64>> {
+                self[..].to_index_tensor()
+            }
 
-    fn to_positions(
-        &self,
-        op: &'static str,
-        dim: usize,
-        shape: &[usize],
-    ) -> Result<Cow<'_, [usize]>> {
-        self[..].to_positions(op, dim, shape)
-    }
+            fn to_positions(
+                &self,
+                op: &'static str,
+                dim: usize,
+                shape: &[usize],
+            ) -> Result<Cow<'_, [usize]>> {
+                self[..].to_positions(op, dim, shape)
+            }
+        }
+    )*};
 }
 
-impl<E: IndexElement> IndexArg for Vec<E> {
-    fn to_index_tensor(&self) -> Cow<'_, Tensor<i64>> {
-        self[..].to_index_tensor()
-    }
-
-    fn to_positions(
-        &self,
-        op: &'static str,
-        dim: usize,
-        shape: &[usize],
-    ) -> Result<Cow<'_, [usize]>> {
-        self[..].to_positions(op, dim, shape)
-    }
-}
+index_as_slice!([E; N] => [E: IndexElement, const N: usize], Vec<E> => [E: IndexElement]);
 
 impl IndexArg for Tensor<i64> {
     fn to_index_tensor(&self) -> Cow<'_, Tensor<i64>> {

@@ -5,7 +5,7 @@
 
 use crate::element::Element;
 use crate::error::{ok, Result, TensorError};
-use crate::shape::{from_row_major, new_dim_index};
+use crate::shape::new_dim_index;
 use crate::tensor::{normalize_dim, Tensor};
 
 /// Appends, for each outer index, each part's block of `block_len(i)` elements to `out`.
@@ -72,13 +72,7 @@ impl<T: Element> Tensor<T> {
                         base.len()
                     )
                 };
-                return Err(TensorError::ShapeMismatch {
-                    op: "cat",
-                    lhs: base.to_vec(),
-                    rhs: s.to_vec(),
-                    reason,
-                    hint: None,
-                });
+                return Err(TensorError::shapes("cat", base, s, reason));
             }
             total += s[d];
         }
@@ -91,7 +85,7 @@ impl<T: Element> Tensor<T> {
         let inner: usize = base[d + 1..].iter().product();
         let mut out = Vec::with_capacity(shape.iter().product());
         interleave_blocks(tensors, outer, |i| tensors[i].shape()[d] * inner, &mut out);
-        Ok(Tensor::from_array(from_row_major(&shape, out)))
+        Ok(Tensor::from_vec(out, &shape))
     }
 
     /// Stacks same-shaped tensors along a new dimension `dim` (in `-(ndim + 1)..=ndim`), like
@@ -120,13 +114,12 @@ impl<T: Element> Tensor<T> {
         let base = first.shape();
         let d = new_dim_index("stack", dim, base)?;
         if let Some(i) = tensors.iter().position(|t| t.shape() != base) {
-            return Err(TensorError::ShapeMismatch {
-                op: "stack",
-                lhs: base.to_vec(),
-                rhs: tensors[i].shape().to_vec(),
-                reason: format!("tensor {i} must have the same shape as tensor 0"),
-                hint: None,
-            });
+            return Err(TensorError::shapes(
+                "stack",
+                base,
+                tensors[i].shape(),
+                format!("tensor {i} must have the same shape as tensor 0"),
+            ));
         }
         let mut shape = base.to_vec();
         shape.insert(d, tensors.len());
@@ -134,7 +127,7 @@ impl<T: Element> Tensor<T> {
         let inner: usize = base[d..].iter().product();
         let mut out = Vec::with_capacity(shape.iter().product());
         interleave_blocks(tensors, outer, |_| inner, &mut out);
-        Ok(Tensor::from_array(from_row_major(&shape, out)))
+        Ok(Tensor::from_vec(out, &shape))
     }
 }
 

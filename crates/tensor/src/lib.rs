@@ -10,6 +10,7 @@
 
 #![warn(missing_docs)]
 
+mod avx2;
 mod batch_norm;
 mod binary;
 mod broadcast;

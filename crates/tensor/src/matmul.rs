@@ -19,16 +19,6 @@ use crate::tensor::Tensor;
 
 const TRANSPOSE_HINT: &str = "did you mean `a.matmul(&b.t())`?";
 
-fn mismatch(op: &'static str, a: &[usize], b: &[usize], reason: String) -> TensorError {
-    TensorError::ShapeMismatch {
-        op,
-        lhs: a.to_vec(),
-        rhs: b.to_vec(),
-        reason,
-        hint: None,
-    }
-}
-
 impl<T: Float> Tensor<T> {
     /// The matrix product with `torch.matmul`'s rules: 1-D·1-D is a dot product (0-d result);
     /// 2-D·2-D a matrix product; a 1-D left operand is a row (`[1, k]`) and a 1-D right operand
@@ -83,7 +73,7 @@ impl<T: Float> Tensor<T> {
     /// `mm` returning an error when an operand is not 2-D or the inner dims differ.
     pub fn try_mm(&self, other: &Tensor<T>) -> Result<Tensor<T>> {
         if self.ndim() != 2 || other.ndim() != 2 {
-            return Err(mismatch(
+            return Err(TensorError::shapes(
                 "mm",
                 self.shape(),
                 other.shape(),
@@ -133,7 +123,7 @@ impl<T: Float> Tensor<T> {
             a.into_dimensionality::<Ix2>(),
             b.into_dimensionality::<Ix2>(),
         ) else {
-            return Err(mismatch(
+            return Err(TensorError::shapes(
                 "mm_t",
                 self.shape(),
                 other.shape(),
@@ -146,7 +136,7 @@ impl<T: Float> Tensor<T> {
         };
         let (a, b) = (maybe_t(a, transpose_self), maybe_t(b, transpose_other));
         if a.ncols() != b.nrows() {
-            return Err(mismatch(
+            return Err(TensorError::shapes(
                 "mm_t",
                 self.shape(),
                 other.shape(),
@@ -205,7 +195,7 @@ impl<T: Float> Tensor<T> {
     /// `self` is not `weight`'s second, or `bias` is not `[out]`.
     pub fn try_linear(&self, weight: &Tensor<T>, bias: Option<&Tensor<T>>) -> Result<Tensor<T>> {
         let shape = self.shape();
-        let bad = |reason: String| mismatch("linear", shape, weight.shape(), reason);
+        let bad = |reason: String| TensorError::shapes("linear", shape, weight.shape(), reason);
         if weight.ndim() != 2 {
             return Err(bad(format!(
                 "the weight must be 2-D [out_features, in_features], got {}-D",
@@ -277,7 +267,7 @@ fn matmul_views<T: Float>(
 ) -> Result<ArrayD<T>> {
     let (sa, sb) = (a.shape().to_vec(), b.shape().to_vec());
     if sa.is_empty() || sb.is_empty() {
-        return Err(mismatch(
+        return Err(TensorError::shapes(
             op,
             &sa,
             &sb,
@@ -286,7 +276,7 @@ fn matmul_views<T: Float>(
     }
     if sa.len() == 1 && sb.len() == 1 {
         if sa[0] != sb[0] {
-            return Err(mismatch(
+            return Err(TensorError::shapes(
                 op,
                 &sa,
                 &sb,
@@ -334,7 +324,7 @@ fn matmul_views<T: Float>(
     }
     let (a_batch, b_batch) = (&av.shape()[..na - 2], &bv.shape()[..nb - 2]);
     let batch = broadcast_shapes(op, a_batch, b_batch).map_err(|_| {
-        mismatch(
+        TensorError::shapes(
             op,
             &sa,
             &sb,
@@ -352,11 +342,14 @@ fn matmul_views<T: Float>(
     if sb.len() >= 2 {
         final_shape.push(n);
     }
+    let finish = |out: ArrayD<T>| {
+        Ok(out
+            .into_shape_with_order(IxDyn(&final_shape))
+            .expect("same length"))
+    };
     let mut out = ArrayD::<T>::zeros(IxDyn(&full));
     if out.is_empty() || k == 0 {
-        return Ok(out
-            .into_shape_with_order(IxDyn(&final_shape))
-            .expect("same length"));
+        return finish(out);
     }
 
     // Fast path: the right operand is one matrix (no batch dims, or only size-1 ones not wider
@@ -370,9 +363,7 @@ fn matmul_views<T: Float>(
                 .into_shape_with_order((bsz * m, n))
                 .expect("fresh row-major output");
             gemm_views(&a2, &b2, T::zero(), &mut c2);
-            return Ok(out
-                .into_shape_with_order(IxDyn(&final_shape))
-                .expect("same length"));
+            return finish(out);
         }
     }
 
@@ -399,9 +390,7 @@ fn matmul_views<T: Float>(
             idx[d] = 0;
         }
     }
-    Ok(out
-        .into_shape_with_order(IxDyn(&final_shape))
-        .expect("same length"))
+    finish(out)
 }
 
 /// A matrix operand of the GEMM core: a pointer to element `[0, 0]` and strides in elements
@@ -441,42 +430,37 @@ impl<T> MatRef<T> {
             cs: s[1],
         }
     }
-
-    /// Columns `start..start + len` (pointer arithmetic only: the caller keeps it in bounds).
-    fn cols(self, start: usize, len: usize) -> Self {
-        MatRef {
-            ptr: self.ptr.wrapping_offset(start as isize * self.cs),
-            cols: len,
-            ..self
-        }
-    }
-
-    fn rows(self, start: usize, len: usize) -> Self {
-        MatRef {
-            ptr: self.ptr.wrapping_offset(start as isize * self.rs),
-            rows: len,
-            ..self
-        }
-    }
 }
 
-impl<T> MatMut<T> {
-    fn cols(self, start: usize, len: usize) -> Self {
-        MatMut {
-            ptr: self.ptr.wrapping_offset(start as isize * self.cs),
-            cols: len,
-            ..self
-        }
-    }
+/// Sub-matrices of both operand kinds (pointer arithmetic only: the caller keeps them in
+/// bounds).
+macro_rules! blocks {
+    ($($mat:ident),*) => {$(
+        impl<T> $mat<T> {
+            /// Columns `start..start + len`.
+            fn cols(self, start: usize, len: usize) -> Self {
+                let ptr = self.ptr.wrapping_offset(start as isize * self.cs);
+                $mat {
+                    ptr,
+                    cols: len,
+                    ..self
+                }
+            }
 
-    fn rows(self, start: usize, len: usize) -> Self {
-        MatMut {
-            ptr: self.ptr.wrapping_offset(start as isize * self.rs),
-            rows: len,
-            ..self
+            /// Rows `start..start + len`.
+            fn rows(self, start: usize, len: usize) -> Self {
+                let ptr = self.ptr.wrapping_offset(start as isize * self.rs);
+                $mat {
+                    ptr,
+                    rows: len,
+                    ..self
+                }
+            }
         }
-    }
+    )*};
 }
+
+blocks!(MatRef, MatMut);
 
 /// Products with at least this many multiply-adds are split across two threads (about 25 µs
 /// of work on one core: well above the cost of waking the helper).
@@ -542,40 +526,31 @@ unsafe fn gemm_serial<T: Float>(a: MatRef<T>, b: MatRef<T>, beta: T, c: MatMut<T
         }
         return;
     }
+    // matrixmultiply's `sgemm`/`dgemm` on the operands cast to the element type `$t`.
+    macro_rules! blas {
+        ($gemm:ident, $t:ty) => {
+            matrixmultiply::$gemm(
+                m,
+                k,
+                n,
+                1.0,
+                a.ptr.cast(),
+                a.rs,
+                a.cs,
+                b.ptr.cast(),
+                b.rs,
+                b.cs,
+                beta.as_f64() as $t,
+                c.ptr.cast(),
+                c.rs,
+                c.cs,
+            )
+        };
+    }
     if TypeId::of::<T>() == TypeId::of::<f32>() {
-        matrixmultiply::sgemm(
-            m,
-            k,
-            n,
-            1.0,
-            a.ptr.cast(),
-            a.rs,
-            a.cs,
-            b.ptr.cast(),
-            b.rs,
-            b.cs,
-            beta.as_f64() as f32,
-            c.ptr.cast(),
-            c.rs,
-            c.cs,
-        );
+        blas!(sgemm, f32);
     } else if TypeId::of::<T>() == TypeId::of::<f64>() {
-        matrixmultiply::dgemm(
-            m,
-            k,
-            n,
-            1.0,
-            a.ptr.cast(),
-            a.rs,
-            a.cs,
-            b.ptr.cast(),
-            b.rs,
-            b.cs,
-            beta.as_f64(),
-            c.ptr.cast(),
-            c.rs,
-            c.cs,
-        );
+        blas!(dgemm, f64);
     } else {
         for i in 0..m {
             for j in 0..n {

@@ -123,9 +123,9 @@ pub enum StepParam<'a, T: Float> {
 /// A kernel's operands after the shape checks: the parameter's elements (`None`: read them
 /// from `out`, in place), the output's, the gradient's, and the parameter's shape.
 struct Operands<'a, T: Float> {
-    p: Option<Cow<'a, [T]>>,
+    ps: Option<Cow<'a, [T]>>,
     o: &'a mut [T],
-    g: Cow<'a, [T]>,
+    gs: Cow<'a, [T]>,
     shape: &'a [usize],
 }
 
@@ -142,9 +142,9 @@ impl<'a, T: Float> StepParam<'a, T> {
                     length_mismatch(o.len(), shape)
                 }
                 Operands {
-                    p: None,
+                    ps: None,
                     o,
-                    g,
+                    gs: g,
                     shape,
                 }
             }
@@ -152,9 +152,9 @@ impl<'a, T: Float> StepParam<'a, T> {
                 let shape = param.shape();
                 check_shape(grad, shape, "the gradient");
                 Operands {
-                    p: Some(param.row_major()),
+                    ps: Some(param.row_major()),
                     o: slice_of(out, shape, "the output"),
-                    g: grad.row_major(),
+                    gs: grad.row_major(),
                     shape,
                 }
             }
@@ -382,8 +382,8 @@ impl SgdStep {
         momentum_buffer: &mut Option<Tensor<T>>,
     ) {
         let hp = self;
-        let Operands { p, o, g, shape } = param.operands(grad);
-        let p = p.as_deref();
+        let Operands { ps, o, gs, shape } = param.operands(grad);
+        let p = ps.as_deref();
         let c = SgdConsts {
             neg_lr: T::cast(-hp.lr),
             wd: T::cast(hp.weight_decay),
@@ -393,10 +393,10 @@ impl SgdStep {
         let decay = hp.weight_decay != 0.0;
         if hp.momentum == 0.0 {
             match (hp.maximize, decay) {
-                (false, false) => sgd_plain::<T, false, false>(c, o, p, &g),
-                (false, true) => sgd_plain::<T, false, true>(c, o, p, &g),
-                (true, false) => sgd_plain::<T, true, false>(c, o, p, &g),
-                (true, true) => sgd_plain::<T, true, true>(c, o, p, &g),
+                (false, false) => sgd_plain::<T, false, false>(c, o, p, &gs),
+                (false, true) => sgd_plain::<T, false, true>(c, o, p, &gs),
+                (true, false) => sgd_plain::<T, true, false>(c, o, p, &gs),
+                (true, true) => sgd_plain::<T, true, true>(c, o, p, &gs),
             }
             return;
         }
@@ -405,10 +405,10 @@ impl SgdStep {
         let b = slice_of(buf, shape, "the momentum buffer");
         let n = hp.nesterov;
         match (hp.maximize, decay) {
-            (false, false) => sgd_momentum::<T, false, false>(c, o, p, &g, b, first, n),
-            (false, true) => sgd_momentum::<T, false, true>(c, o, p, &g, b, first, n),
-            (true, false) => sgd_momentum::<T, true, false>(c, o, p, &g, b, first, n),
-            (true, true) => sgd_momentum::<T, true, true>(c, o, p, &g, b, first, n),
+            (false, false) => sgd_momentum::<T, false, false>(c, o, p, &gs, b, first, n),
+            (false, true) => sgd_momentum::<T, false, true>(c, o, p, &gs, b, first, n),
+            (true, false) => sgd_momentum::<T, true, false>(c, o, p, &gs, b, first, n),
+            (true, true) => sgd_momentum::<T, true, true>(c, o, p, &gs, b, first, n),
         }
     }
 }
@@ -432,12 +432,7 @@ impl AdamStep {
         max_exp_avg_sq: Option<&mut Tensor<T>>,
     ) {
         let hp = self;
-        let Operands {
-            p: ps,
-            o,
-            g: gs,
-            shape,
-        } = param.operands(grad);
+        let Operands { ps, o, gs, shape } = param.operands(grad);
         let (beta1, beta2) = hp.betas;
         let step = hp.step as f64;
         // Python floats, as in PyTorch: `beta ** step`, `lr / bc1`, `bc2 ** 0.5`.
@@ -503,12 +498,7 @@ impl RmspropStep {
         momentum_buffer: Option<&mut Tensor<T>>,
     ) {
         let hp = self;
-        let Operands {
-            p: ps,
-            o,
-            g: gs,
-            shape,
-        } = param.operands(grad);
+        let Operands { ps, o, gs, shape } = param.operands(grad);
         let neg_lr = T::cast(-hp.lr);
         let alpha = T::cast(hp.alpha);
         let one_minus_alpha = T::cast(1.0 - hp.alpha);
@@ -553,12 +543,7 @@ impl AdagradStep {
     #[track_caller]
     pub fn apply<T: Float>(&self, param: StepParam<'_, T>, grad: &Tensor<T>, sum: &mut Tensor<T>) {
         let hp = self;
-        let Operands {
-            p: ps,
-            o,
-            g: gs,
-            shape,
-        } = param.operands(grad);
+        let Operands { ps, o, gs, shape } = param.operands(grad);
         let clr = hp.lr / (1.0 + (hp.step as f64 - 1.0) * hp.lr_decay);
         let neg_clr = T::cast(-clr);
         let eps = T::cast(hp.eps);

@@ -118,11 +118,6 @@ impl Generator {
         }
     }
 
-    /// `n` standard normal values the way PyTorch fills a tensor (`torch.randn`).
-    fn normals<T: Float>(&mut self, n: usize) -> Vec<T> {
-        self.normal_fill(n, 0.0, 1.0)
-    }
-
     /// `n` samples of `U(from, to)` as PyTorch's CPU `uniform_` draws them for `T`: 24 random
     /// bits per `f32`, 53 per `f64`, scaled with one fused multiply-add in `T`
     /// (`torch.empty(n).uniform_(from, to, generator=g)`).
@@ -290,6 +285,11 @@ pub fn with_global_rng<R>(f: impl FnOnce(&mut Generator) -> R) -> R {
 }
 
 impl<T: Float> Tensor<T> {
+    /// A tensor of `shape` holding `f()`'s successive values in row-major order.
+    fn filled(shape: &[usize], f: impl FnMut() -> T) -> Self {
+        Self::from_array(ArrayD::from_shape_simple_fn(IxDyn(shape), f))
+    }
+
     /// Uniform samples in `[0, 1)` from the global generator, like `torch.rand`.
     pub fn rand(shape: &[usize]) -> Self {
         with_global_rng(|g| Self::rand_from(shape, g))
@@ -303,16 +303,14 @@ impl<T: Float> Tensor<T> {
     /// Uniform samples in `[0, 1)` from a PyTorch-compatible generator
     /// (`torch.rand(shape, generator=g)`).
     pub fn rand_from(shape: &[usize], g: &mut Generator) -> Self {
-        Self::from_array(ArrayD::from_shape_simple_fn(IxDyn(shape), || {
-            g.uniform::<T>()
-        }))
+        Self::filled(shape, || g.uniform::<T>())
     }
 
     /// Standard normal samples from a PyTorch-compatible generator
     /// (`torch.randn(shape, generator=g)`).
     pub fn randn_from(shape: &[usize], g: &mut Generator) -> Self {
         let n = shape.iter().product();
-        Self::from_vec(g.normals(n), shape)
+        Self::from_vec(g.normal_fill(n, 0.0, 1.0), shape)
     }
 
     /// Samples of `U(low, high)` from the global generator, like
@@ -343,32 +341,26 @@ impl<T: Float> Tensor<T> {
 
     /// Uniform samples in `[0, 1)` from any `rng`.
     pub fn rand_with<R: Rng + ?Sized>(shape: &[usize], rng: &mut R) -> Self {
-        Self::from_array(ArrayD::from_shape_simple_fn(IxDyn(shape), || {
-            T::cast(rng.random::<f64>())
-        }))
+        Self::filled(shape, || T::cast(rng.random::<f64>()))
     }
 
     /// Standard normal samples from any `rng`.
     pub fn randn_with<R: Rng + ?Sized>(shape: &[usize], rng: &mut R) -> Self {
-        Self::from_array(ArrayD::from_shape_simple_fn(IxDyn(shape), || {
-            T::cast(rng.sample::<f64, _>(StandardNormal))
-        }))
+        Self::filled(shape, || T::cast(rng.sample::<f64, _>(StandardNormal)))
     }
 
     /// Uniform samples in `[low, high)` from `rng`, like `tensor.uniform_(low, high)`.
     pub fn uniform_with<R: Rng + ?Sized>(shape: &[usize], low: T, high: T, rng: &mut R) -> Self {
         let (lo, hi) = (low.as_f64(), high.as_f64());
-        Self::from_array(ArrayD::from_shape_simple_fn(IxDyn(shape), || {
-            T::cast(lo + (hi - lo) * rng.random::<f64>())
-        }))
+        Self::filled(shape, || T::cast(lo + (hi - lo) * rng.random::<f64>()))
     }
 
     /// Normal samples with `mean` and `std` from `rng`, like `tensor.normal_(mean, std)`.
     pub fn normal_with<R: Rng + ?Sized>(shape: &[usize], mean: T, std: T, rng: &mut R) -> Self {
         let (m, s) = (mean.as_f64(), std.as_f64());
-        Self::from_array(ArrayD::from_shape_simple_fn(IxDyn(shape), || {
+        Self::filled(shape, || {
             T::cast(m + s * rng.sample::<f64, _>(StandardNormal))
-        }))
+        })
     }
 }
 

@@ -5,22 +5,12 @@
 //! split of the shape, which needs no index arithmetic per element. Sums over other layouts use
 //! ndarray's `sum_axis` without copying; the other reductions copy such inputs to row-major first.
 
-use ndarray::{ArrayD, ArrayViewD, Axis, CowArray, IxDyn};
+use ndarray::{ArrayD, Axis, IxDyn};
 
 use crate::element::Float;
 use crate::error::{ok, Result, TensorError};
+use crate::shape::split_at_dim;
 use crate::tensor::Tensor;
-
-/// The sizes before, at and after `axis` of `shape`: a row-major array of that shape is `outer`
-/// blocks of `n` rows of `inner` elements.
-pub(crate) fn split_at_axis(shape: &[usize], axis: usize) -> (usize, usize, usize) {
-    if shape.is_empty() {
-        return (1, 1, 1);
-    }
-    let outer = shape[..axis].iter().product();
-    let inner = shape[axis + 1..].iter().product();
-    (outer, shape[axis], inner)
-}
 
 /// The shape left after reducing `axis` (kept as size 1 with `keepdim`); a 0-d shape stays 0-d.
 pub(crate) fn reduced_shape(shape: &[usize], axis: usize, keepdim: bool) -> Vec<usize> {
@@ -34,15 +24,6 @@ pub(crate) fn reduced_shape(shape: &[usize], axis: usize, keepdim: bool) -> Vec<
         out.remove(axis);
     }
     out
-}
-
-/// The data of `a` in row-major order, borrowed when `a` already is row-major.
-pub(crate) fn standard<T: Float>(a: ArrayViewD<'_, T>) -> CowArray<'_, T, IxDyn> {
-    if a.is_standard_layout() {
-        CowArray::from(a)
-    } else {
-        CowArray::from(a.as_standard_layout().into_owned())
-    }
 }
 
 /// Maximum or minimum, as a type, so that each reduction is compiled (and vectorized) for it.
@@ -121,32 +102,14 @@ fn slice_sum<T: Float>(xs: &[T]) -> T {
     ndarray::aview1(xs).sum()
 }
 
-/// The sum of all elements: ndarray's own sum, reached through a row-major slice when there is
-/// one (the same unrolled loop, same result, without ndarray's `IxDyn` contiguity check, which
-/// costs more than summing a small tensor).
-#[inline]
-fn sum_all<T: Float>(a: &ArrayViewD<'_, T>) -> T {
-    match a.as_slice() {
-        Some(xs) => slice_sum(xs),
-        None => a.sum(),
-    }
-}
-
-/// The sum of every element: the contiguous slice when there is one (no view to build).
+/// The sum of every element: ndarray's own sum, through the contiguous slice when there is one
+/// (the same unrolled loop, same result, without building a view and ndarray's `IxDyn`
+/// contiguity check, which cost more than summing a small tensor).
 fn sum_elements<T: Float>(t: &Tensor<T>) -> T {
     match t.as_slice() {
         Some(xs) => slice_sum(xs),
-        None => sum_all(&t.view()),
+        None => t.view().sum(),
     }
-}
-
-fn from_shape_vec<U: crate::element::Element>(shape: &[usize], data: Vec<U>) -> Tensor<U> {
-    assert_eq!(
-        data.len(),
-        shape.iter().product::<usize>(),
-        "length matches shape"
-    );
-    Tensor::from_contiguous(data, shape)
 }
 
 /// Sums the row-major `data` over the dims whose `keep` is false, giving the keepdim-shaped
@@ -201,19 +164,14 @@ fn sum_walk<T: Float>(groups: &[(usize, bool)], data: &[T], out: &mut [T]) {
     }
 }
 
-/// Sums `a` over the dims whose `keep` is false (keepdim shape: those dims become 1).
-fn sum_keep<T: Float>(a: &ArrayViewD<'_, T>, keep: &[bool]) -> ArrayD<T> {
-    let kept_shape: Vec<usize> = a
-        .shape()
-        .iter()
-        .zip(keep)
-        .map(|(&s, &k)| if k { s } else { 1 })
-        .collect();
-    if let Some(data) = a.as_slice() {
-        let out = sum_keep_contiguous(data, a.shape(), keep);
-        return ArrayD::from_shape_vec(IxDyn(&kept_shape), out).expect("length matches shape");
+/// Sums `t` over the dims whose `keep` is false, as a tensor of `shape`: the keepdim shape, or
+/// one with the same row-major data (fewer size-1 dims).
+fn sum_keep<T: Float>(t: &Tensor<T>, keep: &[bool], shape: &[usize]) -> Tensor<T> {
+    if let Some(data) = t.as_slice() {
+        return Tensor::from_contiguous(sum_keep_contiguous(data, t.shape(), keep), shape);
     }
     // Other layouts: ndarray's sum_axis walks any strides without copying the input.
+    let a = t.view();
     let mut r: Option<ArrayD<T>> = None;
     for axis in (0..keep.len()).rev().filter(|&d| !keep[d]) {
         let summed = match &r {
@@ -223,11 +181,15 @@ fn sum_keep<T: Float>(a: &ArrayViewD<'_, T>, keep: &[bool]) -> ArrayD<T> {
         r = Some(summed.insert_axis(Axis(axis)));
     }
     let r = r.unwrap_or_else(|| a.to_owned());
-    if r.is_standard_layout() {
+    let r = if r.is_standard_layout() {
         r
     } else {
         r.as_standard_layout().into_owned()
-    }
+    };
+    Tensor::from_array(
+        r.into_shape_with_order(IxDyn(shape))
+            .expect("row-major result"),
+    )
 }
 
 /// The extreme of each `n`-long lane of the row-major `data` split as `(outer, n, inner)`, and
@@ -355,22 +317,14 @@ impl<T: Float> Tensor<T> {
             // Nothing to reduce: a 0-d tensor summed over its dim 0 / -1 is itself.
             return Ok(self.clone());
         }
-        let summed = sum_keep(&self.view(), &keep);
-        if keepdim {
-            return Ok(Tensor::from_array(summed));
-        }
         let shape: Vec<usize> = self
             .shape()
             .iter()
             .zip(&keep)
-            .filter(|(_, &k)| k)
-            .map(|(&s, _)| s)
+            .filter(|&(_, &k)| k || keepdim)
+            .map(|(&s, &k)| if k { s } else { 1 })
             .collect();
-        Ok(Tensor::from_array(
-            summed
-                .into_shape_with_order(IxDyn(&shape))
-                .expect("row-major result"),
-        ))
+        Ok(sum_keep(self, &keep, &shape))
     }
 
     /// Sums a tensor that was broadcast from `shape` back to `shape`: over the leading dims
@@ -407,15 +361,14 @@ impl<T: Float> Tensor<T> {
                 .zip(&own[lead..])
                 .all(|(&s, &o)| s == o || s == 1);
         if !fits {
-            return Err(TensorError::ShapeMismatch {
-                op: "sum_to",
-                lhs: own.to_vec(),
-                rhs: shape.to_vec(),
-                reason: format!(
+            return Err(TensorError::shapes(
+                "sum_to",
+                own,
+                shape,
+                format!(
                     "a tensor of shape {own:?} cannot have been broadcast from shape {shape:?}"
                 ),
-                hint: None,
-            });
+            ));
         }
         // A gradient summed to one element (a scalar parameter's): one pass, no bookkeeping.
         if shape.iter().all(|&s| s == 1) {
@@ -424,20 +377,8 @@ impl<T: Float> Tensor<T> {
         let keep: Vec<bool> = (0..own.len())
             .map(|i| i >= lead && shape[i - lead] == own[i])
             .collect();
-        if let Some(data) = self.as_slice() {
-            // The keepdim result differs from `shape` only by leading 1s: same row-major data.
-            return Ok(Tensor::from_contiguous(
-                sum_keep_contiguous(data, own, &keep),
-                shape,
-            ));
-        }
-        let summed = sum_keep(&self.view(), &keep);
         // The keepdim result differs from `shape` only by leading 1s: same row-major data.
-        Ok(Tensor::from_array(
-            summed
-                .into_shape_with_order(IxDyn(shape))
-                .expect("row-major result"),
-        ))
+        Ok(sum_keep(self, &keep, shape))
     }
 
     /// The mean of all elements as a 0-d tensor (NaN for an empty tensor, as in PyTorch), like
@@ -584,8 +525,7 @@ impl<T: Float> Tensor<T> {
                 ),
             ));
         }
-        let a = standard(self.view());
-        let data = a.as_slice().expect("row-major");
+        let data = &*self.row_major();
         let (v, i) = arg_reduce::<E, T>(data, (1, data.len(), 1));
         Ok((v[0], i[0]))
     }
@@ -668,7 +608,7 @@ impl<T: Float> Tensor<T> {
         keepdim: bool,
     ) -> Result<(Tensor<T>, Tensor<i64>)> {
         let axis = self.dim_index(op, dim)?;
-        let (outer, n, inner) = split_at_axis(self.shape(), axis);
+        let (outer, n, inner) = split_at_dim(self.shape(), axis);
         if n == 0 {
             return Err(TensorError::invalid(
                 op,
@@ -679,12 +619,11 @@ impl<T: Float> Tensor<T> {
             ));
         }
         let out_shape = reduced_shape(self.shape(), axis, keepdim);
-        let a = standard(self.view());
-        let data = a.as_slice().expect("row-major");
+        let data = &*self.row_major();
         let (vals, idx) = arg_reduce::<E, T>(data, (outer, n, inner));
         Ok((
-            from_shape_vec(&out_shape, vals),
-            from_shape_vec(&out_shape, idx),
+            Tensor::from_vec(vals, &out_shape),
+            Tensor::from_vec(idx, &out_shape),
         ))
     }
 
@@ -702,11 +641,10 @@ impl<T: Float> Tensor<T> {
         let a = self.view();
         let n = a.len();
         let mean = a.sum() / T::cast(n as f64);
+        let sq = |acc: T, &x: &T| acc + (x - mean) * (x - mean);
         let ss = match a.as_slice_memory_order() {
-            Some(s) => s
-                .iter()
-                .fold(T::zero(), |acc, &x| acc + (x - mean) * (x - mean)),
-            None => a.fold(T::zero(), |acc, &x| acc + (x - mean) * (x - mean)),
+            Some(s) => s.iter().fold(T::zero(), sq),
+            None => a.fold(T::zero(), sq),
         };
         Tensor::scalar(ss / T::cast(n.saturating_sub(correction) as f64))
     }
@@ -730,7 +668,7 @@ impl<T: Float> Tensor<T> {
     /// `var_dim` returning an error for a dim out of range.
     pub fn try_var_dim(&self, dim: isize, correction: usize, keepdim: bool) -> Result<Tensor<T>> {
         let axis = self.dim_index("var_dim", dim)?;
-        let (outer, n, inner) = split_at_axis(self.shape(), axis);
+        let (outer, n, inner) = split_at_dim(self.shape(), axis);
         let out_shape = reduced_shape(self.shape(), axis, keepdim);
         let divisor = T::cast(n.saturating_sub(correction) as f64);
         let nf = T::cast(n as f64);
@@ -738,8 +676,7 @@ impl<T: Float> Tensor<T> {
             let nan = T::nan();
             return Ok(Tensor::full(&out_shape, nan));
         }
-        let a = standard(self.view());
-        let data = a.as_slice().expect("row-major");
+        let data = &*self.row_major();
         let mut out = Vec::with_capacity(outer * inner);
         if inner == 1 {
             for lane in data.chunks_exact(n) {
@@ -768,7 +705,7 @@ impl<T: Float> Tensor<T> {
                 acc.iter_mut().for_each(|s| *s /= divisor);
             }
         }
-        Ok(from_shape_vec(&out_shape, out))
+        Ok(Tensor::from_vec(out, &out_shape))
     }
 
     /// The standard deviation of all elements with Bessel's `correction` (PyTorch's default is

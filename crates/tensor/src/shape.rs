@@ -5,7 +5,7 @@
 //! Only `reshape` of a layout that no strides can show in the new shape copies (as
 //! `torch.reshape` does), and `contiguous` copies a tensor that is not in row-major order.
 
-use ndarray::{ArrayD, Dimension, IxDyn};
+use ndarray::{Dimension, IxDyn};
 
 use crate::element::Element;
 use crate::error::{ok, Result, TensorError};
@@ -30,11 +30,6 @@ pub(crate) fn standard_strides(shape: &[usize]) -> Vec<usize> {
     let mut strides = vec![0; shape.len()];
     layout::standard_strides(shape, &mut strides);
     strides
-}
-
-/// An array of `shape` from row-major data whose length the caller has made right.
-pub(crate) fn from_row_major<T: Element>(shape: &[usize], data: Vec<T>) -> ArrayD<T> {
-    ArrayD::from_shape_vec(IxDyn(shape), data).expect("data length matches the shape")
 }
 
 /// The concrete shape `shape` (with at most one `-1`) stands for, for `numel` elements.

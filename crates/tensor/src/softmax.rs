@@ -1,11 +1,10 @@
 //! `softmax`, `log_softmax` and `logsumexp` over one dim, numerically stable: each lane is shifted
 //! by its maximum before `exp`, so rows of large values do not overflow and `-inf` entries give 0.
 
-use ndarray::{ArrayD, IxDyn};
-
 use crate::element::Float;
 use crate::error::{ok, Result};
-use crate::reduce::{keep_extreme, reduced_shape, slice_max, split_at_axis, standard, Max};
+use crate::reduce::{keep_extreme, reduced_shape, slice_max, Max};
+use crate::shape::split_at_dim;
 use crate::tensor::Tensor;
 
 /// Which of the two lane-preserving ops to compute.
@@ -90,13 +89,12 @@ impl<T: Float> Tensor<T> {
     /// `logsumexp` returning an error for a dim out of range.
     pub fn try_logsumexp(&self, dim: isize, keepdim: bool) -> Result<Tensor<T>> {
         let axis = self.dim_index("logsumexp", dim)?;
-        let (outer, n, inner) = split_at_axis(self.shape(), axis);
+        let (outer, n, inner) = split_at_dim(self.shape(), axis);
         let out_shape = reduced_shape(self.shape(), axis, keepdim);
         if n == 0 {
             return Ok(Tensor::full(&out_shape, T::neg_infinity()));
         }
-        let a = standard(self.view());
-        let data = a.as_slice().expect("row-major");
+        let data = &*self.row_major();
         let mut out = Vec::with_capacity(outer * inner);
         if inner == 1 {
             for lane in data.chunks_exact(n) {
@@ -122,21 +120,16 @@ impl<T: Float> Tensor<T> {
                     .for_each(|(s, &m)| *s = m + s.ln());
             }
         }
-        Ok(Tensor::from_array(
-            ArrayD::from_shape_vec(IxDyn(&out_shape), out).expect("length matches shape"),
-        ))
+        Ok(Tensor::from_vec(out, &out_shape))
     }
 
     fn softmax_impl(&self, op: &'static str, dim: isize, kind: Kind) -> Result<Tensor<T>> {
         let axis = self.dim_index(op, dim)?;
-        let (_, n, inner) = split_at_axis(self.shape(), axis);
-        let a = standard(self.view());
-        let data = a.as_slice().expect("row-major");
+        let (_, n, inner) = split_at_dim(self.shape(), axis);
+        let data = &*self.row_major();
         let mut out = vec![T::zero(); data.len()];
         if data.is_empty() {
-            return Ok(Tensor::from_array(
-                ArrayD::from_shape_vec(self.view().raw_dim(), out).expect("empty"),
-            ));
+            return Ok(Tensor::from_vec(out, self.shape()));
         }
         if inner == 1 {
             for (lane, o) in data.chunks_exact(n).zip(out.chunks_exact_mut(n)) {
@@ -197,9 +190,7 @@ impl<T: Float> Tensor<T> {
                 }
             }
         }
-        Ok(Tensor::from_array(
-            ArrayD::from_shape_vec(self.view().raw_dim(), out).expect("same length"),
-        ))
+        Ok(Tensor::from_vec(out, self.shape()))
     }
 }
 

@@ -7,39 +7,23 @@
 use std::mem::MaybeUninit;
 
 use super::beats;
+use crate::avx2::avx2_dispatch;
 use crate::element::Float;
 
 /// Windows per group: a row of eight f32 (two of four f64) in an AVX2 register.
 const LANES: usize = 8;
 
-/// The 2x2, stride-2 windows of the `h x w` planes of `xs` into `vals` and `idx` (`h/2 x w/2`
-/// per plane; an odd last row or column is in no window): each output is its window's
-/// [`beats`] winner, the taps taken in the order (0,0), (0,1), (1,0), (1,1), with its index in
-/// the plane.
-pub(super) fn forward<T: Float>(
-    xs: &[T],
-    hw: (usize, usize),
-    vals: &mut [MaybeUninit<T>],
-    idx: &mut [MaybeUninit<i64>],
-) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2.
-        return unsafe { forward_avx2(xs, hw, vals, idx) };
-    }
-    forward_body(xs, hw, vals, idx)
-}
-
-/// [`forward`] compiled for AVX2 (the same comparisons, so the same results).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn forward_avx2<T: Float>(
-    xs: &[T],
-    hw: (usize, usize),
-    vals: &mut [MaybeUninit<T>],
-    idx: &mut [MaybeUninit<i64>],
-) {
-    forward_body(xs, hw, vals, idx)
+avx2_dispatch! {
+    /// The 2x2, stride-2 windows of the `h x w` planes of `xs` into `vals` and `idx` (`h/2 x
+    /// w/2` per plane; an odd last row or column is in no window): each output is its
+    /// window's [`beats`] winner, the taps taken in the order (0,0), (0,1), (1,0), (1,1), with
+    /// its index in the plane.
+    pub(super) fn forward / forward_avx2<T: Float>(
+        xs: &[T],
+        hw: (usize, usize),
+        vals: &mut [MaybeUninit<T>],
+        idx: &mut [MaybeUninit<i64>],
+    ) => forward_body;
 }
 
 #[inline(always)]

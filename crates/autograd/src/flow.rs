@@ -51,9 +51,15 @@ pub(crate) trait Flow<T: Float>: Sized + Clone {
 
 /// The saved values as vars, the op's own result re-attached to its node.
 fn unpack_vars<T: Float>(node: &NodeArc<T>, saved: &SavedList<T>) -> Result<Grads<T>> {
-    Node::unpack_saved(node, saved, Var::clone, |t, n| {
-        Var::from_saved_output(t.clone(), n.clone())
-    })
+    let mut out = SmallVec::new();
+    Node::unpack_saved(
+        node,
+        saved,
+        Var::clone,
+        |t, n| Var::from_saved_output(t.clone(), n.clone()),
+        &mut out,
+    )?;
+    Ok(out)
 }
 
 impl<T: Float> Flow<T> for Var<T> {
@@ -212,8 +218,9 @@ impl<T: Float> Flow<T> for Tensor<T> {
             Rule::Generic {
                 ctx, on_tensors, ..
             } => {
-                let saved = Node::unpack_saved(node, saved, Var::data, |t, _| t.clone())?;
-                on_tensors(ctx, g, &saved, needs)
+                let mut values = SmallVec::new();
+                Node::unpack_saved(node, saved, Var::data, |t, _| t.clone(), &mut values)?;
+                on_tensors(ctx, g, &values, needs)
             }
             Rule::Vars(f) => {
                 let saved = unpack_vars(node, saved)?;

@@ -296,13 +296,15 @@ impl<T: Float> Node<T> {
     /// Unpacks the saved values as vars (for a recorded backward, `F` = [`Var`]) or plain
     /// tensors, checking that none was changed in place. The op's own result is re-attached
     /// to this node as a var, so a `create_graph` backward sees it as the function it is.
+    /// They are pushed onto `out`, which the caller keeps: a list returned inside a `Result`
+    /// is moved through memory once more.
     pub(crate) fn unpack_saved<F>(
         this: &NodeArc<T>,
         saved: &SavedList<T>,
         var: impl Fn(&Var<T>) -> F,
         output: impl Fn(&Tensor<T>, &NodeArc<T>) -> F,
-    ) -> Result<SmallVec<[Option<F>; 2]>> {
-        let mut out = SmallVec::new();
+        out: &mut SmallVec<[Option<F>; 2]>,
+    ) -> Result<()> {
         for (name, saved) in saved {
             out.push(match saved {
                 None => None,
@@ -316,7 +318,7 @@ impl<T: Float> Node<T> {
                 }
             });
         }
-        Ok(out)
+        Ok(())
     }
 
     /// An error unless the saved value still has the version it was saved at.

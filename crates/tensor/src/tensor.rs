@@ -66,13 +66,13 @@ impl<T: Element> Tensor<T> {
     /// straight into its allocation: built on the stack and moved in, it cost a copy whose
     /// reads stalled on the writes just before them.
     #[inline(always)]
-    fn new_storage(buf: Buffer<T>, dims: Dims) -> Self {
+    fn new_storage(buf: Buffer<T>, dims: impl FnOnce() -> Dims) -> Self {
         let mut arc = triomphe::UniqueArc::<Storage<T>>::new_uninit();
         let storage = std::mem::MaybeUninit::as_mut_ptr(&mut *arc);
         // SAFETY: both fields of the allocated storage are written, in place, before it is
         // taken as initialised.
         let storage = unsafe {
-            std::ptr::addr_of_mut!((*storage).dims).write(dims);
+            std::ptr::addr_of_mut!((*storage).dims).write(dims());
             std::ptr::addr_of_mut!((*storage).buf).write(buf);
             triomphe::UniqueArc::assume_init(arc).shareable()
         };
@@ -95,7 +95,7 @@ impl<T: Element> Tensor<T> {
     #[inline]
     pub(crate) fn from_contiguous(data: Vec<T>, shape: &[usize]) -> Self {
         debug_assert_eq!(data.len(), shape.iter().product::<usize>());
-        Self::new_storage(Buffer::new(data), Dims::row_major(shape))
+        Self::new_storage(Buffer::new(data), || Dims::row_major(shape))
     }
 
     /// A one-element tensor of `shape` (all 1s, or none), its element kept inline in the
@@ -103,7 +103,7 @@ impl<T: Element> Tensor<T> {
     #[inline]
     pub(crate) fn from_one(value: T, shape: &[usize]) -> Self {
         debug_assert_eq!(shape.iter().product::<usize>(), 1);
-        Self::new_storage(Buffer::One(value), Dims::row_major(shape))
+        Self::new_storage(Buffer::One(value), || Dims::row_major(shape))
     }
 
     /// A tensor sharing this one's storage with another layout; the caller keeps every
@@ -149,10 +149,9 @@ impl<T: Element> Tensor<T> {
         }
         let strides: Vec<usize> = array.strides().iter().map(|&s| s as usize).collect();
         let (data, offset) = array.into_raw_vec_and_offset();
-        Self::new_storage(
-            Buffer::new(data),
-            Dims::new(&shape, &strides, offset.unwrap_or(0)),
-        )
+        Self::new_storage(Buffer::new(data), || {
+            Dims::new(&shape, &strides, offset.unwrap_or(0))
+        })
     }
 
     /// Builds a tensor from row-major data and a shape.

@@ -6,6 +6,7 @@
 #![allow(clippy::excessive_precision)]
 
 /// Natural logarithm of `x > 0` (NaN for `x <= 0`), as PyTorch's vectorised kernel computes it.
+#[inline(always)]
 pub(crate) fn log(x0: f32) -> f32 {
     let invalid = x0 <= 0.0 || x0.is_nan();
     // Denormals are cut off at the smallest normal float.
@@ -48,6 +49,7 @@ pub(crate) fn log(x0: f32) -> f32 {
 }
 
 /// `(sin x, cos x)`, as PyTorch's vectorised kernel computes them (accurate for |x| < 8192).
+#[inline(always)]
 pub(crate) fn sincos(x0: f32) -> (f32, f32) {
     let mut sign_sin = x0.to_bits() & 0x8000_0000;
     let x = x0.abs();

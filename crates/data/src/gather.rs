@@ -41,8 +41,9 @@ pub(crate) fn index_select_rows<T: Element>(t: &Tensor<T>, indices: &[usize]) ->
     if !split || indices.iter().any(|&i| i >= rows) {
         return Ok(t.try_index_select(0, indices)?);
     }
-    // The output comes from the tensor crate's buffer cache (the last batch's buffer, already
-    // paged in) and each element is written once, by whichever thread copies its chunk.
+    // The output comes from the tensor crate's buffer cache when it is large enough to be kept
+    // there (the last batch's buffer, already paged in), and each element is written once, by
+    // whichever thread copies its chunk.
     let n = indices.len() * row;
     let mut out: Vec<T> = antorcha_tensor::buffer::with_capacity(n);
     let chunk_rows = CHUNK_BYTES

@@ -45,13 +45,9 @@ pub fn broadcast_shapes(op: &'static str, lhs: &[usize], rhs: &[usize]) -> Resul
     Ok(out)
 }
 
-/// Below this many elements an elementwise op's result is built by one plain `extend`.
-const SMALL: usize = 1 << 12;
-
 /// The row-major tensor of `shape` whose `n` elements `part(range)` yields for each part of
-/// `0..n`, in order ([`crate::parallel::collect_vec`]); a small `n` (an op on a small tensor)
-/// is one plain `extend`, which the compiler vectorises, rather than the parallel path's slot
-/// writes, and a single element is kept inline ([`Tensor::from_one`]).
+/// `0..n`, in order ([`crate::parallel::collect_vec`]); a single element is kept inline
+/// ([`Tensor::from_one`]).
 #[inline]
 pub(crate) fn collect<T, I>(
     shape: &[usize],
@@ -65,10 +61,7 @@ where
     if n == 1 {
         return Tensor::from_one(part(0..1).next().expect("one element"), shape);
     }
-    if n > SMALL {
-        return Tensor::from_contiguous(crate::parallel::collect_vec(n, part), shape);
-    }
-    Tensor::from_contiguous(crate::buffer::collect_n(n, part(0..n)), shape)
+    Tensor::from_contiguous(crate::parallel::collect_vec(n, part), shape)
 }
 
 /// `f` applied to each pair of elements of `a` and `b` broadcast together.

@@ -174,18 +174,6 @@ pub(crate) fn fill<T>(slots: &mut [MaybeUninit<T>], values: impl Iterator<Item =
     written
 }
 
-/// A vector of `n` elements that `values` yields (exactly `n`: panics otherwise), written
-/// once each through [`fill`], in a buffer from the cache.
-#[inline(always)]
-pub(crate) fn collect_n<T: 'static>(n: usize, values: impl Iterator<Item = T>) -> Vec<T> {
-    let mut out = with_capacity(n);
-    let written = fill(&mut out.spare_capacity_mut()[..n], values);
-    assert_eq!(written, n, "an elementwise kernel yielded too few elements");
-    // SAFETY: the first `n` slots were just written.
-    unsafe { out.set_len(n) };
-    out
-}
-
 /// A tensor's storage: its elements, whose buffer goes back to the free list when the last
 /// tensor sharing it is dropped. A single element (a scalar, a loss, a scalar parameter's
 /// gradient) is kept inline, in the storage's own allocation: no second allocation.

@@ -465,7 +465,7 @@ impl<T: Element> Tensor<T> {
                 ),
             ));
         }
-        Ok(self.storage[self.dims().offset()].clone())
+        Ok(self.first())
     }
 
     /// Applies `f` to every element, giving a new row-major tensor (of any element type).

@@ -14,8 +14,8 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use crate::avx2::avx2_dispatch;
 use crate::buffer::with_capacity;
+use crate::dispatch::cpu_dispatch;
 use crate::element::Float;
 use crate::error::{Result, TensorError};
 use crate::parallel::{join, num_threads};
@@ -241,7 +241,7 @@ struct Forward<'a, T> {
     bias: Option<&'a [T]>,
 }
 
-avx2_dispatch! {
+cpu_dispatch! { "avx2":
     /// The forward of channels `chs`: their statistics (from the batch unless `running`), then
     /// their rows of the output. Returns `(mean, var, invstd)` per channel.
     fn forward_group / forward_group_avx2<T: Float>(
@@ -320,7 +320,7 @@ struct Backward<'a, T> {
     reduce: bool,
 }
 
-avx2_dispatch! {
+cpu_dispatch! { "avx2":
     /// The backward of channels `chs`: `(sum(g), sum(g * xhat))` per channel when `reduce`
     /// (else zeros), then their rows of the input's gradient into `out` (if any).
     fn backward_group / backward_group_avx2<T: Float>(

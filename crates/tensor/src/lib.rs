@@ -10,13 +10,13 @@
 
 #![warn(missing_docs)]
 
-mod avx2;
 mod batch_norm;
 mod binary;
 mod broadcast;
 pub mod buffer;
 mod compare;
 mod conv;
+mod dispatch;
 mod display;
 mod element;
 mod error;

@@ -8,6 +8,7 @@ use ndarray::{ArrayD, IxDyn};
 use rand::{Rng, RngCore};
 use rand_distr::StandardNormal;
 
+use crate::dispatch::cpu_dispatch;
 use crate::element::Float;
 use crate::mt19937::Mt19937;
 
@@ -205,28 +206,22 @@ impl Generator {
     }
 }
 
-/// [`normal_fill_16`] on each whole block of 16 from the start of `data`. Its fused
-/// multiply-adds are one instruction on a CPU with FMA and a slow exact software routine
-/// otherwise, so it is compiled for FMA too and picked at run time (the same numbers: a fused
-/// multiply-add rounds once either way).
-fn normal_fill_blocks<T: Float>(data: &mut [T], mean: f64, std: f64) {
-    #[inline(always)]
-    fn blocks<T: Float>(data: &mut [T], mean: f64, std: f64) {
-        for block in data.chunks_exact_mut(16) {
-            normal_fill_16(block, mean, std);
-        }
+cpu_dispatch! { "fma":
+    /// [`normal_fill_16`] on each whole block of 16 from the start of `data`. Its fused
+    /// multiply-adds are one instruction with FMA and a slow exact software routine without,
+    /// so it is also compiled for FMA (a fused multiply-add rounds once either way).
+    fn normal_fill_blocks / normal_fill_blocks_fma<T: Float>(
+        data: &mut [T],
+        mean: f64,
+        std: f64,
+    ) => normal_fill_blocks_body;
+}
+
+#[inline(always)]
+fn normal_fill_blocks_body<T: Float>(data: &mut [T], mean: f64, std: f64) {
+    for block in data.chunks_exact_mut(16) {
+        normal_fill_16(block, mean, std);
     }
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "fma")]
-    unsafe fn blocks_fma<T: Float>(data: &mut [T], mean: f64, std: f64) {
-        blocks(data, mean, std)
-    }
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU has FMA.
-        return unsafe { blocks_fma(data, mean, std) };
-    }
-    blocks(data, mean, std)
 }
 
 /// Box–Muller on 16 uniforms in place, as PyTorch's `normal_fill_16`: pairs `(j, j + 8)`

@@ -7,13 +7,13 @@
 use std::mem::MaybeUninit;
 
 use super::beats;
-use crate::avx2::avx2_dispatch;
+use crate::dispatch::cpu_dispatch;
 use crate::element::Float;
 
 /// Windows per group: a row of eight f32 (two of four f64) in an AVX2 register.
 const LANES: usize = 8;
 
-avx2_dispatch! {
+cpu_dispatch! { "avx2":
     /// The 2x2, stride-2 windows of the `h x w` planes of `xs` into `vals` and `idx` (`h/2 x
     /// w/2` per plane; an odd last row or column is in no window): each output is its
     /// window's [`beats`] winner, the taps taken in the order (0,0), (0,1), (1,0), (1,1), with
